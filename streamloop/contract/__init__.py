@@ -1,0 +1,10 @@
+"""The event contract (CONTRACT.md §2): one JSON Schema file, read by every producer and consumer."""
+from streamloop.contract.schema import (  # noqa: F401
+    CATALOG_SCHEMA,
+    EVENT_SCHEMA,
+    EVENT_TYPES,
+    MATURITY_RATINGS,
+    MAX_FUTURE_SKEW_SECONDS,
+    required_properties,
+)
+from streamloop.contract.validate import validate_catalog_record, validate_event  # noqa: F401

@@ -1,0 +1,164 @@
+"""The raw lake: a received-date-partitioned landing zone of Parquet files, local or on S3.
+
+Layout (identical under a local folder and under s3://bucket/prefix):
+
+    events/received_date=YYYY-MM-DD/batch-<batch_id>.parquet    raw event records, as received
+    catalog/batch-<batch_id>.parquet                             raw catalog records, as received
+    rejected/received_date=YYYY-MM-DD/batch-<batch_id>.parquet   records refused at the edge, with reasons
+
+Every file has the columns of RAW_SCHEMA. `raw` keeps the record's original JSON text byte for byte,
+so the warehouse (dbt staging) can validate, type and reject it; nothing is parsed away at landing.
+Files are written once and never modified: a batch id names them, so re-landing the same batch
+(a retried upload) overwrites the same file with the same content instead of duplicating it.
+Partitioning by *received* date makes "what is new since the last build" a cheap file-level question,
+while late events (old `occurred_at`) still land in today's partition.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+RAW_SCHEMA = pa.schema([
+    ("batch_id", pa.string()),
+    ("record_index", pa.int32()),
+    ("received_at", pa.timestamp("us", tz="UTC")),
+    ("source", pa.string()),       # simulator | api | ingest:<file name> | import:movielens | import:sparkify
+    ("raw", pa.string()),          # the record's JSON text as received
+])
+REJECTED_SCHEMA = pa.schema(list(RAW_SCHEMA) + [("reason", pa.string())])
+
+KINDS = ("events", "catalog", "rejected")
+
+
+def new_batch_id(*parts: str) -> str:
+    """A batch id: deterministic from `parts` (idempotent re-landing) or random when none are given."""
+    if parts:
+        return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:20]
+    return uuid.uuid4().hex[:20]
+
+
+class Lake:
+    """Writes raw records to the lake root (a local path or s3://bucket/prefix)."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = str(root).rstrip("/")
+        self.is_s3 = self.root.startswith("s3://")
+        if not self.is_s3:
+            self.root = str(Path(self.root).expanduser().resolve())
+
+    # -- paths -------------------------------------------------------------------------------------
+    def glob(self, kind: str) -> str:
+        """Glob for every file of one kind, as DuckDB's read_parquet (and dbt sources) take it."""
+        if kind == "catalog":
+            return f"{self.root}/catalog/*.parquet"
+        return f"{self.root}/{kind}/*/*.parquet"
+
+    def _path(self, kind: str, batch_id: str, received_date: str | None) -> str:
+        if kind == "catalog":
+            return f"{self.root}/catalog/batch-{batch_id}.parquet"
+        return f"{self.root}/{kind}/received_date={received_date}/batch-{batch_id}.parquet"
+
+    def files(self, kind: str) -> list[str]:
+        if self.is_s3:
+            return self._s3_list(kind)
+        base = Path(self.root) / kind
+        return sorted(str(p) for p in base.rglob("*.parquet")) if base.exists() else []
+
+    # -- writing -----------------------------------------------------------------------------------
+    def write_table(self, kind: str, table: pa.Table) -> list[str]:
+        """Writes an Arrow table of RAW_SCHEMA (REJECTED_SCHEMA for `rejected`), split by received date.
+
+        The table's batch_id column must hold one value; files are named after it.
+        """
+        if kind not in KINDS:
+            raise ValueError(f"unknown lake kind {kind!r}")
+        if table.num_rows == 0:
+            return []
+        table = table.cast(REJECTED_SCHEMA if kind == "rejected" else RAW_SCHEMA)
+        batch_id = table.column("batch_id")[0].as_py()
+        if kind == "catalog":
+            return [self._write(self._path(kind, batch_id, None), table)]
+        import pyarrow.compute as pc
+
+        dates = pc.strftime(table.column("received_at"), format="%Y-%m-%d")
+        paths = []
+        for day in pc.unique(dates).to_pylist():
+            part = table.filter(pc.equal(dates, day))
+            paths.append(self._write(self._path(kind, batch_id, day), part))
+        return paths
+
+    def write_records(self, kind: str, raws: Sequence[str], source: str, received_at: datetime | Sequence[datetime] | None = None,
+                      batch_id: str | None = None, reasons: Sequence[str] | None = None) -> list[str]:
+        """Lands raw JSON texts. `received_at` is one time for all, one per record, or now."""
+        n = len(raws)
+        if n == 0:
+            return []
+        now = datetime.now(timezone.utc)
+        if received_at is None or isinstance(received_at, datetime):
+            times = [received_at or now] * n
+        else:
+            times = list(received_at)
+        columns = {
+            "batch_id": [batch_id or new_batch_id()] * n,
+            "record_index": list(range(n)),
+            "received_at": times,
+            "source": [source] * n,
+            "raw": list(raws),
+        }
+        if kind == "rejected":
+            columns["reason"] = list(reasons or [""] * n)
+        schema = REJECTED_SCHEMA if kind == "rejected" else RAW_SCHEMA
+        return self.write_table(kind, pa.table(columns, schema=schema))
+
+    def _write(self, path: str, table: pa.Table) -> str:
+        if self.is_s3:
+            import io
+
+            buf = io.BytesIO()
+            pq.write_table(table, buf, compression="zstd")
+            bucket, key = path[5:].split("/", 1)
+            self._s3().put_object(Bucket=bucket, Key=key, Body=buf.getvalue())
+            return path
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)  # atomic: readers never see a half-written file
+        return path
+
+    # -- S3 ----------------------------------------------------------------------------------------
+    def _s3(self):
+        import boto3
+
+        from streamloop.settings import get_settings
+
+        return boto3.client("s3", region_name=get_settings().aws_region)
+
+    def _s3_list(self, kind: str) -> list[str]:
+        bucket, _, prefix = self.root[5:].partition("/")
+        prefix = f"{prefix}/{kind}/" if prefix else f"{kind}/"
+        keys: list[str] = []
+        for page in self._s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys += [f"s3://{bucket}/{o['Key']}" for o in page.get("Contents", []) if o["Key"].endswith(".parquet")]
+        return sorted(keys)
+
+
+def group_by_day(items: Iterable[tuple[datetime, str]]) -> dict[str, list[str]]:
+    """Groups (received_at, raw) pairs by received date; helper for writers that stream records."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for ts, raw in items:
+        out[ts.astimezone(timezone.utc).strftime("%Y-%m-%d")].append(raw)
+    return out
+
+
+def default_lake() -> Lake:
+    from streamloop.settings import get_settings
+
+    return Lake(get_settings().lake_root)

@@ -1,0 +1,72 @@
+"""Settings: the one place where every location and backend is chosen.
+
+Everything local lives under STREAMLOOP_HOME; production swaps a location or backend through an
+environment variable (e.g. STREAMLOOP_LAKE_URI=s3://bucket/lake), never through a code edit.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STREAMLOOP_", extra="ignore")
+
+    home: Path = Field(Path(".streamloop"), description="root of all local state")
+    environment: Literal["local", "aws"] = Field("local", description="which resources Dagster binds")
+
+    lake_uri: str | None = Field(None, description="raw lake root; default HOME/lake, or s3://bucket/prefix")
+    warehouse_path: Path | None = Field(None, description="DuckDB file; default HOME/warehouse.duckdb")
+    registry_uri: str | None = Field(None, description="model registry root; default HOME/registry, or s3://…")
+    online_store: Literal["sqlite", "dynamodb"] = Field("sqlite", description="online feature store backend")
+    online_store_path: Path | None = Field(None, description="SQLite file; default HOME/online.sqlite")
+    dynamodb_table: str = Field("streamloop-online", description="DynamoDB table for the online store")
+    outbox_path: Path | None = Field(None, description="message outbox; default HOME/outbox.sqlite")
+    aws_region: str = Field("us-east-1", description="region for boto3 clients")
+
+    api_keys: str = Field("", description="comma-separated valid x-api-key values")
+    allow_open: bool = Field(False, description="serve without API keys; must be set explicitly")
+
+    dbt_target: Literal["duckdb", "spark"] = Field("duckdb", description="dbt target used by build")
+    threads: int = Field(2, description="dbt and DuckDB threads")
+
+    @property
+    def home_dir(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def lake_root(self) -> str:
+        return self.lake_uri or str(self.home_dir / "lake")
+
+    @property
+    def warehouse_file(self) -> Path:
+        return (self.warehouse_path or self.home_dir / "warehouse.duckdb").expanduser().resolve()
+
+    @property
+    def registry_root(self) -> str:
+        return self.registry_uri or str(self.home_dir / "registry")
+
+    @property
+    def online_store_file(self) -> Path:
+        return (self.online_store_path or self.home_dir / "online.sqlite").expanduser().resolve()
+
+    @property
+    def outbox_file(self) -> Path:
+        return (self.outbox_path or self.home_dir / "outbox.sqlite").expanduser().resolve()
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Cached settings; tests call `get_settings.cache_clear()` after changing the environment."""
+    return Settings()
