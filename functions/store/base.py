@@ -1,0 +1,65 @@
+"""The online store interface: namespaced JSON values by key, with the few atomic operations serving needs.
+
+Namespaces and value shapes are listed in docs/architecture.md ("Online store"). Values are plain JSON
+(dicts, lists, numbers, strings). Every backend raises `StoreError` for backend failures, so callers can
+fall back on exactly that and let programming errors surface.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from streamloop.errors import StreamloopError
+
+Value = Any
+Updater = Callable[[Value | None], Value | None]
+
+
+class StoreError(StreamloopError):
+    """The online store could not be read or written (unreachable, throttled, timed out, corrupt)."""
+
+
+class OnlineStore(ABC):
+    """Key-value store of JSON values, partitioned by namespace."""
+
+    @abstractmethod
+    def get(self, ns: str, key: str) -> Value | None:
+        """The value under (ns, key), or None."""
+
+    @abstractmethod
+    def get_many(self, ns: str, keys: Iterable[str]) -> dict[str, Value]:
+        """Values of the keys that exist (missing keys are absent from the result)."""
+
+    @abstractmethod
+    def put_many(self, ns: str, items: Mapping[str, Value]) -> None:
+        """Writes (overwrites) every item."""
+
+    @abstractmethod
+    def add_if_absent(self, ns: str, key: str, value: Value) -> bool:
+        """Writes the value only if the key is absent; True if this call wrote it (atomic)."""
+
+    @abstractmethod
+    def update(self, ns: str, key: str, fn: Updater) -> Value | None:
+        """Atomic read-modify-write: stores fn(current or None) and returns it; None from fn deletes the key.
+
+        `fn` may run more than once (optimistic backends retry on a concurrent write), so it must be pure.
+        """
+
+    @abstractmethod
+    def delete(self, ns: str, key: str) -> None:
+        """Removes the key if present."""
+
+    def add_many_if_absent(self, ns: str, items: Mapping[str, Value]) -> set[str]:
+        """`add_if_absent` for several keys; returns the keys this call wrote. Backends may batch it."""
+        return {key for key, value in items.items() if self.add_if_absent(ns, key, value)}
+
+    def update_many(self, ns: str, fns: Mapping[str, Updater]) -> dict[str, Value | None]:
+        """`update` for several keys (each key atomic on its own); returns the new values."""
+        return {key: self.update(ns, key, fn) for key, fn in fns.items()}
+
+    def put(self, ns: str, key: str, value: Value) -> None:
+        self.put_many(ns, {key: value})
+
+    def close(self) -> None:
+        """Releases connections; the store must not be used afterwards."""

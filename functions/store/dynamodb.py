@@ -1,0 +1,128 @@
+"""DynamoDB online store: one table, hash key `pk` = "<namespace>#<key>", value bytes in `v`.
+
+A single hash key spreads every namespace over all partitions (a namespace as partition key would make
+`profile` one hot partition). `ver` is a random token rewritten on every write, so `update` is an
+optimistic compare-and-set that also notices a concurrent `put_many`.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+
+import orjson
+
+from functions.store.base import OnlineStore, StoreError, Updater, Value
+
+_MAX_ATTEMPTS = 8          # retries of unprocessed batch items / conflicting updates
+_BACKOFF_S = 0.02
+
+
+def _pk(ns: str, key: str) -> str:
+    return f"{ns}#{key}"
+
+
+class DynamoDBStore(OnlineStore):
+    def __init__(self, table: str, region: str, client=None, timeout_s: float = 1.0):
+        if client is None:
+            import boto3
+            from botocore.config import Config
+
+            client = boto3.client("dynamodb", region_name=region, config=Config(
+                connect_timeout=timeout_s, read_timeout=timeout_s, retries={"max_attempts": 2, "mode": "standard"}))
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self._errors = (BotoCoreError, ClientError)
+        self.table = table
+        self.client = client
+
+    @classmethod
+    def create_table(cls, client, table: str) -> None:
+        """Creates the table (on-demand billing); production creates it with Terraform instead."""
+        client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        client.get_waiter("table_exists").wait(TableName=table)
+
+    def _call(self, op: str, **kwargs):
+        if not op.startswith("batch_"):  # batch operations name their table inside RequestItems
+            kwargs["TableName"] = self.table
+        try:
+            return getattr(self.client, op)(**kwargs)
+        except self._errors as exc:
+            raise StoreError(f"online store {op} failed: {exc}") from exc
+
+    def _item(self, ns: str, key: str, value: Value) -> dict:
+        return {"pk": {"S": _pk(ns, key)}, "v": {"B": orjson.dumps(value)}, "ver": {"S": uuid.uuid4().hex}}
+
+    # -- reads ---------------------------------------------------------------------------------------
+    def get(self, ns: str, key: str) -> Value | None:
+        item = self._call("get_item", Key={"pk": {"S": _pk(ns, key)}}).get("Item")
+        return None if item is None else orjson.loads(item["v"]["B"])
+
+    def get_many(self, ns: str, keys: Iterable[str]) -> dict[str, Value]:
+        keys = list(dict.fromkeys(keys))
+        prefix = len(ns) + 1
+        out: dict[str, Value] = {}
+        for start in range(0, len(keys), 100):  # BatchGetItem takes at most 100 keys
+            request = {self.table: {"Keys": [{"pk": {"S": _pk(ns, k)}} for k in keys[start:start + 100]],
+                                    "ProjectionExpression": "pk, v"}}
+            for attempt in range(_MAX_ATTEMPTS):
+                response = self._call("batch_get_item", RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table, []):
+                    out[item["pk"]["S"][prefix:]] = orjson.loads(item["v"]["B"])
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(_BACKOFF_S * 2 ** attempt)
+            else:
+                raise StoreError(f"online store batch read left keys unprocessed after {_MAX_ATTEMPTS} attempts")
+        return out
+
+    # -- writes --------------------------------------------------------------------------------------
+    def put_many(self, ns: str, items: Mapping[str, Value]) -> None:
+        requests = [{"PutRequest": {"Item": self._item(ns, k, v)}} for k, v in items.items()]
+        for start in range(0, len(requests), 25):  # BatchWriteItem takes at most 25 items
+            pending = {self.table: requests[start:start + 25]}
+            for attempt in range(_MAX_ATTEMPTS):
+                pending = self._call("batch_write_item", RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(_BACKOFF_S * 2 ** attempt)
+            else:
+                raise StoreError(f"online store batch write left items unprocessed after {_MAX_ATTEMPTS} attempts")
+
+    def _conditional(self, op: str, **kwargs) -> bool:
+        """Runs a conditional write; False when its condition failed."""
+        try:
+            getattr(self.client, op)(TableName=self.table, **kwargs)
+            return True
+        except self._errors as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if code == "ConditionalCheckFailedException":
+                return False
+            raise StoreError(f"online store {op} failed: {exc}") from exc
+
+    def add_if_absent(self, ns: str, key: str, value: Value) -> bool:
+        return self._conditional("put_item", Item=self._item(ns, key, value),
+                                 ConditionExpression="attribute_not_exists(pk)")
+
+    def update(self, ns: str, key: str, fn: Updater) -> Value | None:
+        for attempt in range(_MAX_ATTEMPTS):
+            item = self._call("get_item", Key={"pk": {"S": _pk(ns, key)}}, ConsistentRead=True).get("Item")
+            new = fn(None if item is None else orjson.loads(item["v"]["B"]))
+            if item is None:
+                condition = {"ConditionExpression": "attribute_not_exists(pk)"}
+            else:
+                condition = {"ConditionExpression": "ver = :ver", "ExpressionAttributeValues": {":ver": item["ver"]}}
+            if new is None:
+                done = item is None or self._conditional("delete_item", Key={"pk": {"S": _pk(ns, key)}}, **condition)
+            else:
+                done = self._conditional("put_item", Item=self._item(ns, key, new), **condition)
+            if done:
+                return new
+            time.sleep(_BACKOFF_S * attempt)
+        raise StoreError(f"online store update of {ns}/{key} kept conflicting after {_MAX_ATTEMPTS} attempts")
+
+    def delete(self, ns: str, key: str) -> None:
+        self._call("delete_item", Key={"pk": {"S": _pk(ns, key)}})

@@ -1,0 +1,203 @@
+"""One behaviour suite for the online store, run against SQLite and DynamoDB (moto)."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from functions.store import StoreError, get_store
+from functions.store.dynamodb import DynamoDBStore
+from functions.store.sqlite import SQLiteStore
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def store(request, tmp_path, monkeypatch):
+    if request.param == "sqlite":
+        s = SQLiteStore(tmp_path / "online.sqlite")
+        yield s
+        s.close()
+        return
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        import boto3
+
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        DynamoDBStore.create_table(client, "online-test")
+        yield DynamoDBStore("online-test", "us-east-1", client=client)
+
+
+def test_put_then_get_round_trips_json_values(store):
+    # GIVEN values of the documented shapes
+    profile = {"account_id": "a1", "is_kids": False, "maturity_rating": "16+", "genre_affinity": {"drama": 0.7}}
+    candidates = {"model_version": "ranker@3", "items": [["t1", 0.9], ["t2", 0.4]]}
+    # WHEN they are written
+    store.put_many("profile", {"p1": profile})
+    store.put("candidates", "p1", candidates)
+    # THEN they read back equal, and namespaces do not leak into each other
+    assert store.get("profile", "p1") == profile
+    assert store.get("candidates", "p1") == candidates
+    assert store.get("profile", "missing") is None
+    assert store.get("title", "p1") is None
+
+
+def test_get_many_returns_only_existing_keys_across_batch_limits(store):
+    # GIVEN 260 keys (more than one DynamoDB batch and one SQLite chunk)
+    store.put_many("title", {f"t{i}": {"popularity": i} for i in range(260)})
+    # WHEN reading them plus unknown keys and a repeated key
+    keys = [f"t{i}" for i in range(260)] + ["nope", "t5"]
+    got = store.get_many("title", keys)
+    # THEN every existing key is returned once with its value, unknown keys are absent
+    assert len(got) == 260
+    assert got["t259"] == {"popularity": 259}
+    assert "nope" not in got
+
+
+def test_put_many_overwrites(store):
+    store.put("lists", "popular", {"items": [["a", 1]]})
+    store.put_many("lists", {"popular": {"items": [["b", 2]]}})
+    assert store.get("lists", "popular") == {"items": [["b", 2]]}
+
+
+def test_add_if_absent_writes_once(store):
+    # WHEN the same key is added twice
+    first = store.add_if_absent("seen", "e1", 1)
+    second = store.add_if_absent("seen", "e1", 2)
+    # THEN only the first call wins and the value is the first one
+    assert (first, second) == (True, False)
+    assert store.get("seen", "e1") == 1
+    added = store.add_many_if_absent("seen", {"e1": 3, "e2": 3, "e3": 3})
+    assert added == {"e2", "e3"}
+
+
+def test_update_is_read_modify_write_and_none_deletes(store):
+    assert store.update("state", "p1", lambda old: {"n": (old or {"n": 0})["n"] + 1}) == {"n": 1}
+    assert store.update("state", "p1", lambda old: {"n": old["n"] + 1}) == {"n": 2}
+    assert store.get("state", "p1") == {"n": 2}
+    assert store.update("state", "p1", lambda old: None) is None
+    assert store.get("state", "p1") is None
+    out = store.update_many("state", {"a": lambda old: {"x": 1}, "b": lambda old: {"x": 2}})
+    assert out == {"a": {"x": 1}, "b": {"x": 2}}
+    assert store.get_many("state", ["a", "b"]) == out
+
+
+def test_delete(store):
+    store.put("seen", "e1", 1)
+    store.delete("seen", "e1")
+    store.delete("seen", "never-there")
+    assert store.get("seen", "e1") is None
+
+
+def test_concurrent_updates_lose_no_increment(store):
+    # GIVEN 4 threads each incrementing one counter 25 times
+    def work():
+        for _ in range(25):
+            store.update("bandit", "exp", lambda old: {"n": (old or {"n": 0})["n"] + 1})
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # THEN every increment is kept
+    assert store.get("bandit", "exp") == {"n": 100}
+
+
+def test_dynamodb_update_retries_after_a_concurrent_write(monkeypatch):
+    # GIVEN a DynamoDB store where another writer changes the item between our read and our write
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        import boto3
+
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        DynamoDBStore.create_table(client, "t")
+        store = DynamoDBStore("t", "us-east-1", client=client)
+        store.put("state", "p", {"n": 0})
+        calls = []
+
+        def fn(old):
+            calls.append(old)
+            if len(calls) == 1:
+                store.put("state", "p", {"n": 10})  # the concurrent write
+            return {"n": old["n"] + 1}
+
+        # WHEN updating
+        result = store.update("state", "p", fn)
+        # THEN the first attempt's write is refused and the retry builds on the concurrent value
+        assert calls == [{"n": 0}, {"n": 10}]
+        assert result == {"n": 11} == store.get("state", "p")
+
+
+def test_dynamodb_batch_write_retries_unprocessed_items(monkeypatch):
+    # GIVEN a client that leaves one item unprocessed on the first batch call
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        import boto3
+
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        DynamoDBStore.create_table(client, "t")
+        real = client.batch_write_item
+        state = {"calls": 0}
+
+        def flaky(RequestItems):
+            state["calls"] += 1
+            if state["calls"] == 1:
+                items = RequestItems["t"]
+                real(RequestItems={"t": items[1:]})
+                return {"UnprocessedItems": {"t": items[:1]}}
+            return real(RequestItems=RequestItems)
+
+        monkeypatch.setattr(client, "batch_write_item", flaky)
+        store = DynamoDBStore("t", "us-east-1", client=client)
+        # WHEN writing 3 items
+        store.put_many("title", {"a": 1, "b": 2, "c": 3})
+        # THEN the unprocessed item was retried and all are stored
+        assert state["calls"] == 2
+        assert store.get_many("title", ["a", "b", "c"]) == {"a": 1, "b": 2, "c": 3}
+
+
+def test_backend_failures_raise_store_error(tmp_path, monkeypatch):
+    # GIVEN a DynamoDB store pointing at a table that does not exist
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        import boto3
+
+        store = DynamoDBStore("absent", "us-east-1", client=boto3.client("dynamodb", region_name="us-east-1"))
+        # THEN reads fail with StoreError (the one type serving falls back on)
+        with pytest.raises(StoreError):
+            store.get("profile", "p1")
+    # AND a SQLite path that cannot be created fails the same way
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError):
+        SQLiteStore(blocker / "online.sqlite")
+
+
+def test_get_store_picks_the_backend_from_settings(tmp_path, monkeypatch):
+    from streamloop.settings import get_settings
+
+    monkeypatch.setenv("STREAMLOOP_HOME", str(tmp_path))
+    monkeypatch.setenv("STREAMLOOP_ONLINE_STORE", "sqlite")
+    get_settings.cache_clear()
+    try:
+        store = get_store(get_settings())
+        assert isinstance(store, SQLiteStore)
+        assert store.path == tmp_path.resolve() / "online.sqlite"
+        store.close()
+        monkeypatch.setenv("STREAMLOOP_ONLINE_STORE", "dynamodb")
+        get_settings.cache_clear()
+        assert isinstance(get_store(get_settings()), DynamoDBStore)
+    finally:
+        get_settings.cache_clear()
