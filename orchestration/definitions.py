@@ -1,0 +1,12 @@
+"""Every Dagster definition of streamloop, loaded from `defs/` (one folder per area: lake, dbt, ml).
+
+Point any Dagster tool here: `dagster dev -m orchestration.definitions` (what `streamloop ui` runs).
+"""
+from pathlib import Path
+
+import dagster as dg
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

@@ -1,0 +1,28 @@
+"""The whole dbt project (staging → intermediate → marts → features) as Dagster assets.
+
+One `dbt build` per run: models materialize and their tests run as asset checks, in dbt's own
+order. Runs are incremental (the models find new lake records themselves); a run configured with
+`full_refresh: true` rebuilds every incremental model from the whole lake.
+"""
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from orchestration.defs.dbt.environment import dbt_environment
+from orchestration.defs.dbt.project import dbt_project
+from orchestration.defs.dbt.translator import StreamloopDbtTranslator
+from orchestration.defs.resources import LakeResource, WarehouseResource
+
+
+class DbtBuildConfig(dg.Config):
+    full_refresh: bool = False
+    """Rebuild every incremental model from the whole lake instead of only what is new."""
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project,
+            dagster_dbt_translator=StreamloopDbtTranslator(), name="warehouse_models")
+def warehouse_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource,
+                     lake: LakeResource, warehouse: WarehouseResource):
+    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    with dbt_environment(lake_root=lake.root, warehouse_path=warehouse.path):
+        yield from dbt.cli(args, context=context).stream()

@@ -1,0 +1,16 @@
+"""The warehouse build as a job: what the hourly schedule, the lake sensor and `streamloop build` run."""
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.defs.dbt.assets import warehouse_models
+
+warehouse_build_job = dg.define_asset_job(
+    "warehouse_build",
+    selection=dg.AssetSelection.assets(warehouse_models),
+    description="dbt build of the whole warehouse; incremental unless run with full_refresh: true.",
+)
+
+
+def full_refresh_run_config() -> dict:
+    return {"ops": {warehouse_models.op.name: {"config": {"full_refresh": True}}}}
