@@ -1,0 +1,281 @@
+"""`streamloop ingest`: validate JSON / JSON-lines files at the edge and land them in the raw lake.
+
+Every record read is accounted for: accepted records land in `events/` (or `catalog/`), records that
+break the contract (or are not JSON at all) land in `rejected/` with the reason naming the field, and
+repeated ids within one file are counted as duplicates (the first copy is kept). Counts reconcile:
+received = accepted + duplicates + rejected. Duplicates across files are the warehouse's job.
+
+Idempotence: a batch id is a hash of the file's (decompressed) content and the chunk number, so a
+batch id always names the same records. A batch already in the lake is not written again — re-ingesting
+a file adds no lake file, even on another day (whose received-date partition would otherwise differ).
+
+`Landing` (validate, de-duplicate, land a batch) is shared with the public-data importers.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import orjson
+
+from streamloop.contract import validate_catalog_record, validate_event
+from streamloop.errors import StreamloopError
+from streamloop.lake import Lake, new_batch_id
+from streamloop.progress import say
+
+SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
+RECORDS_PER_BATCH = 50_000  # one lake file per this many records keeps memory bounded on big files
+PROGRESS_EVERY = 200_000
+
+Kind = Literal["events", "catalog"]
+# One record as read: its raw JSON text, the parsed value (None when unparseable) and the parse error.
+Candidate = tuple[str, object, str | None]
+
+_NOT_ONE_DOCUMENT = object()
+_GOT_RE = re.compile(r" \(got .*\)$")
+_VALUE_RE = re.compile(r": '.*' does not match ")
+
+
+def reason_key(error: str) -> str:
+    """An error message without the offending value, so the same mistake counts as one reason."""
+    return _VALUE_RE.sub(": value does not match ", _GOT_RE.sub("", error))
+
+
+@dataclass
+class Tally:
+    """How many records were received, accepted, de-duplicated and rejected, and why."""
+
+    received: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    reasons: Counter = field(default_factory=Counter)
+
+    def add(self, other: Tally) -> None:
+        self.received += other.received
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+        self.reasons.update(other.reasons)
+
+    def check(self) -> None:
+        # Reconciliation is the promise of CONTRACT §2; a mismatch is a bug here, not bad input.
+        assert self.received == self.accepted + self.duplicates + self.rejected, self
+
+    def line(self) -> str:
+        return (f"received {self.received:,} · accepted {self.accepted:,} · "
+                f"duplicates {self.duplicates:,} · rejected {self.rejected:,}")
+
+    def top_reasons(self, n: int = 5) -> list[str]:
+        return [f"{count:,} × {reason}" for reason, count in self.reasons.most_common(n)]
+
+
+@dataclass
+class Screened:
+    """One batch after validation: the raw texts to land and the rejects with their reasons."""
+
+    accepted: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    accepted_records: list[dict] = field(default_factory=list)
+
+
+class Landing:
+    """Validates records of one kind against the contract and lands them as deterministic lake batches."""
+
+    def __init__(self, kind: Kind, lake: Lake | None = None, received_at: datetime | None = None):
+        from streamloop.settings import get_settings
+
+        self.kind = kind
+        self.lake = lake or Lake(get_settings().lake_root)
+        self.received_at = received_at or datetime.now(UTC)
+        self._id_field = "event_id" if kind == "events" else "title_id"
+        self._landed = {(k, Path(p).name) for k in (kind, "rejected") for p in self.lake.files(k)}
+        self.files_written: list[str] = []
+        self.batches_already_landed = 0
+
+    def screen(self, candidates: Iterable[Candidate], seen: set, tally: Tally) -> Screened:
+        """Validates each candidate; the first valid copy of an id is accepted, later ones are duplicates."""
+        out = Screened()
+        for raw, record, parse_error in candidates:
+            tally.received += 1
+            if parse_error is not None:
+                errors = [parse_error]
+            elif self.kind == "events":
+                errors = validate_event(record, received_at=self.received_at)
+            else:
+                errors = validate_catalog_record(record)
+            if errors:
+                tally.rejected += 1
+                tally.reasons.update(reason_key(e) for e in errors)
+                out.rejected.append(raw)
+                out.reasons.append("; ".join(errors))
+                continue
+            record_id = record[self._id_field]
+            if record_id in seen:
+                tally.duplicates += 1
+                continue
+            seen.add(record_id)
+            tally.accepted += 1
+            out.accepted.append(raw)
+            out.accepted_records.append(record)
+        return out
+
+    def land(self, screened: Screened, source: str, batch_id: str) -> None:
+        """Writes the accepted and rejected records of one batch, unless that batch is already in the lake."""
+        for kind, raws, reasons in ((self.kind, screened.accepted, None),
+                                    ("rejected", screened.rejected, screened.reasons)):
+            if not raws:
+                continue
+            if (kind, f"batch-{batch_id}.parquet") in self._landed:
+                self.batches_already_landed += 1
+                continue
+            self.files_written += self.lake.write_records(kind, raws, source=source, received_at=self.received_at,
+                                                          batch_id=batch_id, reasons=reasons)
+            self._landed.add((kind, f"batch-{batch_id}.parquet"))
+
+
+# -- reading files ---------------------------------------------------------------------------------
+
+def expand_paths(paths: list[str]) -> list[Path]:
+    """The files to ingest: each file as given, and every JSON(L)(.gz) file under each folder, sorted."""
+    files: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if not path.exists():
+            raise StreamloopError(f"{given}: no such file or folder")
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES))
+            if not found:
+                raise StreamloopError(f"{given}: no {', '.join(SUFFIXES)} files in this folder")
+            files += found
+        else:
+            files.append(path)
+    return files
+
+
+def _open(path: Path):
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
+
+
+def content_sha1(path: Path) -> str:
+    """SHA-1 of the (decompressed) content; reading it all first also catches a broken gzip before landing."""
+    digest = hashlib.sha1()
+    try:
+        with _open(path) as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    except (OSError, EOFError) as exc:
+        raise StreamloopError(f"{path}: cannot read ({exc})") from None
+    return digest.hexdigest()
+
+
+def _candidate(raw: bytes) -> Candidate:
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        return text, orjson.loads(raw), None
+    except orjson.JSONDecodeError as exc:
+        return text, None, f"record: not valid JSON ({exc})"
+
+
+def iter_candidates(path: Path) -> Iterator[Candidate]:
+    """Records of one file. A `.json` file may hold one JSON array (or object); anything else is JSON lines."""
+    if path.name.endswith((".json", ".json.gz")):
+        with _open(path) as f:
+            content = f.read()
+        try:
+            whole = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            whole = _NOT_ONE_DOCUMENT  # read it as JSON lines below
+        if isinstance(whole, list):
+            # an array element has no text of its own; its compact serialization is what lands
+            yield from ((orjson.dumps(item).decode(), item, None) for item in whole)
+            return
+        if whole is not _NOT_ONE_DOCUMENT:
+            yield content.decode("utf-8", errors="replace").strip(), whole, None
+            return
+        lines: Iterable[bytes] = content.splitlines()
+        yield from (_candidate(line.strip()) for line in lines if line.strip())
+        return
+    with _open(path) as f:
+        for line in f:
+            if line.strip():
+                yield _candidate(line.strip())
+
+
+def _chunks(items: Iterator[Candidate], size: int) -> Iterator[list[Candidate]]:
+    chunk: list[Candidate] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# -- the command -----------------------------------------------------------------------------------
+
+@dataclass
+class FileResult:
+    name: str
+    tally: Tally
+    already_landed: bool
+
+
+@dataclass
+class IngestSummary:
+    kind: Kind
+    files: list[FileResult]
+    total: Tally
+    files_written: list[str]
+
+    def render(self) -> str:
+        lines = [f"ingest ({self.kind}): {len(self.files)} file(s)"]
+        for result in self.files:
+            note = "  (already in the lake: nothing new landed)" if result.already_landed else ""
+            lines.append(f"  {result.name}: {result.tally.line()}{note}")
+        lines.append(f"total: {self.total.line()}")
+        lines.append(f"lake files written: {len(self.files_written)}")
+        if self.total.reasons:
+            lines.append("top rejection reasons:")
+            lines += [f"  {reason}" for reason in self.total.top_reasons()]
+        return "\n".join(lines)
+
+
+def ingest_paths(paths: list[str], catalog: bool = False, lake: Lake | None = None) -> IngestSummary:
+    """Validates and lands every record of the given files/folders; see the module docstring."""
+    kind: Kind = "catalog" if catalog else "events"
+    files = expand_paths(paths)
+    landing = Landing(kind, lake)
+    total = Tally()
+    results = []
+    for number, path in enumerate(files, 1):
+        sha1 = content_sha1(path)
+        if len(files) > 1:
+            say(f"  [{number}/{len(files)}] {path.name}")
+        tally = Tally()
+        seen: set = set()
+        skipped_before = landing.batches_already_landed
+        written_before = len(landing.files_written)
+        next_report = PROGRESS_EVERY
+        for chunk_no, chunk in enumerate(_chunks(iter_candidates(path), RECORDS_PER_BATCH)):
+            screened = landing.screen(chunk, seen, tally)
+            landing.land(screened, source=f"ingest:{path.name}",
+                         batch_id=new_batch_id("ingest", kind, sha1, str(chunk_no)))
+            if tally.received >= next_report:
+                say(f"    {path.name}: {tally.received:,} records …")
+                next_report += PROGRESS_EVERY
+        tally.check()
+        already = landing.batches_already_landed > skipped_before and len(landing.files_written) == written_before
+        results.append(FileResult(path.name, tally, already))
+        total.add(tally)
+    total.check()
+    return IngestSummary(kind, results, total, landing.files_written)
