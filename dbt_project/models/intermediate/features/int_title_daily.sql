@@ -1,0 +1,85 @@
+-- One row per title (movie or series; episodes roll up to their series) per UTC day with any
+-- activity: additive measures title features window over. Plays count on the day they ended,
+-- other events on their own day.
+
+with
+
+viewer_days as (
+
+    select * from {{ ref('int_title_viewer_daily') }}
+
+),
+
+events as (
+
+    select
+        content_id,
+        occurred_date,
+        event_type,
+        rating_value
+    from {{ ref('events') }}
+    where content_id is not null
+      and event_type in ('add_to_list', 'rating', 'impression', 'click')
+
+),
+
+play_days as (
+
+    select
+        title_id,
+        activity_date,
+        sum(plays) as plays,
+        sum(completed_plays) as completed_plays,
+        sum(watch_seconds) as watch_seconds
+    from viewer_days
+    group by title_id, activity_date
+
+),
+
+event_days as (
+
+    select
+        content_id as title_id,
+        occurred_date as activity_date,
+        sum(case when event_type = 'add_to_list' then 1 else 0 end) as list_adds,
+        sum(case when event_type = 'rating' and rating_value > 0 then 1 else 0 end) as ratings_up,
+        sum(case when event_type = 'rating' and rating_value < 0 then 1 else 0 end) as ratings_down,
+        sum(case when event_type = 'impression' then 1 else 0 end) as impressions,
+        sum(case when event_type = 'click' then 1 else 0 end) as clicks
+    from events
+    group by content_id, occurred_date
+
+),
+
+title_days as (
+
+    select title_id, activity_date from play_days
+    union
+    select title_id, activity_date from event_days
+
+),
+
+final as (
+
+    select
+        title_days.title_id,
+        title_days.activity_date,
+        cast(coalesce(play_days.plays, 0) as bigint) as plays,
+        cast(coalesce(play_days.completed_plays, 0) as bigint) as completed_plays,
+        cast(coalesce(play_days.watch_seconds, 0) as bigint) as watch_seconds,
+        cast(coalesce(event_days.list_adds, 0) as bigint) as list_adds,
+        cast(coalesce(event_days.ratings_up, 0) as bigint) as ratings_up,
+        cast(coalesce(event_days.ratings_down, 0) as bigint) as ratings_down,
+        cast(coalesce(event_days.impressions, 0) as bigint) as impressions,
+        cast(coalesce(event_days.clicks, 0) as bigint) as clicks
+    from title_days
+    left join play_days
+        on title_days.title_id = play_days.title_id
+        and title_days.activity_date = play_days.activity_date
+    left join event_days
+        on title_days.title_id = event_days.title_id
+        and title_days.activity_date = event_days.activity_date
+
+)
+
+select * from final
