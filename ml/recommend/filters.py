@@ -1,0 +1,64 @@
+"""Business filters of CONTRACT §6, applied after ranking. Pure Python: serving imports this module.
+
+A title is shown only if it is available in the request's country, is not above the profile's
+maturity rating, and is not a movie the profile has already completed. A title missing from the
+catalog is never shown (its availability cannot be checked).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+MATURITY_ORDER = ("all", "7+", "13+", "16+", "18+")
+_RANK = {rating: i for i, rating in enumerate(MATURITY_ORDER)}
+
+
+def maturity_allows(title_rating: str | None, profile_max: str | None) -> bool:
+    """True if a title rated `title_rating` may be shown to a profile allowed up to `profile_max`.
+
+    Unknown ratings are treated as the most restrictive: an unrated title needs an 18+ profile,
+    and a profile without a known limit sees only `all` titles unless it is explicitly 18+.
+    """
+    title_rank = _RANK.get(title_rating or "", len(MATURITY_ORDER) - 1)
+    profile_rank = _RANK.get(profile_max or "", 0)
+    return title_rank <= profile_rank
+
+
+def available_in(available_countries: Iterable[str] | None, country: str | None) -> bool:
+    countries = list(available_countries or [])
+    if "*" in countries:
+        return True
+    if country is None:  # without a country only worldwide titles are safe
+        return False
+    return country.upper() in {c.upper() for c in countries}
+
+
+def is_allowed(title: Mapping | None, *, country: str | None, max_maturity: str | None,
+               completed_movies: frozenset[str] | set[str] = frozenset(), title_id: str | None = None) -> bool:
+    if title is None:
+        return False
+    if title_id is not None and title_id in completed_movies and title.get("kind") == "movie":
+        return False
+    return available_in(title.get("available_countries"), country) and maturity_allows(
+        title.get("maturity_rating"), max_maturity
+    )
+
+
+def apply_filters(items: Iterable, titles: Mapping[str, Mapping], *, country: str | None, max_maturity: str | None,
+                  completed_movies: Iterable[str] = (), limit: int | None = None,
+                  exclude: Iterable[str] = ()) -> list:
+    """Keep ranked `items` ((title_id, score) pairs or title ids) that pass every filter, in order,
+    each title at most once, up to `limit`."""
+    completed = frozenset(completed_movies)
+    seen = set(exclude)
+    kept = []
+    for item in items:
+        title_id = item if isinstance(item, str) else item[0]
+        if title_id in seen:
+            continue
+        if is_allowed(titles.get(title_id), country=country, max_maturity=max_maturity,
+                      completed_movies=completed, title_id=title_id):
+            kept.append(item)
+            seen.add(title_id)
+            if limit is not None and len(kept) >= limit:
+                break
+    return kept

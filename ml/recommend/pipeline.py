@@ -1,0 +1,155 @@
+"""Train and evaluate the recommender in time, and produce its batch outputs.
+
+1. Ranker training: for each cut in `label_cut_quantiles`, fit every generator on interactions
+   before the cut, pool candidates, and label them with what each profile plays between that cut
+   and the evaluation cut.
+2. Evaluation: refit on interactions before the evaluation cut; rank the full catalog for every
+   profile with later plays, excluding what it saw before the cut; score ours and every
+   generator alone as baselines, same profiles, same test items.
+3. Outputs (optional): retrain the ranker including the evaluation window as labels, refit the
+   generators on all interactions, and rank candidates for every profile; similar titles come
+   from the ItemKNN neighbours.
+"""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from ml.config import RecommenderConfig
+from ml.errors import NoTrainingData, TrainingDataError
+from ml.features import feature_hash
+from ml.recommend.catalog import Catalog, build_catalog
+from ml.recommend.interactions import relevant_items, time_cut
+from ml.recommend.metrics import ranking_metrics
+from ml.recommend.ranker import (
+    FEATURES,
+    GENERATORS,
+    build_candidates,
+    fit_stage,
+    labels_for,
+    rank_candidates,
+    train_ranker,
+)
+from ml.results import TrainingResult
+
+
+@dataclass
+class Recommender:
+    """The trained re-ranker and its batch outputs (ranked before business filters)."""
+
+    ranker: xgb.Booster
+    candidates: pd.DataFrame  # profile_id, rank, content_id, score
+    similar: pd.DataFrame  # title_id, rank, similar_title_id, score
+
+    def to_artifacts(self) -> dict[str, bytes]:
+        return {
+            "model.ubj": bytes(self.ranker.save_raw("ubj")),
+            "model.json": json.dumps({"features": list(FEATURES), "generators": list(GENERATORS)}).encode(),
+            "candidates.parquet": _parquet(self.candidates),
+            "similar.parquet": _parquet(self.similar),
+        }
+
+    @classmethod
+    def from_artifacts(cls, artifacts: dict[str, bytes]) -> Recommender:
+        booster = xgb.Booster()
+        booster.load_model(bytearray(artifacts["model.ubj"]))
+        return cls(booster, pd.read_parquet(io.BytesIO(artifacts["candidates.parquet"])),
+                   pd.read_parquet(io.BytesIO(artifacts["similar.parquet"])))
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: RecommenderConfig | None = None,
+                      produce_outputs: bool = True, progress=lambda message: None) -> TrainingResult:
+    config = config or RecommenderConfig()
+    if interactions.empty or not (interactions["weight"] > 0).any():
+        raise NoTrainingData("no plays or positive signals: nothing to learn tastes from")
+    n_profiles = interactions.loc[interactions["weight"] > 0, "profile_id"].nunique()
+    if n_profiles < config.min_profiles:
+        raise TrainingDataError(f"the recommender needs at least {config.min_profiles} profiles with plays, "
+                                f"found {n_profiles}")
+    catalog = build_catalog(titles, interactions["item_id"].unique())
+    eval_cut = time_cut(interactions, config.eval_cut_quantile)
+    before_eval, after_eval = interactions[interactions["ts"] < eval_cut], interactions[interactions["ts"] >= eval_cut]
+
+    blocks = []
+    for quantile in config.label_cut_quantiles:
+        cut = time_cut(interactions, quantile)
+        progress(f"ranker training window: features before {cut:%Y-%m-%d %H:%M}, labels until {eval_cut:%Y-%m-%d %H:%M}")
+        blocks.append(_labelled_block(interactions, cut, before_eval, catalog, config))
+    ranker = train_ranker(blocks, config)
+
+    progress(f"evaluation: fit before {eval_cut:%Y-%m-%d %H:%M}, test on {len(after_eval)} later interactions")
+    stage = fit_stage(before_eval, eval_cut, catalog, config)
+    relevant = relevant_items(after_eval, before_eval)
+    users = np.array([stage.index.users.get_loc(u) for u in relevant if u in stage.index.users], dtype=int)
+    if len(users) == 0:
+        raise TrainingDataError("no profile with plays before the evaluation cut plays anything new after it")
+    candidates = build_candidates(stage, users, config)
+    ranked = rank_candidates(ranker, candidates, depth=20)
+    relevant_pos = {stage.index.users.get_loc(u): set(stage.index.item_pos(list(items)).tolist())
+                    for u, items in relevant.items() if u in stage.index.users}
+    activity = {int(u): int(stage.user_activity[u]) for u in users}
+
+    def evaluate(rankings):
+        return ranking_metrics(rankings, relevant_pos, activity, stage.popularity_share, len(catalog))
+
+    ours = evaluate({u: [i for i, _ in items] for u, items in ranked.items()})
+    baselines = {name: evaluate(candidates.baselines[name]) for name in GENERATORS}
+    if not ours["values"]:
+        raise TrainingDataError(f"recommender metrics undefined: {ours['undefined']}")
+
+    recommender = None
+    if produce_outputs:
+        progress("outputs: refit on all interactions, rank candidates for every profile")
+        eval_block = (candidates, labels_for(candidates, stage, relevant))
+        recommender = _fit_for_serving(interactions, catalog, blocks + [eval_block], config)
+    importance = ranker.get_score(importance_type="gain")
+    return TrainingResult(
+        name="recommender", model=recommender, artifacts=recommender.to_artifacts() if recommender else {},
+        metrics=ours["values"], undefined_metrics=ours["undefined"],
+        baseline_metrics={name: result["values"] for name, result in baselines.items()},
+        features=list(FEATURES), feature_hash=feature_hash(list(FEATURES)),
+        data_window={"interactions_from": str(interactions["ts"].min()), "evaluation_cut": str(eval_cut),
+                     "interactions_to": str(interactions["ts"].max()), "catalog_items": len(catalog)},
+        params=asdict(config),
+        details={"by_bucket": {"ranker": ours["by_bucket"]} | {n: r["by_bucket"] for n, r in baselines.items()},
+                 "importance": dict(sorted(importance.items(), key=lambda kv: -kv[1]))},
+    )
+
+
+def _labelled_block(interactions: pd.DataFrame, cut: pd.Timestamp, before_eval: pd.DataFrame, catalog: Catalog,
+                    config: RecommenderConfig):
+    history = interactions[interactions["ts"] < cut]
+    window = before_eval[before_eval["ts"] >= cut]
+    stage = fit_stage(history, cut, catalog, config)
+    relevant = relevant_items(window, history)
+    users = np.array([stage.index.users.get_loc(u) for u in relevant if u in stage.index.users], dtype=int)
+    candidates = build_candidates(stage, users, config)
+    return candidates, labels_for(candidates, stage, relevant)
+
+
+def _fit_for_serving(interactions: pd.DataFrame, catalog: Catalog, blocks, config: RecommenderConfig) -> Recommender:
+    ranker = train_ranker(blocks, config)
+    end = interactions["ts"].max() + pd.Timedelta(seconds=1)
+    stage = fit_stage(interactions, end, catalog, config)
+    users = np.arange(len(stage.index.users))
+    ranked = rank_candidates(ranker, build_candidates(stage, users, config, baseline_depth=0),
+                             depth=config.output_candidates)
+    rows = [(stage.index.users[u], rank, catalog.items[i], score)
+            for u, items in ranked.items() for rank, (i, score) in enumerate(items, start=1)]
+    candidates = pd.DataFrame(rows, columns=["profile_id", "rank", "content_id", "score"])
+    similar_rows = [(catalog.items[i], rank, catalog.items[j], score)
+                    for i, neighbours in enumerate(stage.generators["itemknn"].most_similar(config.similar_items))
+                    for rank, (j, score) in enumerate(neighbours, start=1)]
+    similar = pd.DataFrame(similar_rows, columns=["title_id", "rank", "similar_title_id", "score"])
+    return Recommender(ranker, candidates, similar)

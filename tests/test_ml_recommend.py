@@ -1,0 +1,101 @@
+"""Recommender on planted tastes, its metrics, and the business filters."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml.config import RecommenderConfig
+from ml.errors import NoTrainingData, TrainingDataError
+from ml.recommend.filters import apply_filters, maturity_allows
+from ml.recommend.interactions import normalize, relevant_items
+from ml.recommend.metrics import ndcg_at, recall_at
+from ml.recommend.pipeline import Recommender, train_recommender
+from ml.synthetic import taste_catalog, taste_interactions
+
+FAST = RecommenderConfig(als_iterations=4, als_factors=16, ranker_rounds=80, candidates_per_generator=50,
+                         output_candidates=50, similar_items=10)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    interactions = normalize(taste_interactions(n_profiles=250, n_items=200, seed=11))
+    return interactions, train_recommender(interactions, taste_catalog(n_items=200), FAST)
+
+
+def test_recommender_beats_popularity_on_planted_tastes(trained):
+    _, result = trained
+    popularity = result.baseline_metrics["popularity"]["ndcg_at_10"]
+    assert result.metrics["ndcg_at_10"] > 2 * popularity
+    assert result.metrics["recall_at_20"] > result.baseline_metrics["popularity"]["recall_at_20"]
+    for name in ("popularity", "trending", "itemknn", "ease", "als"):
+        assert "ndcg_at_10" in result.baseline_metrics[name]
+    assert result.details["by_bucket"]["ranker"]
+
+
+def test_batch_outputs_exclude_seen_items_and_round_trip(trained):
+    interactions, result = trained
+    candidates = result.model.candidates
+    seen = set(zip(interactions["profile_id"], interactions["item_id"]))
+    assert not any((p, c) in seen for p, c in zip(candidates["profile_id"], candidates["content_id"]))
+    assert candidates.groupby("profile_id")["rank"].max().max() <= FAST.output_candidates
+    first = candidates[candidates["profile_id"] == candidates["profile_id"].iloc[0]]
+    assert list(first["score"]) == sorted(first["score"], reverse=True)
+    similar = result.model.similar
+    assert (similar["title_id"] != similar["similar_title_id"]).all()
+    loaded = Recommender.from_artifacts(result.artifacts)
+    assert len(loaded.candidates) == len(candidates)
+
+
+def test_test_labels_exclude_items_seen_before_the_cut():
+    interactions = normalize(taste_interactions(n_profiles=30, n_items=40, seed=2))
+    cut = interactions["ts"].quantile(0.7)
+    before, after = interactions[interactions["ts"] < cut], interactions[interactions["ts"] >= cut]
+    relevant = relevant_items(after, before)
+    seen = set(zip(before["profile_id"], before["item_id"]))
+    assert all((p, i) not in seen for p, items in relevant.items() for i in items)
+
+
+def test_ranking_metrics_on_known_lists():
+    assert ndcg_at(["a", "b"], {"a"}) == 1.0
+    assert 0 < ndcg_at(["x", "a"], {"a"}) < 1
+    assert recall_at(["a", "x"], {"a", "b"}) == 0.5
+
+
+def test_too_few_profiles_and_no_plays_fail_clearly():
+    interactions = normalize(taste_interactions(n_profiles=5, n_items=20))
+    with pytest.raises(TrainingDataError, match="at least 20 profiles"):
+        train_recommender(interactions, taste_catalog(n_items=20), FAST)
+    with pytest.raises(NoTrainingData):
+        train_recommender(interactions.assign(weight=0.0), taste_catalog(n_items=20), FAST)
+
+
+def test_filters_never_return_unavailable_or_over_maturity_titles():
+    rng = np.random.default_rng(0)
+    catalog = taste_catalog(n_items=200, seed=4)
+    titles = {r.title_id: {"kind": r.kind, "maturity_rating": r.maturity_rating,
+                           "available_countries": r.available_countries} for r in catalog.itertuples()}
+    ranked = [(t, float(s)) for t, s in zip(catalog["title_id"], rng.random(len(catalog)))] + [("unknown", 1.0)]
+    completed = {"t0", "t1"}
+    for country in ("US", "FR", None):
+        for limit in ("all", "7+", "13+", "16+", "18+", None):
+            kept = apply_filters(ranked, titles, country=country, max_maturity=limit, completed_movies=completed)
+            for title_id, _ in kept:
+                title = titles[title_id]
+                assert "*" in title["available_countries"] or country in title["available_countries"]
+                assert maturity_allows(title["maturity_rating"], limit)
+                assert title_id not in completed
+            assert len({t for t, _ in kept}) == len(kept)
+    assert not maturity_allows("18+", "13+") and maturity_allows("7+", "13+")
+    assert not maturity_allows(None, "16+")  # unrated titles need an 18+ profile
+    assert apply_filters(["t2", "t2", "t3"], {"t2": titles["t2"] | {"available_countries": ["*"],
+                                                                    "maturity_rating": "all"}},
+                         country="US", max_maturity="all") == ["t2"]
+
+
+def test_filters_module_imports_without_numpy_or_pandas():
+    import subprocess
+    import sys
+
+    code = ("import sys; import ml.recommend.filters; "
+            "assert 'pandas' not in sys.modules and 'numpy' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
