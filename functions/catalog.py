@@ -1,0 +1,89 @@
+"""Process-local caches of catalog data read on every page: title metadata and the published lists.
+
+Titles and lists change when the batch publishes (hours), while a page reads hundreds of titles, so
+each process keeps them in memory with a TTL. The caches also keep serving their last good copy when
+the store fails, which is what lets a page fall back to popular titles during an outage.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+Reader = Callable[[str, list[str]], dict]   # (namespace, keys) -> {key: value}; may raise StoreError
+
+LIST_NAMES = ("trending", "popular", "new_releases")
+
+
+class TitleCache:
+    """title_id -> `title` value (None for a title the store does not know), refreshed after `ttl_s`."""
+
+    def __init__(self, ttl_s: float = 300.0, missing_ttl_s: float = 10.0):
+        self.ttl_s = ttl_s
+        self.missing_ttl_s = missing_ttl_s  # unknown titles are re-checked sooner: a publish may add them
+        self._entries: dict[str, tuple[float, dict | None]] = {}
+
+    def lookup(self, title_id: str) -> dict | None:
+        """The cached entry, fresh or stale, without reading the store."""
+        entry = self._entries.get(title_id)
+        return None if entry is None else entry[1]
+
+    def cached(self, title_ids: Iterable[str]) -> dict[str, dict]:
+        """What the cache holds for these ids, fresh or stale, without reading the store."""
+        out = {}
+        for tid in title_ids:
+            entry = self._entries.get(tid)
+            if entry is not None and entry[1] is not None:
+                out[tid] = entry[1]
+        return out
+
+    def missing(self, title_ids: Iterable[str]) -> list[str]:
+        """Ids absent from the cache or older than the TTL."""
+        now = time.monotonic()
+        return [tid for tid in dict.fromkeys(title_ids)
+                if (entry := self._entries.get(tid)) is None
+                or entry[0] < now - (self.ttl_s if entry[1] is not None else self.missing_ttl_s)]
+
+    def load(self, read: Reader, title_ids: Iterable[str]) -> None:
+        """Reads the missing/stale ids from the store into the cache (raises what `read` raises)."""
+        todo = self.missing(title_ids)
+        if not todo:
+            return
+        found = read("title", todo)
+        now = time.monotonic()
+        for tid in todo:
+            self._entries[tid] = (now, found.get(tid))
+
+    def get_many(self, read: Reader, title_ids: Iterable[str]) -> dict[str, dict]:
+        ids = list(title_ids)
+        self.load(read, ids)
+        return self.cached(ids)
+
+    def invalidate(self) -> None:
+        self._entries.clear()
+
+
+class ListsCache:
+    """The `lists` namespace (trending, popular, new_releases), re-read after `ttl_s`, stale on failure."""
+
+    def __init__(self, ttl_s: float = 60.0):
+        self.ttl_s = ttl_s
+        self._lists: dict[str, list] = {}
+        self._fetched_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def is_stale(self) -> bool:
+        return time.monotonic() - self._fetched_at > self.ttl_s
+
+    def refresh(self, read: Reader) -> None:
+        with self._lock:
+            found = read("lists", list(LIST_NAMES))
+            self._lists = {name: [(str(t), float(s)) for t, s in (found.get(name) or {}).get("items", [])]
+                           for name in LIST_NAMES}
+            self._fetched_at = time.monotonic()
+
+    def get(self, name: str) -> list[tuple[str, float]]:
+        return self._lists.get(name, [])
+
+    def all_title_ids(self) -> list[str]:
+        return [tid for name in LIST_NAMES for tid, _ in self._lists.get(name, [])]

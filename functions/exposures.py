@@ -1,0 +1,76 @@
+"""Experiment exposures, logged as `experiment_exposure` events through the collector's landing path.
+
+Pages are served in ~1 ms, so exposures are buffered and landed in batches (one lake file per
+`max_events` exposures or per `max_age_s`, whichever comes first) on a background thread, and on
+shutdown. Exposure events are server-made: `device_id` is "api:<profile_id>" and `context.app_version`
+is "server", so warehouse models can tell them from device events.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+log = logging.getLogger("streamloop.exposures")
+
+
+class ExposureLog:
+    def __init__(self, collector, max_events: int = 500, max_age_s: float = 5.0):
+        self.collector = collector
+        self.max_events = max_events
+        self.max_age_s = max_age_s
+        self._buffer: list[dict] = []
+        self._first_at = 0.0
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exposure-flush")
+
+    def record(self, *, profile_id: str, account_id: str | None, experiment_id: str, variant: str,
+               country: str | None, device_type: str | None, timezone_name: str | None) -> None:
+        event = {
+            "event_id": f"exp-{uuid.uuid4().hex}",
+            "event_type": "experiment_exposure",
+            "occurred_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "device_id": f"api:{profile_id}",
+            "profile_id": profile_id,
+            "account_id": account_id,
+            "context": {"country": country or "ZZ", "device_type": device_type or "web", "app_version": "server",
+                        "os": "server", "timezone": timezone_name or "UTC"},
+            "properties": {"experiment_id": experiment_id, "variant": variant},
+            "schema_version": 1,
+        }
+        with self._lock:
+            if not self._buffer:
+                self._first_at = time.monotonic()
+            self._buffer.append(event)
+            due = len(self._buffer) >= self.max_events or time.monotonic() - self._first_at >= self.max_age_s
+            batch = self._take() if due else None
+        if batch:
+            self._pool.submit(self._land, batch)
+
+    def _take(self) -> list[dict]:
+        batch, self._buffer = self._buffer, []
+        return batch
+
+    def _land(self, batch: list[dict]) -> int:
+        try:
+            result = self.collector.ingest(batch, source="api:exposures")
+        except Exception:
+            log.exception("could not land %d experiment exposures", len(batch))
+            raise
+        if result.rejected:
+            log.error("experiment exposures rejected by the contract: %s", result.rejected[:3])
+        return result.accepted
+
+    def flush(self) -> int:
+        """Lands whatever is buffered now (waits for earlier background landings); returns how many."""
+        with self._lock:
+            batch = self._take()
+        self._pool.submit(lambda: None).result()  # earlier background landings finish first
+        return self._land(batch) if batch else 0
+
+    def close(self) -> None:
+        self.flush()
+        self._pool.shutdown(wait=True)

@@ -1,0 +1,96 @@
+"""Real-time profile state (`state` namespace), updated by the collector the moment events arrive.
+
+Value shape (times are epoch seconds of the events' `occurred_at`, so late events cannot undo newer ones):
+
+    {"in_progress": {title_id: {"position_s", "duration_s", "series_id", "at"}},   # started, not finished
+     "completed": [{"title_id", "series_id", "kind", "at"}, ...],                  # newest first
+     "recent_genres": {genre: weight},      # decayed counts of genres of titles recently played
+     "is_kids", "maturity_rating",          # from profile_updated, fresher than the batch profile
+     "country",                             # from the latest event's context
+     "updated_at"}
+
+A play counts as completed on `play_complete` or when a heartbeat/stop reaches 90% of the runtime
+(CONTRACT §3), the same rule the warehouse applies.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from streamloop.contract.validate import parse_timestamp
+
+PLAY_EVENTS = frozenset({"play_start", "heartbeat", "pause", "resume", "play_stop"})
+STATE_EVENTS = PLAY_EVENTS | {"play_complete", "profile_updated"}
+COMPLETION_SHARE = 0.9
+MAX_IN_PROGRESS = 30
+MAX_COMPLETED = 20
+MAX_GENRES = 12
+GENRE_DECAY = 0.9
+
+
+def event_time(event: dict) -> float:
+    ts = parse_timestamp(event.get("occurred_at"))
+    return ts.timestamp() if ts else 0.0
+
+
+def apply_events(state: dict | None, events: Iterable[dict], titles: dict[str, dict]) -> dict:
+    """A new state from `state` and this profile's events (any order); `titles` gives catalog entries."""
+    state = {
+        "in_progress": dict((state or {}).get("in_progress", {})),
+        "completed": list((state or {}).get("completed", [])),
+        "recent_genres": dict((state or {}).get("recent_genres", {})),
+        **{k: v for k, v in (state or {}).items() if k not in ("in_progress", "completed", "recent_genres")},
+    }
+    for at, event in sorted(((event_time(e), e) for e in events), key=lambda pair: pair[0]):
+        _apply(state, event, at, titles)
+    if len(state["in_progress"]) > MAX_IN_PROGRESS:
+        newest = sorted(state["in_progress"].items(), key=lambda kv: kv[1]["at"], reverse=True)
+        state["in_progress"] = dict(newest[:MAX_IN_PROGRESS])
+    state["completed"] = state["completed"][:MAX_COMPLETED]
+    state["recent_genres"] = dict(sorted(state["recent_genres"].items(), key=lambda kv: -kv[1])[:MAX_GENRES])
+    return state
+
+
+def _apply(state: dict, event: dict, at: float, titles: dict[str, dict]) -> None:
+    event_type = event["event_type"]
+    country = (event.get("context") or {}).get("country")
+    if country and at >= state.get("updated_at", 0):
+        state["country"] = country
+    state["updated_at"] = max(state.get("updated_at", 0), at)
+    props = event.get("properties") or {}
+    if event_type == "profile_updated":
+        state["is_kids"] = bool(props.get("is_kids"))
+        state["maturity_rating"] = props.get("maturity_rating")
+        return
+    if event_type not in STATE_EVENTS:
+        return
+    title_id = props["title_id"]
+    title = titles.get(title_id) or {}
+    previous = state["in_progress"].get(title_id)
+    if previous and previous["at"] > at:
+        return  # a late event older than what we already know about this title
+    last_completion = next((c["at"] for c in state["completed"] if c["title_id"] == title_id), None)
+    if event_type in PLAY_EVENTS and last_completion is not None and last_completion >= at:
+        return  # a late event from before the title was finished
+    duration = props.get("duration_s") or (previous or {}).get("duration_s") or title.get("runtime_s")
+    position = float(props.get("position_s", 0))
+    reached_end = event_type in ("heartbeat", "play_stop") and duration and position >= COMPLETION_SHARE * duration
+    if event_type == "play_start":
+        _bump_genres(state, title.get("genres") or [])
+    if event_type == "play_complete" or reached_end:
+        state["in_progress"].pop(title_id, None)
+        state["completed"] = [c for c in state["completed"] if c["title_id"] != title_id]
+        state["completed"].insert(0, {"title_id": title_id, "series_id": title.get("series_id"),
+                                      "kind": title.get("kind"), "at": at})
+        if event_type == "play_complete" and previous is None:
+            _bump_genres(state, title.get("genres") or [])
+        return
+    state["in_progress"][title_id] = {"position_s": position, "duration_s": duration,
+                                      "series_id": title.get("series_id"), "at": at}
+
+
+def _bump_genres(state: dict, genres: list[str]) -> None:
+    weights = state["recent_genres"]
+    for genre in list(weights):
+        weights[genre] = round(weights[genre] * GENRE_DECAY, 4)
+    for genre in genres:
+        weights[genre] = round(weights.get(genre, 0.0) + 1.0, 4)

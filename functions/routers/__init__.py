@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource; business logic lives outside (collector, home)."""

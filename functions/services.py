@@ -1,0 +1,51 @@
+"""Everything a request needs, built once per process: settings, the store, caches, experiments, collector.
+
+The store is opened on first use (and re-opened after a failed attempt), so a process whose store is
+unreachable still starts and serves degraded pages instead of crashing at import.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from functions.budget import ReadBudget
+from functions.catalog import ListsCache, TitleCache
+from functions.collector import Collector
+from functions.experiments import load_experiments
+from functions.exposures import ExposureLog
+from functions.home import HomeService
+from functions.store import OnlineStore, get_store
+from streamloop.settings import REPO_ROOT, Settings
+
+READ_BUDGET_S = 0.05  # per budgeted read step; a page makes at most three
+
+
+class Services:
+    def __init__(self, settings: Settings, store: OnlineStore | None = None, experiments_dir: Path | None = None,
+                 read_budget_s: float = READ_BUDGET_S, bandit_ttl_s: float = 1.0,
+                 exposure_batch: int = 500, exposure_max_age_s: float = 5.0):
+        self.settings = settings
+        self._store = store
+        self._store_lock = threading.Lock()
+        self.titles = TitleCache()
+        self.lists = ListsCache()
+        self.experiments = load_experiments(experiments_dir or REPO_ROOT / "experiments")
+        self.budget = ReadBudget(read_budget_s)
+        self.collector = Collector(self.get_store, settings.lake_root, self.titles, self.experiments)
+        self.exposures = ExposureLog(self.collector, exposure_batch, exposure_max_age_s)
+        self.home = HomeService(self.get_store, self.budget, self.titles, self.lists, self.experiments,
+                                self.exposures, bandit_ttl_s=bandit_ttl_s)
+
+    def get_store(self) -> OnlineStore:
+        """The online store, opened on first use; raises StoreError while it cannot be opened."""
+        if self._store is None:
+            with self._store_lock:
+                if self._store is None:
+                    self._store = get_store(self.settings)
+        return self._store
+
+    def close(self) -> None:
+        self.exposures.close()
+        self.budget.close()
+        if self._store is not None:
+            self._store.close()
