@@ -43,8 +43,9 @@ class ChurnConfig:
     seed: int = 7
     min_rows: int = 200  # fewer labelled rows than this → TrainingDataError
     min_positives: int = 10  # fewer churners (or non-churners) than this in train → TrainingDataError
-    baseline_features: tuple[str, ...] = (  # recency/frequency features of the logistic baseline
-        "days_since_last_activity", "plays_28d", "watch_seconds_28d", "sessions_28d", "tenure_days",
+    baseline_features: tuple[str, ...] = (  # recency/frequency features of the logistic baseline (those present)
+        "days_since_last_activity", "household_plays_28d", "household_watch_seconds_28d",
+        "household_sessions_28d", "tenure_days",
     )
 
 

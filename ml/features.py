@@ -38,10 +38,8 @@ def open_warehouse(path: str | Path | None = None, read_only: bool = True) -> du
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_name = ?", [table]
-    ).fetchone()[0]
-    return found > 0
+    rows = con.execute("select 1 from information_schema.tables where table_name = ?", [table]).fetchall()
+    return bool(rows)
 
 
 def read_table(con: duckdb.DuckDBPyConnection, table: str, where: str | None = None) -> pd.DataFrame:

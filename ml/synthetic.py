@@ -31,9 +31,9 @@ def account_snapshots(n_accounts: int = 2000, n_snapshots: int = 8, n_noise_feat
         "tenure_days": rng.integers(1, 700, rows),
         "failed_payments_90d": failed,
         "days_since_last_activity": days_since,
-        "watch_seconds_28d": np.maximum(0, 20_000 * np.exp(engagement) + rng.normal(0, 2000, rows)),
-        "plays_28d": rng.poisson(np.exp(1.5 + 0.6 * engagement)),
-        "sessions_28d": rng.poisson(np.exp(1.2 + 0.5 * engagement)),
+        "household_watch_seconds_28d": np.maximum(0, 20_000 * np.exp(engagement) + rng.normal(0, 2000, rows)),
+        "household_plays_28d": rng.poisson(np.exp(1.5 + 0.6 * engagement)),
+        "household_sessions_28d": rng.poisson(np.exp(1.2 + 0.5 * engagement)),
         "active_profiles_28d": rng.integers(1, 5, rows),
     })
     # a nonlinear effect the logistic baseline cannot fully capture: failed payments matter most for long-idle accounts

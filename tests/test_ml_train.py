@@ -1,0 +1,119 @@
+"""`run_training` end to end on a small synthetic warehouse: train, gate, promote, score, publish."""
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from ml.registry import default_registry
+from ml.synthetic import account_snapshots, taste_catalog, taste_interactions
+from streamloop.errors import StreamloopError
+from streamloop.settings import get_settings
+
+
+class MemoryStore:
+    """The online store's put_many, in memory."""
+
+    def __init__(self):
+        self.data: dict[str, dict] = {}
+
+    def put_many(self, ns, items):
+        self.data.setdefault(ns, {}).update(items)
+
+
+def build_warehouse(path, accounts: pd.DataFrame) -> None:
+    interactions = taste_interactions(n_profiles=120, n_items=120, per_profile=24, seed=5)
+    titles = taste_catalog(n_items=120)
+    profile_ids = sorted(interactions["profile_id"].unique())
+    profiles = pd.DataFrame({
+        "profile_id": profile_ids,
+        "account_id": [f"a{i % 300}" for i in range(len(profile_ids))],
+        "is_kids": [i % 7 == 0 for i in range(len(profile_ids))],
+        "maturity_rating": ["7+" if i % 7 == 0 else "18+" for i in range(len(profile_ids))],
+        "country": "US", "timezone": "UTC",
+    })
+    plays = pd.DataFrame({
+        "play_id": [f"pl{i}" for i in range(len(interactions))],
+        "profile_id": interactions["profile_id"], "title_id": interactions["item_id"],
+        "content_id": interactions["item_id"], "started_at": interactions["ts"],
+        "play_date": interactions["ts"].dt.date, "watch_seconds": 1800,
+        "is_completed": interactions["weight"] > 1,
+    })
+    con = duckdb.connect(str(path))
+    for name, frame in (("account_features", accounts), ("profiles", profiles), ("plays", plays),
+                        ("titles", titles)):
+        con.register("frame", frame)
+        con.execute(f"create table {name} as select * from frame")
+        con.unregister("frame")
+    con.close()
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("STREAMLOOP_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def test_training_promotes_scores_and_publishes(home):
+    from streamloop.train import run_training
+
+    build_warehouse(home / "warehouse.duckdb", account_snapshots(n_accounts=300, n_snapshots=8, seed=1))
+    store = MemoryStore()
+    summary = run_training(store=store)
+    statuses = {o.name: o.status for o in summary.outcomes}
+    assert statuses["churn"] == "promoted" and statuses["recommender"] == "promoted"
+    assert statuses["ltv"] in ("promoted", "kept")
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    scores = con.execute("select * from account_scores").df()
+    assert len(scores) == 300 and scores["churn_risk"].between(0, 1).all()
+    assert con.execute("select count(*) from profile_scores").fetchone()[0] > 0
+    con.close()
+    assert set(store.data) >= {"profile", "title", "lists", "candidates", "similar"}
+    some_profile = next(iter(store.data["candidates"].values()))
+    assert some_profile["model_version"] == "recommender-v1" and some_profile["items"]
+    assert store.data["profile"]["p0"]["segment"] is not None
+    assert set(store.data["lists"]) == {"trending", "popular", "new_releases"}
+    assert (home / "registry" / "churn" / "v1" / "report" / "roc.png").exists()
+    assert "churn" in summary.render()
+
+
+def test_bad_data_fails_and_leaves_production_untouched(home):
+    from streamloop.train import run_training
+
+    accounts = account_snapshots(n_accounts=300, n_snapshots=8, seed=1)
+    build_warehouse(home / "warehouse.duckdb", accounts)
+    run_training(["churn"], store=MemoryStore())
+    assert default_registry().production("churn").version == 1
+
+    one_class = accounts.copy()
+    one_class["is_churned_30d"] = one_class["is_churned_30d"].fillna(False) & False
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    con.register("frame", one_class)
+    con.execute("create or replace table account_features as select * from frame")
+    con.close()
+    with pytest.raises(StreamloopError, match="single class"):
+        run_training(["churn"], store=MemoryStore())
+    registry = default_registry()
+    assert registry.versions("churn") == [1] and registry.production("churn").version == 1
+
+
+def test_no_subscriptions_skips_churn_and_ltv_while_the_recommender_trains(home):
+    from streamloop.train import run_training
+
+    empty = account_snapshots(n_accounts=10, n_snapshots=2).head(0)
+    build_warehouse(home / "warehouse.duckdb", empty)
+    summary = run_training(store=MemoryStore())
+    outcomes = {o.name: o for o in summary.outcomes}
+    assert outcomes["churn"].status == "skipped" and "no subscriptions" in outcomes["churn"].reason
+    assert outcomes["ltv"].status == "skipped"
+    assert outcomes["recommender"].status == "promoted"
+    assert "skipped" in summary.render()
+
+
+def test_unknown_model_name_is_refused(home):
+    from streamloop.train import run_training
+
+    with pytest.raises(StreamloopError, match="unknown model"):
+        run_training(["nope"])
