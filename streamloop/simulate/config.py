@@ -1,0 +1,50 @@
+"""What a simulation run is: size, seed, first day and the rates of delivery faults."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from streamloop.errors import StreamloopError
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """One simulation run. The same config (seed included) always lands the same lake content.
+
+    profiles:        viewer profiles; households (accounts) of 1–5 profiles are formed until this many exist
+    days:            days of activity, starting at `start_date`
+    seed:            seeds every random choice
+    start_date:      first day (date or YYYY-MM-DD); default `days` before today (UTC), so data ends yesterday
+    late_rate:       share of events received 1–5 days after they occurred
+    duplicate_rate:  share of events delivered twice (same event_id, same text)
+    malformed_rate:  extra malformed records per event (broken JSON, wrong types, unknown type, …)
+    workers:         processes to use; None = one per CPU. The output does not depend on it.
+    """
+
+    profiles: int = 2000
+    days: int = 60
+    seed: int = 7
+    start_date: date | str | None = None
+    late_rate: float = 0.01
+    duplicate_rate: float = 0.005
+    malformed_rate: float = 0.002
+    workers: int | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        if self.profiles < 1:
+            raise StreamloopError(f"profiles must be at least 1 (got {self.profiles})")
+        if self.days < 1:
+            raise StreamloopError(f"days must be at least 1 (got {self.days})")
+        for name in ("late_rate", "duplicate_rate", "malformed_rate"):
+            value = getattr(self, name)
+            if not 0 <= value <= 0.5:
+                raise StreamloopError(f"{name.replace('_', '-')} must be between 0 and 0.5 (got {value})")
+        start = self.start_date
+        if start is None:
+            start = datetime.now(UTC).date() - timedelta(days=self.days)
+        elif isinstance(start, str):
+            try:
+                start = date.fromisoformat(start)
+            except ValueError:
+                raise StreamloopError(f"start date must be YYYY-MM-DD (got {self.start_date!r})") from None
+        object.__setattr__(self, "start_date", start)
