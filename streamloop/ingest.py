@@ -185,15 +185,32 @@ def _candidate(raw: bytes) -> Candidate:
         return text, None, f"record: not valid JSON ({exc})"
 
 
+def _looks_like_one_document(path: Path) -> bool:
+    """A `.json` file is one document (an array, or one pretty-printed record) unless its first non-blank
+    line is a complete JSON object by itself: then it is JSON lines, read as a stream."""
+    with _open(path) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            if line.lstrip().startswith(b"["):
+                return True
+            try:
+                orjson.loads(line)
+            except orjson.JSONDecodeError:
+                return True
+            return False
+    return False
+
+
 def iter_candidates(path: Path) -> Iterator[Candidate]:
     """Records of one file. A `.json` file may hold one JSON array (or object); anything else is JSON lines."""
-    if path.name.endswith((".json", ".json.gz")):
+    if path.name.endswith((".json", ".json.gz")) and _looks_like_one_document(path):
         with _open(path) as f:
             content = f.read()
         try:
             whole = orjson.loads(content)
         except orjson.JSONDecodeError:
-            whole = _NOT_ONE_DOCUMENT  # read it as JSON lines below
+            whole = _NOT_ONE_DOCUMENT  # e.g. JSON lines whose first line is broken: read as lines below
         if isinstance(whole, list):
             # an array element has no text of its own; its compact serialization is what lands
             yield from ((orjson.dumps(item).decode(), item, None) for item in whole)
@@ -201,9 +218,6 @@ def iter_candidates(path: Path) -> Iterator[Candidate]:
         if whole is not _NOT_ONE_DOCUMENT:
             yield content.decode("utf-8", errors="replace").strip(), whole, None
             return
-        lines: Iterable[bytes] = content.splitlines()
-        yield from (_candidate(line.strip()) for line in lines if line.strip())
-        return
     with _open(path) as f:
         for line in f:
             if line.strip():

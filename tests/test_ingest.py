@@ -116,6 +116,20 @@ def test_reingesting_the_same_file_lands_nothing_new(tmp_path):
     assert len(lake_rows("events")) == 3 and len(lake_rows("rejected")) == 7
 
 
+def test_reingesting_on_another_day_lands_nothing_new(tmp_path):
+    path, _ = messy_file(tmp_path)
+    ingest_paths([str(path)])
+    # pretend the first ingest happened on another day: its files sit in another received-date partition
+    for kind in ("events", "rejected"):
+        today = next((Path(get_settings().lake_root) / kind).iterdir())
+        today.rename(today.with_name("received_date=2000-01-01"))
+    files_before = lake_files()
+
+    again = ingest_paths([str(path)])
+
+    assert again.files_written == [] and lake_files() == files_before
+
+
 def test_changed_file_lands_as_a_new_batch(tmp_path):
     path = write_lines(tmp_path / "a.jsonl", [json.dumps(event("e1"))])
     ingest_paths([str(path)])
@@ -146,14 +160,15 @@ def test_folders_gzip_and_json_arrays(tmp_path):
     with gzip.open(folder / "b.json.gz", "wt") as f:
         json.dump([event("arr-1"), event("arr-2", event_type="nope")], f)
     (folder / "c.json").write_text(json.dumps(event("pretty-1"), indent=2))
+    write_lines(folder / "d.json", ["{broken first line", json.dumps(event("lines-1"))])
     (folder / "notes.txt").write_text("not an event file")
 
     summary = ingest_paths([str(folder)])
 
-    assert [r.name for r in summary.files] == ["a.jsonl.gz", "b.json.gz", "c.json"]
-    assert (summary.total.received, summary.total.accepted, summary.total.rejected) == (5, 4, 1)
+    assert [r.name for r in summary.files] == ["a.jsonl.gz", "b.json.gz", "c.json", "d.json"]
+    assert (summary.total.received, summary.total.accepted, summary.total.rejected) == (7, 5, 2)
     landed = sorted(json.loads(raw)["event_id"] for raw, _ in lake_rows("events"))
-    assert landed == ["arr-1", "gz-1", "gz-2", "pretty-1"]
+    assert landed == ["arr-1", "gz-1", "gz-2", "lines-1", "pretty-1"]
 
 
 def test_missing_path_and_broken_gzip_fail_with_one_line(tmp_path):
