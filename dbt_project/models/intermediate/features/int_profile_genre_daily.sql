@@ -22,31 +22,39 @@ titles as (
 
 ),
 
-play_genres as (
+title_genre_names as (
 
     select
-        plays.profile_id,
-        plays.activity_date,
-        plays.watch_seconds,
-        {{ features_explode('titles.genres') }} as genre_name
-    from plays
-    inner join titles
-        on plays.content_id = titles.title_id
+        title_id,
+        {{ features_explode('genres') }} as genre_name
+    from titles
+
+),
+
+title_genres as (
+
+    -- a genre listed twice (or as "Sci-Fi" and "sci fi") counts once
+    select distinct
+        title_id,
+        {{ features_genre_key('genre_name') }} as genre
+    from title_genre_names
+    where genre_name is not null
 
 ),
 
 final as (
 
     select
-        profile_id,
-        activity_date,
-        {{ features_genre_key('genre_name') }} as genre,
+        plays.profile_id,
+        plays.activity_date,
+        title_genres.genre,
         cast(count(*) as bigint) as plays,
-        cast(sum(watch_seconds) as bigint) as watch_seconds
-    from play_genres
-    where genre_name is not null
-      and {{ features_genre_key('genre_name') }} <> ''
-    group by profile_id, activity_date, {{ features_genre_key('genre_name') }}
+        cast(sum(plays.watch_seconds) as bigint) as watch_seconds
+    from plays
+    inner join title_genres
+        on plays.content_id = title_genres.title_id
+    where title_genres.genre <> ''
+    group by plays.profile_id, plays.activity_date, title_genres.genre
 
 )
 
