@@ -241,7 +241,7 @@ def test_sparkify_mapping(tmp_path):
     assert any(raw == "{broken" and "not valid JSON" in reason for raw, reason in rejected)
     assert summary.events.received == summary.events.accepted + summary.events.duplicates + summary.events.rejected
     assert summary.events.rejected == 2
-    assert "Settings 1" in summary.render()
+    assert "Settings 1" in summary.render() and "top rejection reasons" in summary.render()
 
     catalog = {r["title_id"]: r for r in landed("catalog")}
     assert set(catalog) == {title_id_for("Band", n) for n in ("First", "Second", "Third")}

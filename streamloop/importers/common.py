@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,12 +62,10 @@ class ImportSummary:
         already = f" ({self.batches_already_landed} batch file(s) already in the lake, not rewritten)" \
             if self.batches_already_landed else ""
         lines.append(f"  lake files written: {len(self.files_written)}{already}")
-        reasons = Tally()
-        reasons.add(self.events)
-        reasons.add(self.catalog)
-        if reasons.reasons:
+        both = Tally(reasons=self.events.reasons + self.catalog.reasons)
+        if both.reasons:
             lines.append("  top rejection reasons:")
-            lines += [f"    {reason}" for reason in reasons.top_reasons()]
+            lines += [f"    {reason}" for reason in both.top_reasons()]
         return "\n".join(lines)
 
 
@@ -92,7 +91,8 @@ class ImportRun:
     def _batch_id(self, kind: str, key: str) -> str:
         return new_batch_id("import", self.dataset, self.fingerprint, kind, key)
 
-    def land_events(self, events: list[dict], batch_key: str, source_rejects: list[tuple[str, str]] = ()) -> None:
+    def land_events(self, events: list[dict], batch_key: str,
+                    source_rejects: Sequence[tuple[str, str]] = ()) -> None:
         """Validates and lands mapped events; `source_rejects` are (raw, reason) source records that could
         not be mapped at all, landed in `rejected/` and counted like any reject."""
         candidates = [(orjson.dumps(e).decode(), e, None) for e in events]
