@@ -1,0 +1,76 @@
+{#- Adapter-specific SQL lives behind adapter.dispatch: DuckDB is the default implementation; a
+    `spark__<name>` macro next to each makes the project build on Spark. -#}
+
+{#- Parses a JSON text column once into a struct of JSON fragments (one per path in `fields`, a
+    nested dict of names); null when the text is not valid JSON or not an object. -#}
+{% macro parse_json_fields(column, fields) -%}
+  {{ return(adapter.dispatch('parse_json_fields', 'streamloop')(column, fields)) }}
+{%- endmacro %}
+
+{% macro default__parse_json_fields(column, fields) -%}
+  try(from_json({{ column }}, '{{ tojson(fields) }}'))
+{%- endmacro %}
+
+{#- JSON type name of a fragment: VARCHAR, BIGINT, UBIGINT, DOUBLE, BOOLEAN, OBJECT, ARRAY, NULL -#}
+{% macro json_type_of(fragment) -%}
+  {{ return(adapter.dispatch('json_type_of', 'streamloop')(fragment)) }}
+{%- endmacro %}
+
+{% macro default__json_type_of(fragment) -%}
+  json_type({{ fragment }})
+{%- endmacro %}
+
+{#- The text of a JSON fragment (strings unquoted) -#}
+{% macro json_text(fragment) -%}
+  {{ return(adapter.dispatch('json_text', 'streamloop')(fragment)) }}
+{%- endmacro %}
+
+{% macro default__json_text(fragment) -%}
+  ({{ fragment }} ->> '$')
+{%- endmacro %}
+
+{% macro is_valid_json(column) -%}
+  {{ return(adapter.dispatch('is_valid_json', 'streamloop')(column)) }}
+{%- endmacro %}
+
+{% macro default__is_valid_json(column) -%}
+  json_valid({{ column }})
+{%- endmacro %}
+
+{#- RFC 3339 text with an offset → UTC timestamp; null when it is not one -#}
+{% macro parse_rfc3339_utc(text) -%}
+  {{ return(adapter.dispatch('parse_rfc3339_utc', 'streamloop')(text)) }}
+{%- endmacro %}
+
+{% macro default__parse_rfc3339_utc(text) -%}
+  case
+    when regexp_full_match({{ text }}, '\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})')
+      then timezone('UTC', try_cast(upper({{ text }}) as timestamptz))
+  end
+{%- endmacro %}
+
+{#- timestamptz → UTC timestamp -#}
+{% macro to_utc_timestamp(column) -%}
+  {{ return(adapter.dispatch('to_utc_timestamp', 'streamloop')(column)) }}
+{%- endmacro %}
+
+{% macro default__to_utc_timestamp(column) -%}
+  timezone('UTC', {{ column }})
+{%- endmacro %}
+
+{#- A stable id: hex digest of the concatenated parts -#}
+{% macro hash_id(parts) -%}
+  {{ return(adapter.dispatch('hash_id', 'streamloop')(parts)) }}
+{%- endmacro %}
+
+{% macro default__hash_id(parts) -%}
+  md5(concat_ws('|', {{ parts | join(', ') }}))
+{%- endmacro %}
+
+{% macro seconds_between(start, finish) -%}
+  {{ return(adapter.dispatch('seconds_between', 'streamloop')(start, finish)) }}
+{%- endmacro %}
+
+{% macro default__seconds_between(start, finish) -%}
+  (epoch({{ finish }}) - epoch({{ start }}))
+{%- endmacro %}

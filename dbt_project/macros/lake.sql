@@ -1,0 +1,57 @@
+{#- The lake's file kinds may be absent (no rejects yet, no catalog loaded): read_parquet fails on an
+    empty glob, so staging reads a typed empty relation instead. -#}
+
+{% macro lake_root() -%}
+  {{ return(env_var('STREAMLOOP_LAKE_URI', var('lake_root')) | trim) }}
+{%- endmacro %}
+
+{% macro lake_glob(kind) -%}
+  {%- if kind == 'catalog' -%}{{ lake_root() }}/catalog/*.parquet
+  {%- else -%}{{ lake_root() }}/{{ kind }}/*/*.parquet{%- endif -%}
+{%- endmacro %}
+
+{% macro lake_has_files(kind) %}
+  {% if not execute %}{{ return(true) }}{% endif %}
+  {% set result = run_query("select count(*) from glob('" ~ lake_glob(kind) ~ "')") %}
+  {{ return(result.columns[0].values()[0] > 0) }}
+{% endmacro %}
+
+{#- source('lake', kind) when it has files, else an empty relation with the same columns -#}
+{% macro lake_source(kind) %}
+  {%- set relation = source('lake', kind) -%}
+  {%- if lake_has_files(kind) -%}
+    {{ relation }}
+  {%- else -%}
+    (select
+        null::varchar as batch_id,
+        null::integer as record_index,
+        null::timestamptz as received_at,
+        null::varchar as source,
+        null::varchar as raw
+        {%- if kind != 'catalog' %}, null::date as received_date{% endif %}
+        {%- if kind == 'rejected' %}, null::varchar as reason{% endif %}
+     where false)
+  {%- endif -%}
+{% endmacro %}
+
+{#- Received-date partitions holding a batch that `relation` (an incremental model keyed by
+    received_date, batch_id) has not processed yet: a listing of file names, no file is read. -#}
+{% macro lake_unprocessed_partitions(kind, relation) %}
+  {% if not execute %}{{ return([]) }}{% endif %}
+  {% set query %}
+    with files as (
+        select
+            regexp_extract(file, 'received_date=([0-9-]+)/batch-([^/]+)\.parquet$', ['received_date', 'batch_id']) as parts
+        from glob('{{ lake_glob(kind) }}')
+    )
+    select distinct parts.received_date
+    from files
+    where not exists (
+        select 1 from {{ relation }} as processed
+        where processed.received_date = cast(parts.received_date as date)
+          and processed.batch_id = parts.batch_id
+    )
+    order by 1
+  {% endset %}
+  {{ return(run_query(query).columns[0].values() | list) }}
+{% endmacro %}

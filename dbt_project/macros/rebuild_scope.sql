@@ -1,0 +1,48 @@
+{#- Shared pieces of the incremental design (docs/architecture.md "Incremental builds that equal a
+    full refresh"). -#}
+
+
+{#- event types that name a profile on the device (logout does not) -#}
+{% macro login_event_types_sql() -%}('login', 'profile_switch'){%- endmacro %}
+{% macro identity_event_types_sql() -%}('login', 'profile_switch', 'logout'){%- endmacro %}
+
+{#- The one order of a device's events: time, identity events first among simultaneous events (a
+    login applies to what happens at the same instant), then event_id so ties are deterministic. -#}
+{% macro device_event_order(prefix='') -%}
+  {{ prefix }}occurred_at, case when {{ prefix }}event_type in {{ identity_event_types_sql() }} then 0 else 1 end, {{ prefix }}event_id
+{%- endmacro %}
+
+{#- Marts rebuilt from the rebuild windows: the relations that must exist for an incremental run -#}
+{% macro window_marts() -%}
+  {{ return(['events', 'sessions', 'plays', 'impression_funnel']) }}
+{%- endmacro %}
+
+{#- True when this run must rebuild every device from its first event: a --full-refresh, no build
+    state yet, a window mart missing, or a catalog change (is_title_in_catalog and content_id of
+    past events depend on it). -#}
+{% macro needs_full_rebuild() %}
+  {% if not execute or flags.FULL_REFRESH %}{{ return(true) }}{% endif %}
+  {% set watermark = build_watermark() %}
+  {% if watermark is none %}{{ return(true) }}{% endif %}
+  {% for name in window_marts() %}
+    {% if adapter.get_relation(database=target.database, schema=target.schema, identifier=name) is none %}
+      {{ return(true) }}
+    {% endif %}
+  {% endfor %}
+  {% set catalog_changes = run_query("select count(*) from " ~ ref('int_catalog_received') ~ " where _staged_at > cast('" ~ watermark ~ "' as timestamp)") %}
+  {{ return(catalog_changes.columns[0].values()[0] > 0) }}
+{% endmacro %}
+
+{#- pre_hook of the window marts: drop the rows this run recomputes (a device's rows from its
+    rebuild_from on); `time_column` is the mart's time of the row's first event -#}
+{% macro delete_rebuilt_rows(time_column) %}
+  {% if is_incremental() %}
+    delete from {{ this }} as target
+    where exists (
+        select 1
+        from {{ ref('int_device_rebuild_windows') }} as windows
+        where windows.device_id = target.device_id
+          and target.{{ time_column }} >= windows.rebuild_from
+    )
+  {% endif %}
+{% endmacro %}

@@ -1,0 +1,47 @@
+{#- One row per valid event in the rebuild windows, stitched to its profile and assigned to its
+    session: a run of one device's events with gaps under session_gap_minutes. session_id is a hash
+    of the session's first event, so recomputing a window reproduces it. -#}
+
+with stitched as (
+
+    select * from {{ ref('int_events_stitched_to_profiles') }}
+
+),
+
+gaps as (
+
+    select
+        *,
+        lag(occurred_at) over (
+            partition by device_id
+            order by {{ device_event_order() }}
+        ) as previous_occurred_at
+    from stitched
+
+),
+
+session_starts as (
+
+    select
+        *,
+        previous_occurred_at is null
+            or occurred_at - previous_occurred_at >= interval {{ var('session_gap_minutes') }} minute
+            as is_session_start
+    from gaps
+
+),
+
+sessionized as (
+
+    select
+        * exclude (previous_occurred_at, is_session_start),
+        {{ hash_id(["'session'", "last_value(case when is_session_start then event_id end ignore nulls) over (
+            partition by device_id
+            order by " ~ device_event_order() ~ "
+            rows between unbounded preceding and current row
+        )"]) }} as session_id
+    from session_starts
+
+)
+
+select * from sessionized

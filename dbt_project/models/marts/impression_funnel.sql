@@ -1,0 +1,95 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_rebuilt_rows('impressed_at') }}",
+    )
+}}
+{#- One row per impression: was the title clicked (a click with the same request_id and title_id in
+    the same session at or after the impression) and played (a play of that title in the same session
+    started at or after the click)? A home request is served to one device, so the funnel stays
+    within the device's session and is rebuilt with the rebuild windows. -#}
+
+with sessionized as (
+
+    select * from {{ ref('int_events_sessionized') }}
+    where event_type in ('impression', 'click')
+
+),
+
+impressions as (
+
+    select * from sessionized where event_type = 'impression'
+
+),
+
+clicks as (
+
+    select
+        session_id,
+        request_id,
+        title_id,
+        min(occurred_at) as clicked_at
+    from sessionized
+    where event_type = 'click'
+    group by session_id, request_id, title_id
+
+),
+
+plays as (
+
+    select play_id, session_id, title_id, started_at from {{ ref('int_plays_assembled') }}
+
+),
+
+clicked as (
+
+    select
+        impressions.*,
+        clicks.clicked_at
+    from impressions
+    left join clicks
+        on impressions.session_id = clicks.session_id
+        and impressions.request_id = clicks.request_id
+        and impressions.title_id = clicks.title_id
+        and clicks.clicked_at >= impressions.occurred_at
+
+),
+
+played as (
+
+    select
+        clicked.event_id,
+        first(plays.play_id order by plays.started_at, plays.play_id) as play_id
+    from clicked
+    inner join plays
+        on clicked.session_id = plays.session_id
+        and clicked.title_id = plays.title_id
+        and plays.started_at >= clicked.clicked_at
+    group by clicked.event_id
+
+),
+
+final as (
+
+    select
+        clicked.event_id as impression_event_id,
+        clicked.request_id,
+        clicked.row_id,
+        clicked.rank,
+        clicked.title_id,
+        clicked.profile_id,
+        clicked.device_id,
+        clicked.session_id,
+        clicked.occurred_at as impressed_at,
+        clicked.propensity,
+        clicked.clicked_at is not null as is_clicked,
+        played.play_id is not null as is_played,
+        played.play_id
+    from clicked
+    left join played
+        on clicked.event_id = played.event_id
+
+)
+
+select * from final

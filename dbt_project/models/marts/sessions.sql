@@ -1,0 +1,73 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_rebuilt_rows('started_at') }}",
+    )
+}}
+{#- One row per session: a run of one device's events with gaps under session_gap_minutes.
+    Incremental: each run replaces the sessions of the rebuild windows. -#}
+
+with sessionized as (
+
+    select * from {{ ref('int_events_sessionized') }}
+
+),
+
+plays as (
+
+    select * from {{ ref('int_plays_assembled') }}
+
+),
+
+session_plays as (
+
+    select
+        session_id,
+        count(*) as play_count,
+        sum(watch_seconds) as watch_seconds
+    from plays
+    group by session_id
+
+),
+
+session_events as (
+
+    select
+        session_id,
+        any_value(device_id) as device_id,
+        first(profile_id order by occurred_at, event_id) filter (where profile_id is not null) as profile_id,
+        first(account_id order by occurred_at, event_id) filter (where account_id is not null) as account_id,
+        first(country order by occurred_at, event_id) as country,
+        first(device_type order by occurred_at, event_id) as device_type,
+        min(occurred_at) as started_at,
+        max(occurred_at) as ended_at,
+        count(*) as event_count
+    from sessionized
+    group by session_id
+
+),
+
+final as (
+
+    select
+        session_events.session_id,
+        session_events.device_id,
+        session_events.profile_id,
+        session_events.account_id,
+        session_events.started_at,
+        session_events.ended_at,
+        {{ seconds_between('session_events.started_at', 'session_events.ended_at') }} as duration_seconds,
+        session_events.event_count,
+        coalesce(session_plays.play_count, 0) as play_count,
+        coalesce(session_plays.watch_seconds, 0) as watch_seconds,
+        session_events.country,
+        session_events.device_type
+    from session_events
+    left join session_plays
+        on session_events.session_id = session_plays.session_id
+
+)
+
+select * from final
