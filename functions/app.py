@@ -20,8 +20,9 @@ log = logging.getLogger("streamloop.api")
 
 
 class RequestContext:
-    """Pure ASGI middleware: a request id per request (body, `x-request-id` header, every log line)
-    and one structured access log line. Pure ASGI because BaseHTTPMiddleware costs ~100 µs a request."""
+    """Pure ASGI middleware: a request id per request (body, `x-request-id` header, every log line),
+    one structured access log line, and a JSON 500 without internals for any unhandled error (the trace
+    is logged under the request id). Pure ASGI because BaseHTTPMiddleware costs ~100 µs a request."""
 
     def __init__(self, app):
         self.app = app
@@ -33,16 +34,21 @@ class RequestContext:
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         start = time.perf_counter()
-        status = {"code": 500}
+        status = {"code": None}
 
         async def send_with_id(message):
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + [(b"x-request-id", request_id.encode())]
+                message["headers"] = list(message.get("headers", [])) + [(b"x-request-id", request_id.encode())]
             await send(message)
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error")
+            if status["code"] is not None:
+                raise  # the response already started; the server closes the connection
+            await error_response(500, "internal error; quote the request_id when reporting it",
+                                 request_id)(scope, receive, send_with_id)
         finally:
             log.info("request", extra={"fields": {
                 "method": scope["method"], "path": scope["path"], "status": status["code"],
@@ -84,13 +90,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
         return error_response(422, _validation_message(exc), request.scope.get("state", {}).get("request_id"))
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception):
-        # the trace goes to the log under the request id; the client gets no internals
-        log.error("unhandled error", exc_info=exc)
-        return error_response(500, "internal error; quote the request_id when reporting it",
-                              request.scope.get("state", {}).get("request_id"))
 
     app.add_middleware(RequestContext)
     return app

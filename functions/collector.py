@@ -71,10 +71,11 @@ class Collector:
         return self._lake
 
     def ingest(self, events: list, source: str = "api", raws: list | None = None,
-               mapping_errors: dict[int, list[str]] | None = None) -> IngestResult:
+               mapping_errors: dict[int, list[str]] | None = None, claim: bool = True) -> IngestResult:
         """Processes one request's events. `raws` (what to land for each index, default the event) and
         `mapping_errors` (index -> reasons found before the contract check) serve translated inputs
-        such as Segment batches."""
+        such as Segment batches. `claim=False` skips the `seen` claims, for server-made events whose
+        ids are unique by construction (experiment exposures), so they land even while the store is down."""
         received_at = datetime.now(UTC)
         result = IngestResult()
         raws = raws if raws is not None else events
@@ -93,14 +94,19 @@ class Collector:
                 result.duplicates += 1
             else:
                 valid[event["event_id"]] = index
-        claimed = self.store.add_many_if_absent("seen", dict.fromkeys(valid, int(received_at.timestamp()))) \
-            if valid else set()
+        if not claim:
+            claimed = set(valid)
+        elif valid:
+            claimed = self.store.add_many_if_absent("seen", dict.fromkeys(valid, int(received_at.timestamp())))
+        else:
+            claimed = set()
         result.duplicates += len(valid) - len(claimed)
         accepted = [index for event_id, index in valid.items() if event_id in claimed]
         try:
             self._land(source, received_at, [_text(raws[i]) for i in accepted], rejected_raws, reasons)
         except Exception as exc:
-            self._release(claimed)
+            if claim:
+                self._release(claimed)
             log.exception("landing failed; released %d claims", len(claimed))
             raise LandingError(f"could not land events in the lake: {type(exc).__name__}") from exc
         result.accepted = len(accepted)

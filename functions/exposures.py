@@ -22,6 +22,7 @@ class ExposureLog:
         self.collector = collector
         self.max_events = max_events
         self.max_age_s = max_age_s
+        self.max_buffered = 20 * max_events  # while the lake is down; beyond it the oldest are dropped (logged)
         self._buffer: list[dict] = []
         self._first_at = 0.0
         self._lock = threading.Lock()
@@ -55,11 +56,17 @@ class ExposureLog:
         return batch
 
     def _land(self, batch: list[dict]) -> int:
+        """Lands a batch; on a lake failure keeps it for the next flush (bounded) and returns 0."""
         try:
-            result = self.collector.ingest(batch, source="api:exposures")
-        except Exception:
-            log.exception("could not land %d experiment exposures", len(batch))
-            raise
+            result = self.collector.ingest(batch, source="api:exposures", claim=False)
+        except LandingError:
+            with self._lock:
+                kept = (batch + self._buffer)[-self.max_buffered:]
+                dropped = len(batch) + len(self._buffer) - len(kept)
+                self._buffer = kept
+            log.exception("could not land %d experiment exposures; kept for the next flush, dropped %d",
+                          len(batch), dropped)
+            return 0
         if result.rejected:
             log.error("experiment exposures rejected by the contract: %s", result.rejected[:3])
         return result.accepted

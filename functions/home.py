@@ -1,9 +1,9 @@
 """Home rows, recommendations and similar titles: the read side of serving (CONTRACT §6).
 
 A page is assembled from at most two budgeted store reads (profile/state/candidates, then similar
-titles and unseen catalog entries) plus process-local caches of titles and lists. Rows are built in
-the order chosen by the row-order bandit (or the default), each row claiming its titles so a title
-(or, for episodes, its series) appears at most once per page. Every title passes the shared business
+titles and unseen catalog entries) plus process-local caches of titles and lists. Rows claim their
+titles in a fixed priority (fresh signals first) so a title (or, for episodes, its series) appears at
+most once per page, then are displayed in the order chosen by the row-order bandit (or the default). Every title passes the shared business
 filters (ml/recommend/filters.py): available in the country, within the profile's maturity rating,
 not a movie the profile finished. Any store failure degrades the page to cached lists, never to a 5xx.
 """
@@ -27,6 +27,9 @@ log = logging.getLogger("streamloop.home")
 
 DEFAULT_ORDER = ("continue_watching", "because_you_watched", "top_picks", "genre", "trending", "new_releases",
                  "popular")
+CLAIM_PRIORITY = ("continue_watching", "because_you_watched", "top_picks", "genre", "new_releases", "trending",
+                  "popular")
+CLAIM_PRIORITY_UNKNOWN = ("new_releases", "trending", "popular", "genre")  # genre rows are generic then
 MAX_BECAUSE_ROWS = 2
 MAX_GENRE_ROWS = 4
 CANDIDATES_READ = 300            # ranked candidates considered per page
@@ -212,27 +215,31 @@ class HomeService:
             request_id = encode_decision(request_id, bandit, arm)
             experiments.append({"experiment_id": bandit.id, "variant": arm.name, "propensity": round(propensity, 4)})
 
+        # Rows claim titles in priority order (fresh and personal signals first, so the rows the contract
+        # promises are never emptied by a generic row), then are displayed in the chosen order.
         country_name = ctx.country or "your region"
-        built: list[dict] = []
-        for kind in order:
-            if len(built) >= rows:
-                break
+        by_kind: dict[str, list[dict]] = {}
+        for kind in CLAIM_PRIORITY if ctx.known else CLAIM_PRIORITY_UNKNOWN:
             if kind == "continue_watching" and ctx.known:
-                built += self._continue_watching(ctx, page)
+                by_kind[kind] = self._continue_watching(ctx, page)
+            elif kind == "because_you_watched" and ctx.known:
+                by_kind[kind] = self._because_you_watched(ctx, page, sources)
             elif kind == "top_picks" and ctx.known:
                 row, variant, version = self._top_picks(ctx, page, now)
                 if row:
-                    built.append(row)
+                    by_kind[kind] = [row]
                     model_version = version or model_version
                     if variant:
                         experiments.append(variant)
-            elif kind == "because_you_watched" and ctx.known:
-                built += self._because_you_watched(ctx, page, sources, rows - len(built))
             elif kind == "genre":
-                built += self._genre_rows(ctx, page, min(MAX_GENRE_ROWS, rows - len(built)))
+                by_kind[kind] = self._genre_rows(ctx, page, min(MAX_GENRE_ROWS, rows))
             elif kind in ("trending", "popular", "new_releases"):
-                built += self._list_row(ctx, page, kind, country_name)
+                by_kind[kind] = self._list_row(ctx, page, kind, country_name)
+        built = [row for kind in order for row in by_kind.get(kind, [])]
         built = built[:rows]
+        if ctx.degraded:
+            for row in built:
+                row["reason"] = f"{row['reason']}. {ctx.degraded}."
         if propensity is not None:
             for row in built:
                 for item in row["items"]:
@@ -301,20 +308,19 @@ class HomeService:
                "items": items}
         return row, ({"experiment_id": test.id, "variant": variant} if test else None), version
 
-    def _because_you_watched(self, ctx: Context, page: Page, sources: list[str], room: int) -> list[dict]:
+    def _because_you_watched(self, ctx: Context, page: Page, sources: list[str]) -> list[dict]:
         rows = []
-        for source in sources[:max(room, 0)]:
+        for source in sources:
             title = self.titles.lookup(source)
             series_id = (title or {}).get("series_id")
             similar = ctx.similar.get(source) or (ctx.similar.get(series_id) if series_id else None)
             shown = _name(self.titles.lookup(series_id) if series_id else title, series_id or source)
-            if similar and similar.get("items"):
-                ranked = similar["items"]
-                reason = f"Similar to {shown}, which you finished"
-            else:  # not published yet (no batch since): titles sharing its genres, by popularity
-                ranked = _genre_neighbours(title, self.lists.get("popular"), self.titles)
+            reason = f"Similar to {shown}, which you finished"
+            items = page.take((similar or {}).get("items", []), lambda tid, t, reason=reason: reason)
+            if not items:  # none published (no batch since) or none left after filters: share its genres
                 reason = f"Shares genres with {shown}, which you finished"
-            items = page.take(ranked, lambda tid, t, reason=reason: reason)
+                items = page.take(_genre_neighbours(title, self.lists.get("popular"), self.titles),
+                                  lambda tid, t, reason=reason: reason)
             if items:
                 rows.append({"row_id": f"because_you_watched:{source}", "kind": "because_you_watched",
                              "title": f"Because you watched {shown}", "reason": reason,
@@ -360,9 +366,7 @@ class HomeService:
             "new_releases": ("New releases", f"Recently released titles available in {country_name}"),
         }
         title, reason = texts[kind]
-        if ctx.degraded:
-            reason = f"{reason}. {DEGRADED}."
-        elif not ctx.known:
+        if not ctx.known and not ctx.degraded:
             reason = f"{reason} (not personalized: we do not know this profile yet)"
         if kind == "new_releases":
             item_reason = lambda tid, t: f"Released {t.get('release_date')}" if t.get("release_date") else "New"

@@ -2,24 +2,23 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import httpx
 import pyarrow.parquet as pq
 import pytest
-from test_functions_support import (  # noqa: F401  (live is a fixture)
-    API_KEY,
-    LiveServer,
-    catalog,
-    event,
-    live,
-    make_services,
-    page_title_ids,
-)
+from test_functions_support import API_KEY, LiveServer, catalog, event, make_services, page_title_ids, serve
 
 from functions.app import create_app
 from ml.recommend.filters import MATURITY_ORDER
 
 AUTH = {"x-api-key": API_KEY}
+
+
+@pytest.fixture
+def live(tmp_path):
+    with serve(tmp_path) as pair:
+        yield pair
 
 
 def get(base, path, **kwargs):
@@ -120,9 +119,9 @@ def test_segment_batches_map_onto_the_contract(live):
     base, services = live
     ctx = {"device": {"id": "roku-1", "type": "roku"}, "os": {"name": "roku"}, "app": {"version": "2.0"},
            "location": {"country": "US"}, "timezone": "America/Chicago", "traits": {"account_id": "a1"}}
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    ts = (datetime.now(timezone.utc) - timedelta(seconds=30)).isoformat()
+    ts = (datetime.now(UTC) - timedelta(seconds=30)).isoformat()
     batch = [
         {"type": "identify", "messageId": "seg-1", "userId": "adult", "timestamp": ts, "context": ctx},
         {"type": "track", "event": "Video Playback Started", "messageId": "seg-2", "userId": "adult",

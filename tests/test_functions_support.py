@@ -6,9 +6,9 @@ import socket
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
-import pytest
 import uvicorn
 
 from functions.app import create_app
@@ -43,7 +43,7 @@ def seed(store) -> dict[str, dict]:
     titles = catalog()
     store.put_many("title", titles)
     ranked = sorted((t for t, v in titles.items() if v["kind"] != "episode"), key=lambda t: -titles[t]["popularity"])
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     store.put_many("lists", {
         "popular": {"generated_at": now, "items": [[t, titles[t]["popularity"] / 100] for t in ranked]},
         "trending": {"generated_at": now, "items": [[t, 1 - k / 40] for k, t in enumerate(reversed(ranked))]},
@@ -84,7 +84,7 @@ def make_services(tmp_path, *, store=None, api_keys: str = API_KEY, allow_open: 
 
 def event(event_type: str, profile_id: str | None = "adult", *, event_id: str | None = None,
           occurred_at: datetime | None = None, country: str = "US", **properties) -> dict:
-    occurred_at = occurred_at or datetime.now(timezone.utc) - timedelta(seconds=5)
+    occurred_at = occurred_at or datetime.now(UTC) - timedelta(seconds=5)
     return {
         "event_id": event_id or uuid.uuid4().hex,
         "event_type": event_type,
@@ -132,9 +132,9 @@ class LiveServer:
         self.thread.join(10)
 
 
-@pytest.fixture
-def live(tmp_path):
+@contextmanager
+def serve(tmp_path, **kwargs):
     """(base url, services) of a seeded app served over real HTTP."""
-    services = make_services(tmp_path)
+    services = make_services(tmp_path, **kwargs)
     with LiveServer(create_app(services=services)) as server:
         yield server.url, services

@@ -1,0 +1,155 @@
+"""Experiments: sticky hashed assignment, exposures in the lake, and the Thompson-sampling bandit."""
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+from test_functions_support import event, make_services
+
+from functions.experiments import decode_decision, load_experiments
+from streamloop.errors import StreamloopError
+from streamloop.settings import REPO_ROOT
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def test_repository_experiments_load():
+    experiments = load_experiments(REPO_ROOT / "experiments")
+    test = experiments.test_for("home.top_picks", NOW)
+    bandit = experiments.bandit_for("home.row_order", NOW)
+    assert test.id == "top_picks_ranker_vs_popularity" and {v.name for v in test.variants} == {"ranker", "popularity"}
+    assert bandit.id == "home_row_order" and len(bandit.arms) >= 2
+    assert experiments.test_for("home.top_picks", datetime(2030, 1, 1, tzinfo=UTC)) is None
+
+
+def test_assignment_is_sticky_and_follows_the_weights(tmp_path):
+    (tmp_path / "a.yml").write_text(
+        "id: split\nsurface: s\nsalt: s1\nstart: 2026-01-01T00:00:00Z\nend: 2027-01-01T00:00:00Z\n"
+        "primary_metric: m\nvariants:\n  - {name: a, weight: 80}\n  - {name: b, weight: 20}\n")
+    test = load_experiments(tmp_path).tests[0]
+    profiles = [f"p{i}" for i in range(4000)]
+    first = [test.assign(p) for p in profiles]
+    # THEN the same profile always gets the same variant, and shares follow the weights
+    assert first == [test.assign(p) for p in profiles]
+    assert Counter(first)["a"] / len(profiles) == pytest.approx(0.8, abs=0.03)
+    # AND another salt reshuffles profiles independently
+    other = load_experiments(tmp_path).tests[0].__class__(**{**test.__dict__, "salt": "s2"})
+    agreement = sum(test.assign(p) == other.assign(p) for p in profiles) / len(profiles)
+    assert agreement == pytest.approx(0.8 * 0.8 + 0.2 * 0.2, abs=0.04)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("id: x\nsurface: s\n", "missing `salt`"),
+    ("id: Bad.Id\nsurface: s\nsalt: s\nstart: 2026-01-01\nend: 2027-01-01\nprimary_metric: m\nvariants: []",
+     "must match"),
+    ("id: x\nsurface: s\nsalt: s\nstart: 2027-01-01\nend: 2026-01-01\nprimary_metric: m\nvariants: []",
+     "start must be before end"),
+    (("id: x\nsurface: s\nsalt: s\nstart: 2026-01-01\nend: 2027-01-01\nprimary_metric: m\nbandit: {}\n"
+     "arms:\n  - {name: a, order: [top_picks, sideways]}\n  - {name: b, order: [popular]}"), "unknown"),
+])
+def test_malformed_experiment_files_fail_loudly(tmp_path, text, message):
+    (tmp_path / "bad.yml").write_text(text)
+    with pytest.raises(StreamloopError, match=message):
+        load_experiments(tmp_path)
+
+
+def _profile_with_variant(test, variant: str) -> str:
+    return next(p for p in (f"viewer-{i}" for i in range(1000)) if test.assign(p) == variant)
+
+
+def test_top_picks_variants_really_differ_and_exposures_are_logged(tmp_path):
+    services = make_services(tmp_path)
+    store = services.get_store()
+    test = services.experiments.test_for("home.top_picks", datetime.now(UTC))
+    ranker_profile = _profile_with_variant(test, "ranker")
+    popularity_profile = _profile_with_variant(test, "popularity")
+    personal = {"model_version": "ranker@7", "items": [["m22", 0.9], ["m17", 0.8], ["m12", 0.7]]}
+    for pid in (ranker_profile, popularity_profile):
+        store.put("profile", pid, {"account_id": "a9", "is_kids": False, "maturity_rating": "18+", "country": "US",
+                                   "timezone": "UTC", "genre_affinity": {}, "churn_risk": 0.2, "segment": "new"})
+        store.put("candidates", pid, personal)
+
+    def top_picks(pid):
+        page = services.home.home(pid, "US", "tv", 8, 3)
+        row = next(r for r in page["rows"] if r["kind"] == "top_picks")
+        variant = {e["experiment_id"]: e["variant"] for e in page["experiments"]}[test.id]
+        return [i["title_id"] for i in row["items"]], variant, page["model_version"]
+
+    # WHEN each profile asks twice
+    ranked, variant, version = top_picks(ranker_profile)
+    assert (variant, version) == ("ranker", "ranker@7") and ranked == ["m22", "m17", "m12"]
+    assert top_picks(ranker_profile)[1] == "ranker"
+    popular_ids, variant, version = top_picks(popularity_profile)
+    # THEN the popularity variant serves the country's most popular titles, not the profile's candidates
+    assert (variant, version) == ("popularity", "popularity")
+    assert popular_ids == ["m0", "m1", "m2"]
+    # AND every exposure lands in the lake as a valid experiment_exposure event
+    services.exposures.flush()
+    import pyarrow.parquet as pq
+
+    from streamloop.lake import Lake
+
+    raws = [json.loads(r["raw"]) for f in Lake(services.settings.lake_root).files("events")
+            for r in pq.read_table(f).to_pylist()]
+    exposures = Counter((e["profile_id"], e["properties"]["experiment_id"], e["properties"]["variant"])
+                        for e in raws if e["event_type"] == "experiment_exposure")
+    assert exposures[(ranker_profile, test.id, "ranker")] == 2
+    assert exposures[(popularity_profile, test.id, "popularity")] == 1
+    assert sum(n for (p, exp, _), n in exposures.items() if exp == "home_row_order") == 3  # 3 pages
+
+
+def test_bandit_moves_toward_the_arm_that_earns_clicks(tmp_path):
+    # GIVEN simulated viewers who click far more when trending comes first
+    services = make_services(tmp_path)
+    click_rate = {"personal_first": 0.05, "trending_first": 0.30, "fresh_first": 0.05}
+    rng = random.Random(3)
+    served: list[str] = []
+    batch: list[dict] = []
+    flushed = Counter()
+    for round_ in range(600):
+        page = services.home.home(f"viewer-{round_ % 50}", "US", "web", 4, 3)
+        arm = next(e["variant"] for e in page["experiments"] if e["experiment_id"] == "home_row_order")
+        assert decode_decision(page["request_id"]) == ("home_row_order", arm)
+        propensity = page["rows"][0]["items"][0]["propensity"]
+        assert 0 < propensity <= 1
+        served.append(arm)
+        first = page["rows"][0]["items"][0]
+        props = {"title_id": first["title_id"], "row_id": page["rows"][0]["row_id"], "rank": 1,
+                 "request_id": page["request_id"]}
+        batch.append(event("impression", f"viewer-{round_ % 50}", propensity=propensity, **props))
+        if rng.random() < click_rate[arm]:
+            batch.append(event("click", f"viewer-{round_ % 50}", **props))
+        if len(batch) >= 40:  # the client flushes its event buffer to the collector
+            assert services.collector.ingest(batch).accepted == len(batch)
+            flushed.update(e["event_type"] for e in batch)
+            batch = []
+    # THEN the better arm is served much more in the second half than a uniform policy would
+    late = Counter(served[300:])
+    assert late["trending_first"] / 300 > 0.6
+    # AND the posteriors count exactly the impressions and clicks the collector accepted
+    counts = services.get_store().get("bandit", "home_row_order")["arms"]
+    assert sum(a["impressions"] for a in counts.values()) == flushed["impression"]
+    assert sum(a["clicks"] for a in counts.values()) == flushed["click"]
+    # AND exploration keeps every arm alive
+    assert all(late[a] > 0 for a in click_rate)
+
+
+def test_bandit_propensity_matches_observed_selection_frequency(tmp_path):
+    services = make_services(tmp_path)
+    bandit = services.experiments.bandit("home_row_order")
+    counts = {"arms": {"personal_first": {"impressions": 200, "clicks": 20},
+                       "trending_first": {"impressions": 200, "clicks": 26},
+                       "fresh_first": {"impressions": 50, "clicks": 4}}}
+    probabilities = bandit.thompson_probabilities(counts)
+    rng = random.Random(11)
+    picks = Counter()
+    reported = {}
+    for _ in range(6000):
+        arm, propensity = bandit.choose(counts, rng, probabilities)
+        picks[arm.name] += 1
+        reported[arm.name] = propensity
+    for name, p in reported.items():
+        assert picks[name] / 6000 == pytest.approx(p, abs=0.03)
