@@ -14,6 +14,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+from functions.collector import LandingError
+
 log = logging.getLogger("streamloop.exposures")
 
 
