@@ -89,7 +89,7 @@ def _progress_callback(event) -> None:
         say(f"  [{data.index}/{data.total}] {data.node_info.node_name}: {data.status} ({data.execution_time:.1f}s)")
     elif name == "LogTestResult" and event.data.status in ("fail", "warn", "error"):
         data = event.data
-        say(f"  [{data.index}/{data.total}] test {data.name}: {data.status.upper()} ({data.num_failures} rows)")
+        say(f"  [{data.index}/{data.num_models}] test {data.name}: {data.status.upper()} ({data.num_failures} rows)")
 
 
 def run_dbt(args: list[str], target: str | None = None):

@@ -24,9 +24,12 @@ titles as (
 final as (
 
     select
-        -- ids
+        -- ids and when
         sessionized.event_id,
         sessionized.event_type,
+        sessionized.occurred_at,
+        cast(sessionized.occurred_at as date) as occurred_date,
+        sessionized.received_at,
         sessionized.device_id,
         sessionized.raw_profile_id,
         sessionized.profile_id,
@@ -75,12 +78,7 @@ final as (
         sessionized.is_kids,
         sessionized.maturity_rating,
         sessionized.language,
-        sessionized.profile_timezone,
-
-        -- timestamps
-        sessionized.occurred_at,
-        cast(sessionized.occurred_at as date) as occurred_date,
-        sessionized.received_at
+        sessionized.profile_timezone
 
     from sessionized
     left join titles
