@@ -40,24 +40,27 @@ class RegistryResource(dg.ConfigurableResource):
     uri: str
 
     def get(self):
-        from ml.registry import ModelRegistry
+        from ml.registry import registry_for
 
-        return ModelRegistry(self.uri)
+        return registry_for(self.uri)
 
 
 class OnlineStoreResource(dg.ConfigurableResource):
     """The online key-value store the API serves from (functions.store): SQLite file or DynamoDB."""
 
-    backend: str
+    backend: str  # sqlite | dynamodb
     sqlite_path: str | None = None
     dynamodb_table: str | None = None
     aws_region: str | None = None
 
     def get(self):
-        from functions.store import open_store
+        if self.backend == "dynamodb":
+            from functions.store.dynamodb import DynamoDBStore
 
-        return open_store(backend=self.backend, sqlite_path=self.sqlite_path,
-                          dynamodb_table=self.dynamodb_table, aws_region=self.aws_region)
+            return DynamoDBStore(self.dynamodb_table, self.aws_region)
+        from functions.store.sqlite import SQLiteStore
+
+        return SQLiteStore(self.sqlite_path)
 
 
 def local_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:

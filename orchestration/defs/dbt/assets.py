@@ -19,10 +19,11 @@ class DbtBuildConfig(dg.Config):
     """Rebuild every incremental model from the whole lake instead of only what is new."""
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project,
+# unit tests check the SQL's logic in CI (tests/); a production build runs models and data tests
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, exclude="resource_type:unit_test",
             dagster_dbt_translator=StreamloopDbtTranslator(), name="warehouse_models")
 def warehouse_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource,
                      lake: LakeResource, warehouse: WarehouseResource):
     args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
-    with dbt_environment(lake_root=lake.root, warehouse_path=warehouse.path):
+    with dbt_environment(lake_root=lake.root, warehouse_path=warehouse.path, target=dbt.target):
         yield from dbt.cli(args, context=context).stream()

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
-from streamloop.settings import DBT_PROJECT_DIR
+from orchestration.defs.dbt.environment import dbt_environment
+from streamloop.settings import DBT_PROJECT_DIR, get_settings
 
 _PROJECT_FOLDERS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
 
@@ -36,8 +37,10 @@ def dbt_executable() -> str:
 def prepare_dbt_project(project: DbtProject) -> DbtProject:
     """Runs `dbt parse` when the manifest is missing or stale; returns the project."""
     if manifest_is_stale(project):
-        (DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
-         .cli(["parse", "--quiet"], target_path=project.target_path).wait())
+        settings = get_settings()  # parsing renders env_var() calls too
+        with dbt_environment(lake_root=settings.lake_root, warehouse_path=str(settings.warehouse_file)):
+            (DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+             .cli(["parse", "--quiet"], target_path=project.target_path).wait())
     return project
 
 

@@ -32,8 +32,7 @@ class StreamloopDbtTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
             return "staging"
-        fqn = dbt_resource_props.get("fqn", [])
-        for layer in LAYERS:
-            if layer in fqn[1:-1]:
-                return layer
+        fqn = dbt_resource_props.get("fqn", [])  # [project, folder under models/, …, name]
+        if len(fqn) > 2 and fqn[1] in LAYERS:
+            return fqn[1]
         return super().get_group_name(dbt_resource_props)

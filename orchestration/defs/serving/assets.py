@@ -1,0 +1,128 @@
+"""What is served: batch scores and candidates from the `production` models, and the online store.
+
+Every asset here reads the registry's `production` versions (never a candidate), so it is right to
+run whether or not this day's training promoted anything. A missing production model (e.g. no
+churn model on data without subscriptions) skips the assets that need it, with the reason logged.
+The publication runs in its own job (see jobs.py) so it publishes whatever exists, as
+`streamloop train` does.
+"""
+import dagster as dg
+import pandas as pd
+
+from ml.churn import ChurnModel
+from ml.errors import NoTrainingData
+from ml.features import read_table, table_exists
+from ml.ltv import LtvModel
+from ml.publish import build_online_payloads, publish
+from ml.recommend.catalog import load_titles
+from ml.recommend.interactions import load_interactions
+from ml.recommend.pipeline import Recommender
+from ml.scoring import score_accounts, score_profiles, write_table
+from orchestration.defs.ml.assets import production_churn_model, production_ltv_model, production_recommender_model
+from orchestration.defs.resources import OnlineStoreResource, RegistryResource, WarehouseResource
+
+GROUP = "serving"
+WAREHOUSE_POOL = "warehouse"  # DuckDB allows one writer: steps that open the file take turns
+
+
+@dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, output_required=False, kinds={"duckdb"},
+          deps=[production_churn_model, production_ltv_model, "account_features"])
+def account_scores(context: dg.AssetExecutionContext, registry: RegistryResource, warehouse: WarehouseResource):
+    """Churn risk, predicted 90-day revenue and segment per account, latest snapshot (ml.scoring)."""
+    models = registry.get()
+    churn_ref = models.production("churn")
+    if churn_ref is None:
+        context.log.warning("account_scores skipped: there is no production churn model")
+        return
+    churn = ChurnModel.from_artifacts(models.load_artifacts("churn")[1])
+    ltv_ref = models.production("ltv")
+    ltv = LtvModel.from_artifacts(models.load_artifacts("ltv")[1]) if ltv_ref else None
+    versions = {"churn": churn_ref.model_version} | ({"ltv": ltv_ref.model_version} if ltv_ref else {})
+    with warehouse.connect(read_only=False) as con:
+        scores = score_accounts(read_table(con, "account_features"), churn, ltv, versions)
+        rows = write_table(con, "account_scores", scores)
+    yield dg.MaterializeResult(metadata={
+        "dagster/row_count": rows, **{f"{name}_model_version": v for name, v in versions.items()},
+        "segments": dg.MetadataValue.json(scores["segment"].value_counts().to_dict()),
+        "mean_churn_risk": float(scores["churn_risk"].mean()),
+    })
+
+
+@dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"duckdb"},
+          deps=[account_scores, "profiles", "profile_features"])
+def profile_scores(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Each profile with its account's churn risk and segment, and an activity bucket (ml.scoring)."""
+    with warehouse.connect(read_only=False) as con:
+        scores = score_profiles(con, read_table(con, "account_scores"))
+        rows = write_table(con, "profile_scores", scores)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows,
+        "activity_buckets": dg.MetadataValue.json(scores["activity_bucket"].value_counts().to_dict()),
+    })
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("recommendation_candidates", group_name=GROUP, skippable=True, kinds={"duckdb"},
+                     deps=[production_recommender_model],
+                     description="Ranked candidates per profile from the production recommender, before "
+                                 "business filters (country, maturity) applied at request time."),
+        dg.AssetSpec("similar_titles", group_name=GROUP, skippable=True, kinds={"duckdb"},
+                     deps=[production_recommender_model],
+                     description="Most similar titles per title from the production recommender."),
+    ],
+    pool=WAREHOUSE_POOL,
+)
+def recommender_outputs(context: dg.AssetExecutionContext, registry: RegistryResource,
+                        warehouse: WarehouseResource):
+    models = registry.get()
+    ref = models.production("recommender")
+    if ref is None:
+        context.log.warning("recommendation_candidates and similar_titles skipped: no production recommender")
+        return
+    recommender = Recommender.from_artifacts(models.load_artifacts("recommender")[1])
+    with warehouse.connect(read_only=False) as con:
+        for key, frame in (("recommendation_candidates", recommender.candidates),
+                           ("similar_titles", recommender.similar)):
+            rows = write_table(con, key, frame.assign(model_version=ref.model_version))
+            yield dg.MaterializeResult(asset_key=key, metadata={
+                "dagster/row_count": rows, "model_version": ref.model_version})
+
+
+@dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, output_required=False, kinds={"sqlite", "dynamodb"},
+          deps=[profile_scores, "recommendation_candidates", "similar_titles", "profiles", "titles", "plays",
+                "events"])
+def online_store_publication(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                             online_store: OnlineStoreResource):
+    """Profiles, titles, candidates, similar titles and popularity lists written to the online store
+    the API serves home rows from (ml.publish). Uses whichever scores and candidates exist."""
+    try:
+        with warehouse.connect() as con:
+            interactions, titles = load_interactions(con), load_titles(con)
+            profiles = read_table(con, "profiles")
+            scores = _optional_table(con, "profile_scores")
+            candidates = _optional_table(con, "recommendation_candidates")
+            similar = _optional_table(con, "similar_titles")
+    except NoTrainingData as reason:
+        context.log.warning(f"nothing published: {reason}")
+        return
+    recommender_version = None
+    if candidates is not None and len(candidates):
+        recommender_version = str(candidates["model_version"].iloc[0])
+    payloads = build_online_payloads(profiles=profiles, titles=titles, interactions=interactions,
+                                     candidates=candidates, similar=similar,
+                                     recommender_version=recommender_version, profile_scores=scores)
+    store = online_store.get()
+    try:
+        written = publish(store, payloads)
+    finally:
+        store.close()
+    yield dg.MaterializeResult(metadata={
+        "keys_written": dg.MetadataValue.json(written),
+        "recommender_version": dg.MetadataValue.text(recommender_version or "none"),
+        "profiles_with_scores": 0 if scores is None else len(scores),
+    })
+
+
+def _optional_table(con, table: str) -> pd.DataFrame | None:
+    return read_table(con, table) if table_exists(con, table) else None

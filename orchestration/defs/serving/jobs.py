@@ -1,0 +1,26 @@
+"""Batch scoring, then publication, each its own job.
+
+Publication is kept out of the scoring run on purpose: within a run, an asset whose upstream was
+skipped is skipped too, and a data set without subscriptions (no churn model, so no scores) must
+still publish its profiles, titles and recommendations.
+"""
+import dagster as dg
+
+from orchestration.defs.serving.assets import (
+    account_scores,
+    online_store_publication,
+    profile_scores,
+    recommender_outputs,
+)
+
+batch_scoring_job = dg.define_asset_job(
+    "batch_scoring",
+    selection=dg.AssetSelection.assets(account_scores, profile_scores, recommender_outputs),
+    description="Score the latest snapshot and write candidates with the `production` models.",
+)
+
+publication_job = dg.define_asset_job(
+    "online_store_publication",
+    selection=dg.AssetSelection.assets(online_store_publication),
+    description="Publish profiles, titles, candidates, similar titles and lists to the online store.",
+)
