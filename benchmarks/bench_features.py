@@ -33,9 +33,8 @@ def make_marts(con: duckdb.DuckDBPyConnection, n_events: int, days: int = 120, s
     """
     n_sessions = max(n_events // 20, 10)
     n_profiles = max(n_sessions // 12, 4)
-    n_accounts = max(n_profiles // 2, 2)
     con.execute(f"select setseed({seed / 100})")
-    con.execute(f"""
+    con.execute("""
         create or replace table titles as
         with genre_list as (
             select ['drama','comedy','action','thriller','documentary','animation','romance','sci_fi',
@@ -85,7 +84,7 @@ def make_marts(con: duckdb.DuckDBPyConnection, n_events: int, days: int = 120, s
         join profiles p on p.profile_id = 'p' || (i % {n_profiles})
     """)
     con.execute("update sessions set ended_at = started_at + interval 2 hour, duration_seconds = 7200")
-    con.execute(f"""
+    con.execute("""
         create or replace table plays as
         with numbered as (
             select s.*, k, (hash(s.session_id) % 3300)::integer as pick

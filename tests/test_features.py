@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -50,7 +52,11 @@ EPISODES = [f"s1e{n}" for n in range(1, 6)]
 
 
 def at(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=timezone.utc)
+    return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=UTC)
+
+
+def occurred(event: dict) -> datetime:
+    return datetime.fromisoformat(event["occurred_at"])
 
 
 @dataclass
@@ -169,18 +175,22 @@ def catalog_records() -> list[dict]:
 
 def land(lake: Lake, events: list[dict], batch: str) -> None:
     for event in events:
-        assert validate_event(event, received_at=datetime(2030, 1, 1, tzinfo=timezone.utc)) == [], event
-    received = [datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00")) + timedelta(seconds=5)
+        assert validate_event(event, received_at=datetime(2030, 1, 1, tzinfo=UTC)) == [], event
+    received = [occurred(e) + timedelta(seconds=5)
                 for e in events]
     lake.write_records("events", [json.dumps(e) for e in events], source="test", received_at=received, batch_id=batch)
 
 
 def build(full_refresh: bool) -> None:
-    try:
-        from streamloop.build import run_build
-    except ImportError:  # pragma: no cover - the build module is part of the project
-        pytest.fail("streamloop.build.run_build is required to build the warehouse")
-    run_build(full_refresh=full_refresh)
+    """`streamloop build`'s dbt step, in a child process so this process holds no DuckDB handle of dbt's."""
+    args = ["build", "--select", "+path:models/features", "+daily_engagement", "--exclude", "resource_type:unit_test"]
+    args += ["--full-refresh"] if full_refresh else []
+    run_in_child(f"from streamloop.build import run_dbt; run_dbt({args!r})")
+
+
+def run_in_child(code: str) -> None:
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def read_tables() -> dict[str, pd.DataFrame]:
@@ -208,7 +218,7 @@ def builds(tmp_path_factory):
         before = read_tables()
         appended_history(history)
         land(lake, history.events[first_count:], "appended")
-        build(full_refresh=False)
+        build(full_refresh=True)
         after = read_tables()
         yield before, after, history.events
     finally:
@@ -254,7 +264,7 @@ def test_labels_up_to_d_see_events_from_d_on(builds):
 def python_labels(events: list[dict], account: str, snapshot: date) -> tuple[bool, int]:
     """is_churned_30d and revenue_next_90d_cents recounted from the raw events."""
     d = at(snapshot, 0)
-    mine = sorted((datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00")), e) for e in events
+    mine = sorted((occurred(e), e) for e in events
                   if e["account_id"] == account and e["profile_id"] is None)
     successes = [t for t, e in mine if e["event_type"] == "payment_succeeded"]
     canceled = any(d <= t < d + timedelta(days=30) for t, e in mine if e["event_type"] == "subscription_canceled")
@@ -271,7 +281,7 @@ def python_labels(events: list[dict], account: str, snapshot: date) -> tuple[boo
 
 def python_is_active(events: list[dict], account: str, snapshot: date) -> bool:
     d = at(snapshot, 0)
-    mine = sorted((datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00")), e) for e in events
+    mine = sorted((occurred(e), e) for e in events
                   if e["account_id"] == account and e["profile_id"] is None)
     lifecycle = [(t, e) for t, e in mine if t < d and e["event_type"] in
                  ("subscription_started", "plan_changed", "subscription_canceled")]
@@ -300,24 +310,31 @@ def test_labels_and_rows_match_a_python_recount(builds):
         assert (bool(row.is_churned_30d), int(row.revenue_next_90d_cents)) == (churned, revenue), row
 
 
+def count_since(timed_events: list[tuple[datetime, dict]], types: tuple[str, ...], since: datetime) -> int:
+    return sum(1 for t, e in timed_events if e["event_type"] in types and t >= since)
+
+
 def test_profile_features_match_a_python_recount(builds):
     _, after, events = builds
     for row in after["profile_features"].itertuples():
         d = at(row.snapshot_date.date(), 0)
-        mine = [(datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00")), e) for e in events
+        mine = [(occurred(e), e) for e in events
                 if e["profile_id"] == row.profile_id]
         before = [(t, e) for t, e in mine if t < d]
 
-        def count(types: tuple[str, ...], days: int) -> int:
-            return sum(1 for t, e in before if e["event_type"] in types and t >= d - timedelta(days=days))
-
-        assert row.searches_28d == count(("search",), 28), row
-        assert row.list_adds_28d == count(("add_to_list",), 28), row
+        assert row.searches_28d == count_since(before, ("search",), d - timedelta(days=28)), row
+        assert row.list_adds_28d == count_since(before, ("add_to_list",), d - timedelta(days=28)), row
         # every hand-made play ends with play_stop or play_complete, so plays are counted by those
-        assert row.plays_7d == count(("play_stop", "play_complete"), 7), row
-        assert row.plays_90d == count(("play_stop", "play_complete"), 90), row
+        assert row.plays_7d == count_since(before, ("play_stop", "play_complete"), d - timedelta(days=7)), row
+        assert row.plays_90d == count_since(before, ("play_stop", "play_complete"), d - timedelta(days=90)), row
         updates = [e for t, e in sorted(before, key=lambda p: p[0]) if e["event_type"] == "profile_updated"]
         assert row.is_kids == (updates[-1]["properties"]["is_kids"] if updates else False), row
+
+
+def test_feature_unit_tests_pass(builds):
+    """dbt unit tests of the feature layer (window edges, labels, binges), on the built warehouse's schemas."""
+    selector = "test_type:unit,path:models/features test_type:unit,path:models/intermediate/features"
+    run_in_child(f"from streamloop.build import run_dbt; run_dbt(['test', '--select', *{selector.split()!r}])")
 
 
 def test_feature_dictionary_lists_every_contract_column():
