@@ -7,6 +7,7 @@ a dbt failure into a one-line StreamloopError naming the failing node.
 from __future__ import annotations
 
 import os
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -111,14 +112,33 @@ def run_dbt(args: list[str], target: str | None = None):
     ]
     command, rest = args[0], args[1:]
     with _environment(env):
-        result = dbtRunner(callbacks=[_progress_callback]).invoke(
-            ["--quiet", "--no-use-colors", command, *common, *rest]
-        )
+        try:
+            result = dbtRunner(callbacks=[_progress_callback]).invoke(
+                ["--quiet", "--no-use-colors", command, *common, *rest]
+            )
+        finally:
+            _release_duckdb()
     if result.exception is not None:
         raise StreamloopError(f"dbt {command} failed: {_first_line(str(result.exception))}")
     if not result.success:
         raise StreamloopError(f"dbt {command} failed: {_describe_failure(result.result)}")
     return result
+
+
+def _release_duckdb() -> None:
+    """Closes the DuckDB instance dbt-duckdb keeps open in this process after a run.
+
+    Without this the warehouse file stays locked until the process exits, so neither this process
+    (with another configuration, e.g. read-only) nor any other could open it.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter (spark): nothing held
+        return
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
 
 
 def _first_line(text: str) -> str:
@@ -130,11 +150,11 @@ def _describe_failure(run_result) -> str:
     for node_result in getattr(run_result, "results", None) or []:
         status = str(node_result.status)
         if status in ("error", "fail", "runtime error"):
-            message = node_result.message or ""
-            # dbt prefixes runtime errors with the node path; keep the database's own words
-            detail = [line.strip() for line in message.splitlines() if line.strip()]
-            reason = next((line for line in detail if "Error:" in line or "Error " in line and " in " not in line),
-                          detail[0] if detail else status)
+            # dbt's message starts "<Kind> Error in model x (path)"; the database's words follow
+            detail = [line.strip() for line in (node_result.message or "").splitlines() if line.strip()]
+            if len(detail) > 1 and re.match(r"^[\w ]*Error in \w+ ", detail[0]):
+                detail = detail[1:]
+            reason = detail[0] if detail else status
             return f"{node_result.node.resource_type} {node_result.node.name}: {reason}"
     return "see the dbt log for details"
 

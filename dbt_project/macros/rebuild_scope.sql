@@ -21,6 +21,7 @@
     state yet, a window mart missing, or a catalog change (is_title_in_catalog and content_id of
     past events depend on it). -#}
 {% macro needs_full_rebuild() %}
+  {%- set catalog_ledger = ref('int_catalog_received') -%}
   {% if not execute or flags.FULL_REFRESH %}{{ return(true) }}{% endif %}
   {% set watermark = build_watermark() %}
   {% if watermark is none %}{{ return(true) }}{% endif %}
@@ -29,7 +30,7 @@
       {{ return(true) }}
     {% endif %}
   {% endfor %}
-  {% set catalog_changes = run_query("select count(*) from " ~ ref('int_catalog_received') ~ " where _staged_at > cast('" ~ watermark ~ "' as timestamp)") %}
+  {% set catalog_changes = run_query("select count(*) from " ~ catalog_ledger ~ " where _staged_at > cast('" ~ watermark ~ "' as timestamp)") %}
   {{ return(catalog_changes.columns[0].values()[0] > 0) }}
 {% endmacro %}
 

@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('int_device_rebuild_windows') }}
 {{
     config(
         materialized='incremental',

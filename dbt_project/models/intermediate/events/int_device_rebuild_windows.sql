@@ -1,4 +1,5 @@
-{#- One row per device whose events this run recomputes, with `rebuild_from`: the device's events
+-- depends_on: {{ ref('int_events_received') }}
+{# One row per device whose events this run recomputes, with `rebuild_from`: the device's events
     from then on are re-stitched, re-sessionized and replaced in the marts.
 
     rebuild_from is the start of the session containing the earliest of
@@ -8,9 +9,9 @@
     Sessions end at a gap of session_gap_minutes, so nothing before that session start can change.
     The session start is searched within lookback_days before that moment; a device with no gap in
     that span is rebuilt from its first event (exact, only slower).
-    A full rebuild (see needs_full_rebuild) lists every device with rebuild_from = -infinity. -#}
+    A full rebuild (see needs_full_rebuild) lists every device with rebuild_from = -infinity. #}
 
-{%- set full_rebuild = needs_full_rebuild() -%}
+{% set full_rebuild = needs_full_rebuild() %}
 
 with deduplicated as (
 
