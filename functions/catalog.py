@@ -10,6 +10,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from ml.recommend.filters import is_allowed
+
 Reader = Callable[[str, list[str]], dict]   # (namespace, keys) -> {key: value}; may raise StoreError
 
 LIST_NAMES = ("trending", "popular", "new_releases")
@@ -69,6 +71,7 @@ class ListsCache:
     def __init__(self, ttl_s: float = 60.0):
         self.ttl_s = ttl_s
         self._lists: dict[str, list] = {}
+        self._views: dict[tuple, list] = {}
         self._fetched_at = float("-inf")
         self._lock = threading.Lock()
 
@@ -80,10 +83,29 @@ class ListsCache:
             found = read("lists", list(LIST_NAMES))
             self._lists = {name: [(str(t), float(s)) for t, s in (found.get(name) or {}).get("items", [])]
                            for name in LIST_NAMES}
+            self._views = {}
             self._fetched_at = time.monotonic()
 
     def get(self, name: str) -> list[tuple[str, float]]:
         return self._lists.get(name, [])
+
+    def view(self, name: str, titles: TitleCache, country: str | None, max_maturity: str | None,
+             genre: str | None = None) -> list[tuple[str, float, dict]]:
+        """The list's (title_id, score, title) entries that a (country, maturity) audience may see,
+        optionally of one genre. Memoized until the next refresh: every page of that audience reuses it."""
+        key = (name, genre, country, max_maturity)
+        view = self._views.get(key)
+        if view is None:
+            view = []
+            for title_id, score in self._lists.get(name, []):
+                title = titles.lookup(title_id)
+                if is_allowed(title, country=country, max_maturity=max_maturity) and \
+                        (genre is None or genre in (title.get("genres") or ())):
+                    view.append((title_id, score, title))
+            if len(self._views) > 50_000:  # bounded: audiences x lists x genres
+                self._views = {}
+            self._views[key] = view
+        return view
 
     def all_title_ids(self) -> list[str]:
         return [tid for name in LIST_NAMES for tid, _ in self._lists.get(name, [])]

@@ -87,10 +87,18 @@ class Page:
         return title if ok else None
 
     def take(self, ranked, reason, episodes: bool = False, completed=None) -> list[dict]:
-        """Up to max_items of `ranked` ((title_id, score) pairs) that pass filters and are not on the page."""
+        """Up to max_items of `ranked` that pass filters and are not on the page. Entries are
+        (title_id, score) pairs, or (title_id, score, title) triples from ListsCache.view, which already
+        passed the country and maturity filters."""
         items = []
-        for title_id, score in ranked:
-            title = self.allowed(title_id, completed)
+        for entry in ranked:
+            if len(entry) == 3:
+                title_id, score, title = entry
+                if title_id in self.completed_movies and title.get("kind") == "movie":
+                    continue
+            else:
+                title_id, score = entry
+                title = self.allowed(title_id, completed)
             if title is None or (title.get("kind") == "episode" and not episodes):
                 continue
             key = title.get("series_id") or title_id
@@ -186,6 +194,9 @@ class HomeService:
             cached = (key, bandit.thompson_probabilities(counts))
             self._probabilities[bandit.id] = cached
         return bandit.choose(counts, random.Random(request_id), cached[1])
+
+    def _view(self, name: str, ctx: Context, genre: str | None = None):
+        return self.lists.view(name, self.titles, ctx.country, ctx.max_maturity, genre)
 
     # -- home ------------------------------------------------------------------------------------------
     def home(self, profile_id: str, country: str | None, device_type: str | None, rows: int, items: int,
@@ -292,7 +303,7 @@ class HomeService:
         test = self.experiments.test_for("home.top_picks", now)
         variant = test.assign(ctx.profile_id) if test else None
         if variant == "popularity":
-            items = page.take(self.lists.get("popular"),
+            items = page.take(self._view("popular", ctx),
                               lambda tid, t: f"Popular in {ctx.country or 'your region'} right now")
             version = "popularity"
             row_reason = "The most popular titles you have not seen"
@@ -340,17 +351,16 @@ class HomeService:
                 weights[genre] = weights.get(genre, 0.0) + float(w) / total
         personal = bool(weights)
         if not personal:  # the genres most present among popular titles
-            for tid, _ in self.lists.get("popular")[:200]:
-                for genre in (self.titles.lookup(tid) or {}).get("genres") or []:
+            for _, _, title in self._view("popular", ctx)[:200]:
+                for genre in title.get("genres") or ():
                     weights[genre] = weights.get(genre, 0.0) + 1.0
-        popular = self.lists.get("popular")
         ranked_candidates = (ctx.candidates or {}).get("items", [])[:CANDIDATES_READ]
         rows = []
         for genre, _ in sorted(weights.items(), key=lambda kv: -kv[1]):
             if len(rows) >= room:
                 break
             pool = [(t, s) for t, s in ranked_candidates if genre in ((self.titles.lookup(t) or {}).get("genres") or ())]
-            pool += [(t, s) for t, s in popular if genre in ((self.titles.lookup(t) or {}).get("genres") or ())]
+            pool += self._view("popular", ctx, genre)
             label = genre.replace("_", " ").title()
             reason = f"You often watch {label}" if personal else f"Popular {label} titles"
             items = page.take(pool, lambda tid, t, reason=reason: reason)
@@ -372,7 +382,7 @@ class HomeService:
             item_reason = lambda tid, t: f"Released {t.get('release_date')}" if t.get("release_date") else "New"
         else:
             item_reason = lambda tid, t: title
-        items = page.take(self.lists.get(kind), item_reason)
+        items = page.take(self._view(kind, ctx), item_reason)
         return [{"row_id": kind, "kind": kind, "title": title, "reason": reason, "items": items}] if items else []
 
     # -- recommendations and similar ------------------------------------------------------------------
@@ -388,7 +398,7 @@ class HomeService:
         picked = page.take(candidates.get("items", []), lambda tid, t: "")
         model_version = candidates.get("model_version")
         if not picked:
-            picked = page.take(self.lists.get("popular"), lambda tid, t: "")
+            picked = page.take(self._view("popular", ctx), lambda tid, t: "")
             model_version = "popularity"
         return {"request_id": request_id or uuid.uuid4().hex, "profile_id": profile_id, "model_version": model_version,
                 "items": [{"title_id": i["title_id"], "score": i["score"]} for i in picked]}

@@ -30,7 +30,7 @@ class Services:
         self.titles = TitleCache()
         self.lists = ListsCache()
         self.experiments = load_experiments(experiments_dir or REPO_ROOT / "experiments")
-        self.budget = ReadBudget(read_budget_s)
+        self.budget = ReadBudget(read_budget_s, self.get_store)
         self.collector = Collector(self.get_store, settings.lake_root, self.titles, self.experiments)
         self.exposures = ExposureLog(self.collector, exposure_batch, exposure_max_age_s)
         self.home = HomeService(self.get_store, self.budget, self.titles, self.lists, self.experiments,

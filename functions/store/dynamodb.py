@@ -6,6 +6,7 @@ optimistic compare-and-set that also notices a concurrent `put_many`.
 """
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -14,7 +15,8 @@ import orjson
 
 from functions.store.base import OnlineStore, StoreError, Updater, Value
 
-_MAX_ATTEMPTS = 8          # retries of unprocessed batch items / conflicting updates
+_MAX_ATTEMPTS = 8          # retries of unprocessed batch items
+_MAX_UPDATE_ATTEMPTS = 25  # optimistic updates of one hot key (bandit counts) can collide repeatedly
 _BACKOFF_S = 0.02
 
 
@@ -108,7 +110,7 @@ class DynamoDBStore(OnlineStore):
                                  ConditionExpression="attribute_not_exists(pk)")
 
     def update(self, ns: str, key: str, fn: Updater) -> Value | None:
-        for attempt in range(_MAX_ATTEMPTS):
+        for attempt in range(_MAX_UPDATE_ATTEMPTS):
             item = self._call("get_item", Key={"pk": {"S": _pk(ns, key)}}, ConsistentRead=True).get("Item")
             new = fn(None if item is None else orjson.loads(item["v"]["B"]))
             if item is None:
@@ -121,8 +123,8 @@ class DynamoDBStore(OnlineStore):
                 done = self._conditional("put_item", Item=self._item(ns, key, new), **condition)
             if done:
                 return new
-            time.sleep(_BACKOFF_S * attempt)
-        raise StoreError(f"online store update of {ns}/{key} kept conflicting after {_MAX_ATTEMPTS} attempts")
+            time.sleep(random.uniform(0, _BACKOFF_S * 2 ** min(attempt, 5)))  # jitter de-synchronizes writers
+        raise StoreError(f"online store update of {ns}/{key} kept conflicting after {_MAX_UPDATE_ATTEMPTS} attempts")
 
     def delete(self, ns: str, key: str) -> None:
         self._call("delete_item", Key={"pk": {"S": _pk(ns, key)}})

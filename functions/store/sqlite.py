@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -54,6 +56,20 @@ class SQLiteStore(OnlineStore):
             with self._lock:
                 self._connections.append(con)
         return con
+
+    @contextmanager
+    def deadline(self, seconds: float):
+        """Reads in this block (on this thread) are interrupted after `seconds` and raise StoreError.
+
+        SQLite calls the progress handler every 1,000 VM steps, so the check costs nothing measurable
+        and the budget holds without handing the read to another thread."""
+        con = self._con()
+        end = time.monotonic() + seconds
+        con.set_progress_handler(lambda: time.monotonic() > end, 1000)
+        try:
+            yield
+        finally:
+            con.set_progress_handler(None, 0)
 
     # -- reads ---------------------------------------------------------------------------------------
     def get(self, ns: str, key: str) -> Value | None:
