@@ -28,7 +28,8 @@ validated as (
         *,
         case
             when document is null and not coalesce({{ is_valid_json('raw') }}, false) then 'raw: not valid JSON'
-            when document is null then 'record: must be a JSON object'
+            when (document is null or document['title_id'] is null) and {{ json_type_of('raw') }} <> 'OBJECT'
+                then 'record: must be a JSON object'
             when document['title_id'] is null then 'title_id: required'
             when {{ json_type_of("document['title_id']") }} <> 'VARCHAR' or length({{ json_text("document['title_id']") }}) = 0
                 then 'title_id: must be a non-empty string'

@@ -73,8 +73,9 @@ validated as (
             case
                 when document is null and not coalesce({{ is_valid_json('raw') }}, false)
                     then 'raw: not valid JSON'
-                when document is null
-                    then 'event: must be a JSON object (got ' || lower(coalesce({{ json_type_of('raw') }}, 'nothing')) || ')'
+                {#- a valid JSON text that is not an object parses to null or a struct of nulls -#}
+                when (document is null or event_id_json is null) and {{ json_type_of('raw') }} <> 'OBJECT'
+                    then 'event: must be a JSON object (got ' || lower({{ json_type_of('raw') }}) || ')'
                 when event_id_json is null then 'event_id: required'
                 when not {{ json_fragment_has_type('event_id_json', 'string') }} then 'event_id: must be string'
                 when length({{ json_text('event_id_json') }}) not between 1 and 128 then 'event_id: must be 1 to 128 characters'
