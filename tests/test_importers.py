@@ -6,13 +6,15 @@ import csv
 import json
 import shutil
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from streamloop.contract import validate_catalog_record, validate_event
+from streamloop.errors import StreamloopError
 from streamloop.importers import movielens
 from streamloop.importers.movielens import import_movielens
 from streamloop.importers.sparkify import import_sparkify, timezone_for, title_id_for
@@ -55,7 +57,9 @@ def expected_value(rating: float) -> int:
 
 # -- MovieLens ---------------------------------------------------------------------------------------
 
-RATINGS = [(1, 1, 5.0, 964982703), (1, 2, 3.0, 964981247), (1, 3, 4.0, 964981247), (2, 1, 1.5, 1445714994)]
+# user 1 rates two films in one second, a third within one runtime, a fourth much later
+RATINGS = [(1, 1, 5.0, 964982703), (1, 2, 3.0, 964981247), (1, 3, 4.0, 964981247), (1, 4, 2.0, 964982703 + 7000),
+           (2, 1, 1.5, 1445714994)]
 
 
 def ml_latest(tmp_path: Path) -> Path:
@@ -65,7 +69,8 @@ def ml_latest(tmp_path: Path) -> Path:
         "movieId,title,genres\r\n"
         "1,Toy Story (1995),Adventure|Animation|Children\r\n"
         '2,"American President, The (1995)",Comedy|Drama|Romance\r\n'
-        "3,Babylon 5,(no genres listed)\r\n")
+        "3,Babylon 5,(no genres listed)\r\n"
+        "4,Heat (1995),Action|Crime|Thriller\r\n")
     (root / "ratings.csv").write_text("userId,movieId,rating,timestamp\r\n"
                                       + "".join(f"{u},{m},{r},{t}\r\n" for u, m, r, t in RATINGS))
     (root / "tags.csv").write_text("userId,movieId,tag,timestamp\r\n1,1,pixar,964982703\r\n")
@@ -93,30 +98,44 @@ def test_movielens_latest_maps_ids_events_and_catalog(tmp_path):
     assert all(validate_event(e) == [] for e in events)
     by_type = Counter(e["event_type"] for e in events)
     clear_ratings = sum(expected_value(r) != 0 for _, _, r, _ in RATINGS)
-    assert by_type == {"play_start": len(RATINGS), "play_complete": len(RATINGS), "rating": clear_ratings,
-                       "login": 2, "profile_updated": 2}
+    beats = len(range(movielens.HEARTBEAT_EVERY_S, movielens.RUNTIME_S, movielens.HEARTBEAT_EVERY_S))
+    assert by_type == {"play_start": len(RATINGS), "heartbeat": beats * len(RATINGS), "play_complete": len(RATINGS),
+                       "rating": clear_ratings, "login": 2, "profile_updated": 2}
     assert summary.events.accepted == len(events) and summary.events.rejected == 0
     for u, m, r, t in RATINGS:
-        start = next(e for e in events if e["event_id"] == f"ml-{u}-{m}-play_start")
-        assert (start["profile_id"], start["account_id"], start["device_id"]) == (f"ml_u{u}", f"ml_a{u}", f"ml_d{u}")
-        assert start["properties"]["title_id"] == f"ml_m{m}"
-        assert start["occurred_at"].startswith(f"{datetime.fromtimestamp(t, UTC):%Y-%m-%dT%H:%M:%S}")
-        complete = next(e for e in events if e["event_id"] == f"ml-{u}-{m}-play_complete")
+        play = sorted((e for e in events if e["event_id"].startswith(f"ml-{u}-{m}-")), key=lambda e: e["occurred_at"])
+        start, complete = play[0], next(e for e in play if e["event_type"] == "play_complete")
+        assert start["event_type"] == "play_start" and start["event_id"] == f"ml-{u}-{m}-play_start"
+        assert (start["profile_id"], start["account_id"]) == (f"ml_u{u}", f"ml_a{u}")
+        assert start["device_id"].startswith(f"ml_d{u}") and {e["device_id"] for e in play} == {start["device_id"]}
+        assert {e["properties"]["title_id"] for e in play} == {f"ml_m{m}"}
+        # watched to the end just before the rating, with no 30-minute silence inside the play
+        assert complete["occurred_at"].startswith(f"{datetime.fromtimestamp(t, UTC):%Y-%m-%dT%H:%M:%S}")
+        assert start["occurred_at"].startswith(
+            f"{datetime.fromtimestamp(t - start['properties']['duration_s'], UTC):%Y-%m-%dT%H:%M:%S}")
+        times = [datetime.fromisoformat(e["occurred_at"]) for e in play if e["event_type"] != "rating"]
+        assert max(b - a for a, b in pairwise(times)) < timedelta(minutes=30)
         assert complete["properties"]["position_s"] == start["properties"]["duration_s"]
-        assert start["occurred_at"] < complete["occurred_at"]
-        ratings = [e for e in events if e["event_id"] == f"ml-{u}-{m}-rating"]
+        ratings = [e for e in play if e["event_type"] == "rating"]
         assert [e["properties"]["value"] for e in ratings] == ([expected_value(r)] if expected_value(r) else [])
     for u in (1, 2):
         login = next(e for e in events if e["event_id"] == f"ml-{u}-login")
+        assert login["device_id"] == f"ml_d{u}"
         first_play = min(e["occurred_at"] for e in events if e["profile_id"] == f"ml_u{u}" and e["event_type"] == "play_start")
         assert login["occurred_at"] < first_play
-    # two ratings of user 1 in the same second must not interleave: each play completes before the next starts
-    same_second = sorted((e["occurred_at"], e["event_type"]) for e in events
-                         if e["profile_id"] == "ml_u1" and e["event_type"].startswith("play"))
-    assert [kind for _, kind in same_second][:4] == ["play_start", "play_complete", "play_start", "play_complete"]
+    # plays never interleave on a device (a new play_start would end the previous play) ...
+    for device in {e["device_id"] for e in events}:
+        kinds = [e["event_type"] for e in sorted(events, key=lambda e: e["occurred_at"])
+                 if e["device_id"] == device and e["event_type"] in ("play_start", "play_complete")]
+        assert kinds == ["play_start", "play_complete"] * (len(kinds) // 2), device
+    # ... and a user has as many screens as they had overlapping plays at most
+    windows = [(t - movielens.RUNTIME_S, t) for u, _, _, t in RATINGS if u == 1]
+    most_overlapping = max(sum(other_start <= start <= other_end for other_start, other_end in windows)
+                           for start, _ in windows)
+    assert len({e["device_id"] for e in events if e["profile_id"] == "ml_u1"}) == most_overlapping
 
     catalog = {r["title_id"]: r for r in landed("catalog")}
-    assert set(catalog) == {"ml_m1", "ml_m2", "ml_m3"}
+    assert set(catalog) == {"ml_m1", "ml_m2", "ml_m3", "ml_m4"}
     assert all(validate_catalog_record(r) == [] for r in catalog.values())
     assert catalog["ml_m1"]["genres"] == ["Adventure", "Animation", "Children"]
     assert catalog["ml_m1"]["release_date"] == "1995-01-01" and catalog["ml_m1"]["name"] == "Toy Story"
@@ -156,11 +175,16 @@ def test_movielens_reimport_is_idempotent_and_chunking_does_not_change_events(tm
     assert sorted(json.dumps(e, sort_keys=True) for e in landed("events")) == whole
 
 
-def test_movielens_rejects_a_folder_without_ratings(tmp_path):
-    from streamloop.errors import StreamloopError
-
+def test_movielens_refuses_bad_folders(tmp_path, monkeypatch):
     with pytest.raises(StreamloopError, match="not a MovieLens folder"):
         import_movielens(tmp_path)
+    # plays of one user are laid out together, so a user's ratings must not be spread over the file
+    root = ml_latest(tmp_path)
+    rows = RATINGS + [RATINGS[0]]
+    (root / "ratings.csv").write_text("userId,movieId,rating,timestamp\n" + "".join(f"{u},{m},{r},{t}\n" for u, m, r, t in rows))
+    monkeypatch.setattr(movielens, "RATINGS_PER_BATCH", 2)
+    with pytest.raises(StreamloopError, match="not grouped by userId"):
+        import_movielens(root)
 
 
 # -- Sparkify ----------------------------------------------------------------------------------------

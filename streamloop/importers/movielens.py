@@ -2,15 +2,22 @@
 
 Two layouts are read: ml-latest / ml-latest-small / ml-25m (`ratings.csv`, `movies.csv`) and ml-100k
 (`u.data`, `u.item`). Ids follow CONTRACT §5: user u → profile `ml_u<u>`, account `ml_a<u>`,
-device `ml_d<u>`; movie m → title `ml_m<m>`. Each rating becomes a completed play and, when it is
-clearly positive or negative, a `rating` event; each user gets one `login` and one `profile_updated`.
-MovieLens has no subscriptions, so churn and LTV cannot be trained on it.
+device `ml_d<u>`; movie m → title `ml_m<m>`. Each rating becomes a play watched to the end just before
+it and, when the rating is clearly positive or negative, a `rating` event; each user gets one `login`
+and one `profile_updated`. MovieLens has no subscriptions, so churn and LTV cannot be trained on it.
 
-Ratings are streamed in chunks (memory is bounded by the chunk plus one timestamp per user), and the
+A play must look like one to the warehouse: its watch time is forward progress capped by wall-clock
+time, and a session ends after 30 quiet minutes, so a play spans the runtime before the rating with a
+heartbeat every 25 minutes. MovieLens users often rate dozens of films within one runtime; those plays
+overlap, and a new play_start on a device ends the previous play, so overlapping plays go to extra
+screens of the same user (`ml_d<u>_<n>`), the first free one reused.
+
+Ratings are streamed in chunks that never split a user (memory is bounded by the chunk), and the
 per-chunk work is vectorized with numpy; only the final event dicts are built per row.
 """
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,17 +39,16 @@ from streamloop.lake import Lake
 from streamloop.progress import step
 
 RUNTIME_S = 6000          # MovieLens has no runtimes; 100 minutes is a typical feature film
+HEARTBEAT_EVERY_S = 1500  # under the warehouse's 30-minute session gap, so one play stays one session
 LIKE_AT = 4.0             # rating >= 4 → rating event +1
 DISLIKE_AT = 2.0          # rating <= 2 → rating event -1; ratings in between say nothing clear: no event
-RATINGS_PER_BATCH = 50_000
+RATINGS_PER_BATCH = 25_000
 CONTEXT = {"country": "US", "device_type": "web", "app_version": "movielens", "os": "web", "timezone": "UTC"}
 # u.item's 19 genre flags, in order (ml-100k's u.genre); spelled as in ml-latest, "unknown" means none
 ML100K_GENRES = ("unknown", "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary",
                  "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
                  "War", "Western")
 NO_GENRES = {"(no genres listed)", "unknown"}
-# the microseconds a movie id adds to its rating's second (see rating_events)
-_OFFSET_SLOTS = 333_333
 _TITLE_YEAR = r"^\s*(?P<name>.*?)\s*\((?P<year>\d{4})(?:[-–]\d{0,4})?\)\s*$"
 
 
@@ -105,16 +111,36 @@ def catalog_records(movies: pd.DataFrame) -> list[dict]:
 # -- events ----------------------------------------------------------------------------------------
 
 def rating_chunks(layout: Layout) -> Iterator[pd.DataFrame]:
-    """Ratings as chunks with columns user_id, movie_id, rating, timestamp (epoch seconds)."""
+    """Ratings (user_id, movie_id, rating, timestamp in epoch seconds) in chunks that never split a user.
+
+    ml-latest files are sorted by user, so a chunk's last user is carried into the next chunk; ml-100k's
+    u.data is not sorted, and small, so it is one chunk.
+    """
     columns = ["user_id", "movie_id", "rating", "timestamp"]
     dtypes = {"user_id": "int64", "movie_id": "int64", "rating": "float64", "timestamp": "int64"}
-    if layout.name == "ml-latest":
-        reader = pd.read_csv(layout.ratings, header=0, names=columns, dtype=dtypes, chunksize=RATINGS_PER_BATCH)
-    else:
-        reader = pd.read_csv(layout.ratings, sep="\t", header=None, names=columns, dtype=dtypes,
-                             chunksize=RATINGS_PER_BATCH)
     try:
-        yield from reader
+        if layout.name == "ml-100k":
+            yield pd.read_csv(layout.ratings, sep="\t", header=None, names=columns, dtype=dtypes)
+            return
+        done: set[int] = set()
+        carried = None
+        for chunk in pd.read_csv(layout.ratings, header=0, names=columns, dtype=dtypes, chunksize=RATINGS_PER_BATCH):
+            if carried is not None:
+                chunk = pd.concat([carried, chunk], ignore_index=True)
+            users_in_order = chunk["user_id"].to_numpy()
+            others = np.flatnonzero(users_in_order != users_in_order[-1])
+            last_run_start = others[-1] + 1 if len(others) else 0  # the last user's rows may go on in the next chunk
+            carried, chunk = chunk.iloc[last_run_start:], chunk.iloc[:last_run_start]
+            users = set(chunk["user_id"].unique().tolist())
+            if users & done:
+                raise StreamloopError(f"{layout.ratings}: ratings are not grouped by userId (sort the file by userId)")
+            done |= users
+            if len(chunk):
+                yield chunk
+        if carried is not None and len(carried):
+            if int(carried["user_id"].iloc[0]) in done:
+                raise StreamloopError(f"{layout.ratings}: ratings are not grouped by userId (sort the file by userId)")
+            yield carried
     except ValueError as exc:
         raise StreamloopError(f"{layout.ratings}: unexpected content ({exc})") from None
 
@@ -124,46 +150,64 @@ def rating_value(ratings: np.ndarray) -> np.ndarray:
     return np.where(ratings >= LIKE_AT, 1, np.where(ratings <= DISLIKE_AT, -1, 0))
 
 
-def rating_events(chunk: pd.DataFrame) -> list[dict]:
-    """play_start, play_complete and (if clear) rating for each rating row.
+def assign_screens(users: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The screen of each play, for plays sorted by user then end time; a play occupies the RUNTIME_S
+    before its end. A play goes to the user's screen that became free first, or to a new screen
+    when all are busy (greedy interval colouring: the fewest screens)."""
+    screens = np.empty(len(users), dtype=np.int64)
+    busy_until: list[tuple[int, int]] = []  # heap of (end of the screen's last play, screen)
+    current = None
+    for i, (user, end) in enumerate(zip(users.tolist(), ends.tolist())):
+        if user != current:
+            current, busy_until = user, []
+        if busy_until and busy_until[0][0] < end - RUNTIME_S:
+            screen = busy_until[0][1]
+            heapq.heapreplace(busy_until, (end, screen))
+        else:
+            screen = len(busy_until)
+            heapq.heappush(busy_until, (end, screen))
+        screens[i] = screen
+    return screens
 
-    All three happen at the rating's second. A movie-id-derived microsecond offset (3 µs per id) orders
-    them, and keeps ratings a user gave within the same second from interleaving as plays.
-    """
+
+def rating_events(chunk: pd.DataFrame) -> list[dict]:
+    """For each user of the chunk: login and profile_updated before the first play; for each rating at
+    second t: play_start at t - runtime, heartbeats every HEARTBEAT_EVERY_S, play_complete at t, and
+    (if clear) the rating at t."""
+    chunk = chunk.sort_values(["user_id", "timestamp", "movie_id"], kind="stable")
     users = chunk["user_id"].to_numpy()
     movies = chunk["movie_id"].to_numpy()
-    base_us = chunk["timestamp"].to_numpy() * 1_000_000 + (movies % _OFFSET_SLOTS) * 3
-    started = iso_from_epoch_us(base_us)
-    completed = iso_from_epoch_us(base_us + 1)
-    rated = iso_from_epoch_us(base_us + 2)
+    ends = chunk["timestamp"].to_numpy()
+    screens = assign_screens(users, ends).tolist()
+    end_us = ends * 1_000_000
+    start_us = end_us - RUNTIME_S * 1_000_000
+    started, completed = iso_from_epoch_us(start_us), iso_from_epoch_us(end_us)
+    beat_offsets = range(HEARTBEAT_EVERY_S, RUNTIME_S, HEARTBEAT_EVERY_S)
+    beats = [iso_from_epoch_us(start_us + offset * 1_000_000) for offset in beat_offsets]
     values = rating_value(chunk["rating"].to_numpy()).tolist()
+    first_of_user = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if len(users) else np.array([], int)
+    logins = iso_from_epoch_us(start_us[first_of_user] - 2_000_000)
+    updates = iso_from_epoch_us(start_us[first_of_user] - 1_000_000)
+
     events: list[dict] = []
-    for u, m, start_at, complete_at, rated_at, value in zip(users.tolist(), movies.tolist(), started, completed,
-                                                            rated, values):
-        ids = (f"ml_d{u}", f"ml_u{u}", f"ml_a{u}")
-        title = f"ml_m{m}"
-        events.append(make_event(f"ml-{u}-{m}-play_start", "play_start", start_at, *ids, CONTEXT,
-                                 {"title_id": title, "position_s": 0, "duration_s": RUNTIME_S}))
-        events.append(make_event(f"ml-{u}-{m}-play_complete", "play_complete", complete_at, *ids, CONTEXT,
-                                 {"title_id": title, "position_s": RUNTIME_S}))
-        if value:
-            events.append(make_event(f"ml-{u}-{m}-rating", "rating", rated_at, *ids, CONTEXT,
-                                     {"title_id": title, "value": value}))
-    return events
-
-
-def identity_events(first_seen: dict[int, int]) -> list[dict]:
-    """One login (2 s) and one profile_updated (1 s) before each user's first rating."""
-    users = sorted(first_seen)
-    first_us = np.array([first_seen[u] for u in users], dtype="int64") * 1_000_000
-    logins = iso_from_epoch_us(first_us - 2_000_000)
-    updates = iso_from_epoch_us(first_us - 1_000_000)
-    events = []
-    for u, login_at, updated_at in zip(users, logins, updates):
+    for u, login_at, updated_at in zip(users[first_of_user].tolist(), logins, updates):
         ids = (f"ml_d{u}", f"ml_u{u}", f"ml_a{u}")
         events.append(make_event(f"ml-{u}-login", "login", login_at, *ids, CONTEXT, {}))
         events.append(make_event(f"ml-{u}-profile_updated", "profile_updated", updated_at, *ids, CONTEXT,
                                  {**ADULT_PROFILE, "timezone": "UTC"}))
+    for i, (u, m, screen, value) in enumerate(zip(users.tolist(), movies.tolist(), screens, values)):
+        ids = (f"ml_d{u}" if screen == 0 else f"ml_d{u}_{screen}", f"ml_u{u}", f"ml_a{u}")
+        title, prefix = f"ml_m{m}", f"ml-{u}-{m}"
+        events.append(make_event(f"{prefix}-play_start", "play_start", started[i], *ids, CONTEXT,
+                                 {"title_id": title, "position_s": 0, "duration_s": RUNTIME_S}))
+        for n, (offset, beat) in enumerate(zip(beat_offsets, beats), 1):
+            events.append(make_event(f"{prefix}-heartbeat-{n}", "heartbeat", beat[i], *ids, CONTEXT,
+                                     {"title_id": title, "position_s": offset}))
+        events.append(make_event(f"{prefix}-play_complete", "play_complete", completed[i], *ids, CONTEXT,
+                                 {"title_id": title, "position_s": RUNTIME_S}))
+        if value:
+            events.append(make_event(f"{prefix}-rating", "rating", completed[i], *ids, CONTEXT,
+                                     {"title_id": title, "value": value}))
     return events
 
 
@@ -181,27 +225,20 @@ def import_movielens(path: str | Path, lake: Lake | None = None) -> ImportSummar
         movies = read_movies(layout)
         run.land_catalog(catalog_records(movies))
 
-    first_seen: dict[int, int] = {}
-    ratings = unclear = 0
+    ratings = unclear = users = 0
     with step(f"movielens ratings ({layout.name})"):
         for chunk_no, chunk in enumerate(rating_chunks(layout)):
             ratings += len(chunk)
+            users += chunk["user_id"].nunique()
             unclear += int((rating_value(chunk["rating"].to_numpy()) == 0).sum())
-            for user, first in chunk.groupby("user_id")["timestamp"].min().items():
-                first_seen[user] = min(first, first_seen.get(user, first))
             run.land_events(rating_events(chunk), batch_key=f"ratings-{chunk_no}")
-
-    with step("movielens logins and profiles"):
-        identity = identity_events(first_seen)
-        for start in range(0, len(identity), RATINGS_PER_BATCH):
-            run.land_events(identity[start:start + RATINGS_PER_BATCH], batch_key=f"identity-{start}")
 
     notes = [
         f"ratings between {DISLIKE_AT:g} and {LIKE_AT:g} (exclusive) give no rating event: {unclear:,}",
-        f"runtimes are unknown: every title gets {RUNTIME_S} s and every rating a completed play",
+        f"runtimes are unknown: every title gets {RUNTIME_S} s; each rating follows a play watched to the end",
         "no subscriptions or payments: churn and LTV models cannot be trained on this data",
     ]
     if layout.tags is not None:
         notes.append("tags.csv is not imported: the contract has no event for free-text tags")
-    facts = {"ratings": ratings, "users": len(first_seen), "movies": len(movies)}
+    facts = {"ratings": ratings, "users": users, "movies": len(movies)}
     return run.summary(root, facts, notes)
