@@ -110,11 +110,12 @@ def run_dbt(args: list[str], target: str | None = None):
         "--log-path", str(dbt_dir / "logs"),
         "--target", env["STREAMLOOP_DBT_TARGET"],
     ]
-    command, rest = args[0], args[1:]
+    words = 2 if args[0] in ("docs", "source") else 1  # `dbt docs generate`, `dbt source freshness`
+    command, rest = " ".join(args[:words]), args[words:]
     with _environment(env):
         try:
             result = dbtRunner(callbacks=[_progress_callback]).invoke(
-                ["--quiet", "--no-use-colors", command, *common, *rest]
+                ["--quiet", "--no-use-colors", *command.split(), *common, *rest]
             )
         finally:
             _release_duckdb()

@@ -235,3 +235,12 @@ def test_dbt_failure_names_the_failing_model(streamloop_home):
     with pytest.raises(StreamloopError, match=r"dbt build failed: model \w+: .+") as failure:
         run_build()
     assert "\n" not in str(failure.value)
+
+
+def test_docs_generate_lists_models_and_exposures(warehouse):
+    run_dbt(["docs", "generate"])
+    target = warehouse["home"] / "dbt" / "target"
+    catalog = json.loads((target / "catalog.json").read_text())
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert "model.streamloop.events" in catalog["nodes"]
+    assert {"exposure.streamloop.churn_model", "exposure.streamloop.serving_api"} <= set(manifest["exposures"])
