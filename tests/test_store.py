@@ -220,3 +220,24 @@ def test_sqlite_deadline_interrupts_reads_that_overrun(tmp_path):
         assert len(store.get_many("title", keys)) == 2000
     assert len(store.get_many("title", keys)) == 2000
     store.close()
+
+
+def test_dynamodb_idempotency_markers_carry_a_ttl(monkeypatch):
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        import time
+
+        import boto3
+
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        DynamoDBStore.create_table(client, "t")
+        store = DynamoDBStore("t", "us-east-1", client=client)
+        store.add_if_absent("seen", "e1", 1)
+        store.put("profile", "p1", {"x": 1})
+        seen = client.get_item(TableName="t", Key={"pk": {"S": "seen#e1"}})["Item"]
+        profile = client.get_item(TableName="t", Key={"pk": {"S": "profile#p1"}})["Item"]
+        assert int(seen["expires_at"]["N"]) > time.time() + 86400
+        assert "expires_at" not in profile

@@ -1,7 +1,7 @@
 """DynamoDB online store: one table, hash key `pk` = "<namespace>#<key>", value bytes in `v`.
 
 A single hash key spreads every namespace over all partitions (a namespace as partition key would make
-`profile` one hot partition). `ver` is a random token rewritten on every write, so `update` is an
+`profile` one hot partition). Items of EXPIRING_NAMESPACES carry `expires_at` for the table's TTL. `ver` is a random token rewritten on every write, so `update` is an
 optimistic compare-and-set that also notices a concurrent `put_many`.
 """
 from __future__ import annotations
@@ -18,6 +18,8 @@ from functions.store.base import OnlineStore, StoreError, Updater, Value
 _MAX_ATTEMPTS = 8          # retries of unprocessed batch items
 _MAX_UPDATE_ATTEMPTS = 25  # optimistic updates of one hot key (bandit counts) can collide repeatedly
 _BACKOFF_S = 0.02
+# namespaces whose items expire (DynamoDB TTL on `expires_at`): idempotency markers outlive any client retry
+EXPIRING_NAMESPACES = {"seen": 30 * 86400}
 
 
 def _pk(ns: str, key: str) -> str:
@@ -55,7 +57,10 @@ class DynamoDBStore(OnlineStore):
             raise StoreError(f"online store {op} failed: {exc}") from exc
 
     def _item(self, ns: str, key: str, value: Value) -> dict:
-        return {"pk": {"S": _pk(ns, key)}, "v": {"B": orjson.dumps(value)}, "ver": {"S": uuid.uuid4().hex}}
+        item = {"pk": {"S": _pk(ns, key)}, "v": {"B": orjson.dumps(value)}, "ver": {"S": uuid.uuid4().hex}}
+        if ns in EXPIRING_NAMESPACES:
+            item["expires_at"] = {"N": str(int(time.time()) + EXPIRING_NAMESPACES[ns])}
+        return item
 
     # -- reads ---------------------------------------------------------------------------------------
     def get(self, ns: str, key: str) -> Value | None:
