@@ -587,7 +587,7 @@ class HouseholdSimulator:
         """Voluntary churn (hazard rising as recent watch time falls), plan changes, consents, messages."""
         pop, rand, buf, account = self.population, self.rand, self.buffer, self.state[a]
         recent = 0.7 * account.watch_ewma + 0.3 * account.watched_today / 60.0
-        hazard = 0.0008 + 0.025 * math.exp(-recent / 12.0)
+        hazard = 0.0004 + 0.05 * math.exp(-recent / 10.0)
         if pop.is_trial[a] and day < pop.signup_day[a] + TRIAL_DAYS:
             hazard *= 2.5
         device, owner = self.primary_device(a), self.owner(a)
@@ -635,7 +635,7 @@ class HouseholdSimulator:
             return False
         t += rand.randint(1_000, 120_000)
         buf.add(t, zone, "message_delivered", env, props)
-        if rand.random() < 0.004:
+        if rand.random() < 0.006:
             buf.add(t + rand.randint(60_000, 7_200_000), zone, "message_unsubscribed", env, props)
             self.state[a].consent[channel] = False
             return False

@@ -30,7 +30,7 @@ from streamloop.simulate.config import SimulationConfig
 from streamloop.simulate.encode import DAY_MS, deliver
 from streamloop.simulate.population import COUNTRY_CODES, Population, build_population
 
-ACCOUNTS_PER_SHARD = 300
+ACCOUNTS_PER_SHARD = 200
 DAYS_PER_CHUNK = 7
 SOURCE = "simulator"
 
