@@ -16,6 +16,7 @@ from streamloop.settings import get_settings
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
+    (tmp_path / "home").mkdir()
     monkeypatch.setenv("STREAMLOOP_HOME", str(tmp_path / "home"))
     get_settings.cache_clear()
     yield tmp_path / "home"
@@ -155,3 +156,205 @@ def test_environments_differ_only_by_bound_resources(home, monkeypatch):
     monkeypatch.delenv("STREAMLOOP_REGISTRY_URI", raising=False)
     with pytest.raises(Exception, match="STREAMLOOP_REGISTRY_URI"):
         aws["registry"].process_config_and_initialize()
+
+
+# -- dbt: a slice of the warehouse on a tiny lake ---------------------------------------------------------
+
+TITLE = {"title_id": "t1", "name": "A Film", "kind": "movie", "genres": ["drama"], "moods": [], "cast": [],
+         "maturity_rating": "13+", "runtime_s": 5400, "release_date": "2020-01-01", "available_countries": ["*"]}
+
+
+def _app_opens(prefix: str, n: int, day: str) -> list[str]:
+    return [_event(f"{prefix}{i}", occurred_at=f"{day}T10:{i:02d}:00+00:00") for i in range(n)]
+
+
+def _count(path, table: str) -> int:
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(f'select count(*) from "{table}"').fetchone()[0]
+
+
+def test_dbt_assets_build_a_slice_on_full_refresh_then_incrementally(home):
+    from orchestration.defs.dbt.assets import warehouse_models
+    from orchestration.defs.dbt.jobs import full_refresh_run_config
+    from orchestration.defs.lake.assets import raw_catalog, raw_events, raw_rejected
+    from orchestration.defs.resources import local_resources
+    from streamloop.contract import validate_catalog_record, validate_event
+
+    settings = get_settings()
+    lake = Lake(settings.lake_root)
+    first = _app_opens("a", 5, "2026-03-01")
+    assert not any(validate_event(json.loads(raw)) for raw in first) and not validate_catalog_record(TITLE)
+    day1 = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    lake.write_records("events", [*first, first[0], "{not json"], "test", received_at=day1, batch_id="b1")
+    lake.write_records("catalog", [json.dumps(TITLE)], "test", received_at=day1, batch_id="c1")
+
+    assets = [warehouse_models, raw_events, raw_catalog, raw_rejected]
+    # the slice: everything the `events` mart is built from (seeds, staging, intermediate)
+    selection = dg.AssetSelection.keys("events").upstream() & dg.AssetSelection.assets(warehouse_models)
+    resources = {k: v for k, v in local_resources(settings).items() if k in ("dbt", "lake", "warehouse")}
+
+    def build(**kwargs):
+        result = dg.materialize(assets, selection=selection, resources=resources, **kwargs)
+        assert result.success
+        return result
+
+    # a full refresh (run config) builds the slice from the whole lake
+    result = build(run_config=full_refresh_run_config())
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert {"stg_lake__events", "int_events_deduplicated", "events", "titles"} <= materialized
+    assert "plays" not in materialized  # only the selected slice ran
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks)
+    assert any(c.asset_key.to_user_string() == "events" for c in checks)
+    assert _count(settings.warehouse_file, "events") == 5  # the duplicate and the malformed record are not events
+
+    # incremental by default: a later batch adds exactly its new events
+    day2 = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    lake.write_records("events", _app_opens("b", 3, "2026-03-02"), "test", received_at=day2, batch_id="b2")
+    build()
+    assert _count(settings.warehouse_file, "events") == 8
+
+
+# -- models: training, the blocking gate, promotion ------------------------------------------------------
+
+def _write_table(path, name, frame) -> None:
+    import duckdb
+
+    with duckdb.connect(str(path)) as con:
+        con.register("frame", frame)
+        con.execute(f"create or replace table {name} as select * from frame")
+        con.unregister("frame")
+
+
+def _churn_assets():
+    from orchestration.defs.ml.asset_checks import check_churn_model_quality
+    from orchestration.defs.ml.assets import churn_model, churn_training_set, production_churn_model
+
+    return [dg.AssetSpec("account_features"), churn_training_set, churn_model, check_churn_model_quality,
+            production_churn_model]
+
+
+def _resources(settings):
+    from orchestration.defs.resources import local_resources
+
+    return {k: v for k, v in local_resources(settings).items() if k in ("warehouse", "registry")}
+
+
+def test_a_failing_quality_check_keeps_a_worse_model_out_of_production(home):
+    from ml.errors import RegistryError
+    from ml.registry import registry_for
+    from ml.synthetic import account_snapshots
+
+    settings = get_settings()
+    registry = registry_for(settings.registry_root)
+    instance = dg.DagsterInstance.ephemeral()
+    accounts = account_snapshots(n_accounts=300, n_snapshots=8, seed=1)
+    _write_table(settings.warehouse_file, "account_features", accounts)
+
+    # GIVEN a first model trained on data with signal: the check passes and it becomes production
+    first = dg.materialize(_churn_assets(), resources=_resources(settings), instance=instance)
+    assert first.success
+    assert [e.passed for e in first.get_asset_check_evaluations()] == [True]
+    assert registry.production("churn").version == 1
+    model_metadata = first.asset_materializations_for_node("churn_model")[0].metadata
+    assert model_metadata["model_version"].value == "churn-v1"
+    assert "data:image/png;base64," in model_metadata["report"].value  # plots from ml.reports, inline
+    assert model_metadata["metric/auc"].value > 0.6
+
+    # WHEN the labels lose their signal, the retrained model is worse than the gate allows
+    shuffled = accounts.assign(is_churned_30d=accounts["is_churned_30d"].sample(frac=1, random_state=3).to_numpy())
+    _write_table(settings.warehouse_file, "account_features", shuffled)
+    second = dg.materialize(_churn_assets(), resources=_resources(settings), instance=instance,
+                            raise_on_error=False)
+
+    # THEN the blocking check fails, the promotion step never runs and production stays v1
+    assert not second.success
+    evaluation, = second.get_asset_check_evaluations()
+    assert not evaluation.passed and "auc" in evaluation.description
+    materialized = {e.asset_key.to_user_string() for e in second.get_asset_materialization_events()}
+    assert "churn_model" in materialized and "production_churn_model" not in materialized
+    assert registry.versions("churn") == [1, 2]
+    assert registry.production("churn").version == 1
+    assert registry.gate_of("churn", 2)["passed"] is False
+
+    # AND promoting v2 without its check (materializing the promotion alone) is refused too
+    alone = dg.materialize(_churn_assets(), resources=_resources(settings), instance=instance,
+                           selection=["production_churn_model"], raise_on_error=False)
+    assert not alone.success
+    failure = next(e for e in alone.all_events if e.is_step_failure)
+    assert failure.step_key == "production_churn_model"
+    assert failure.event_specific_data.error.cause.cls_name == RegistryError.__name__
+    assert registry.production("churn").version == 1
+
+
+def test_missing_training_data_skips_the_model_with_its_reason(home):
+    from ml.synthetic import account_snapshots
+
+    settings = get_settings()
+    no_subscriptions = account_snapshots(n_accounts=20, n_snapshots=2).assign(price_cents=0, plan=None)
+    _write_table(settings.warehouse_file, "account_features", no_subscriptions.drop(columns=["plan"]))
+    result = dg.materialize(_churn_assets(), resources=_resources(settings))
+    assert result.success
+    assert result.get_asset_materialization_events() == []
+    skipped = [e for e in result.all_events if e.event_type_value == "STEP_SKIPPED"]
+    assert {e.step_key for e in skipped} >= {"churn_model", "production_churn_model"}
+
+
+# -- serving: scores from production models, then publication of whatever exists ---------------------------
+
+def _small_warehouse(path) -> None:
+    import pandas as pd
+
+    from ml.synthetic import account_snapshots, taste_catalog, taste_interactions
+
+    interactions = taste_interactions(n_profiles=40, n_items=60, per_profile=12, seed=5)
+    profile_ids = sorted(interactions["profile_id"].unique())
+    _write_table(path, "account_features", account_snapshots(n_accounts=300, n_snapshots=8, seed=1))
+    _write_table(path, "titles", taste_catalog(n_items=60))
+    _write_table(path, "profiles", pd.DataFrame({
+        "profile_id": profile_ids, "account_id": [f"a{i}" for i in range(len(profile_ids))],
+        "is_kids": False, "maturity_rating": "18+", "country": "US", "timezone": "UTC"}))
+    _write_table(path, "plays", pd.DataFrame({
+        "play_id": [f"pl{i}" for i in range(len(interactions))], "profile_id": interactions["profile_id"],
+        "title_id": interactions["item_id"], "content_id": interactions["item_id"],
+        "started_at": interactions["ts"], "watch_seconds": 1800, "is_completed": interactions["weight"] > 1}))
+
+
+def test_serving_scores_with_production_models_and_publishes_what_exists(home):
+    from functions.store.sqlite import SQLiteStore
+    from orchestration.defs.resources import local_resources
+    from orchestration.defs.serving.assets import (
+        account_scores,
+        online_store_publication,
+        profile_scores,
+        recommender_outputs,
+    )
+
+    settings = get_settings()
+    _small_warehouse(settings.warehouse_file)
+    resources = local_resources(settings)
+    assert dg.materialize(_churn_assets(), resources=_resources(settings)).success  # churn v1 in production
+
+    external = [dg.AssetSpec(k) for k in ("production_churn_model", "production_ltv_model", "profiles",
+                                          "profile_features", "production_recommender_model", "titles",
+                                          "plays", "events")]
+    scoring = dg.materialize([*external, account_scores, profile_scores, recommender_outputs],
+                             resources=resources)
+    scored = {e.asset_key.to_user_string() for e in scoring.get_asset_materialization_events()}
+    # no recommender was ever promoted: its outputs are skipped, the scores are not
+    assert scored == {"account_scores", "profile_scores"}
+    assert _count(settings.warehouse_file, "account_scores") == 300
+
+    external += [dg.AssetSpec(k) for k in ("profile_scores", "recommendation_candidates", "similar_titles")]
+    published = dg.materialize([*external, online_store_publication], resources=resources)
+    written = published.asset_materializations_for_node("online_store_publication")[0].metadata["keys_written"]
+    assert "candidates" not in written.value and written.value["profile"] == 40
+    store = SQLiteStore(settings.online_store_file)
+    try:
+        profile = store.get("profile", "p0")
+        assert profile["churn_risk"] is not None and profile["segment"]
+        assert store.get("lists", "popular")["items"]
+    finally:
+        store.close()
