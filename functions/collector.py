@@ -120,6 +120,8 @@ class Collector:
         return result
 
     def _land(self, source, received_at, accepted_raws, rejected_raws, reasons) -> None:
+        if not accepted_raws and not rejected_raws:
+            return
         from streamloop.lake import new_batch_id
 
         batch_id = new_batch_id()

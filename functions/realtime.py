@@ -40,13 +40,17 @@ def apply_events(state: dict | None, events: Iterable[dict], titles: dict[str, d
         "recent_genres": dict((state or {}).get("recent_genres", {})),
         **{k: v for k, v in (state or {}).items() if k not in ("in_progress", "completed", "recent_genres")},
     }
-    for at, event in sorted(((event_time(e), e) for e in events), key=lambda pair: pair[0]):
+    timed = [(event_time(e), e) for e in events]
+    if len(timed) > 1:
+        timed.sort(key=lambda pair: pair[0])
+    for at, event in timed:
         _apply(state, event, at, titles)
     if len(state["in_progress"]) > MAX_IN_PROGRESS:
         newest = sorted(state["in_progress"].items(), key=lambda kv: kv[1]["at"], reverse=True)
         state["in_progress"] = dict(newest[:MAX_IN_PROGRESS])
-    state["completed"] = state["completed"][:MAX_COMPLETED]
-    state["recent_genres"] = dict(sorted(state["recent_genres"].items(), key=lambda kv: -kv[1])[:MAX_GENRES])
+    del state["completed"][MAX_COMPLETED:]
+    if len(state["recent_genres"]) > MAX_GENRES:
+        state["recent_genres"] = dict(sorted(state["recent_genres"].items(), key=lambda kv: -kv[1])[:MAX_GENRES])
     return state
 
 
