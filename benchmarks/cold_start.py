@@ -43,7 +43,8 @@ r = handler(url_event("GET", "/v1/profiles/p1/home", "country=US&device_type=tv"
 t_home = time.perf_counter()
 assert r["statusCode"] == 200, r
 heavy = sorted(m for m in ("pandas", "pyarrow", "numpy", "xgboost", "duckdb") if m in sys.modules)
-event = {"event_id": "cold-1", "event_type": "app_open", "occurred_at": "2026-11-28T06:00:00+00:00", "device_id": "d",
+import uuid
+event = {"event_id": uuid.uuid4().hex, "event_type": "app_open", "occurred_at": "2026-11-28T06:00:00+00:00", "device_id": "d",
          "profile_id": "p1", "account_id": "a1", "properties": {}, "schema_version": 1,
          "context": {"country": "US", "device_type": "tv", "app_version": "1", "os": "x", "timezone": "UTC"}}
 r = handler(url_event("POST", "/v1/events", "", json.dumps({"events": [event]})), Ctx())
