@@ -226,6 +226,8 @@ def sparkify_logs(tmp_path: Path) -> Path:
                   location="Boston-Cambridge-Newton, MA-NH"),     # no song in this session yet: rejected
         page_view("Home", 90_010, 1, user="8", session=600, level="free", userAgent=MAC,
                   location="Boston-Cambridge-Newton, MA-NH"),
+        song(90_020, 2, "Long Mix", 2000.0, user="8", session=600, level="free"),  # longer than a session gap
+        page_view("Home", 92_100, 3, user="8", session=600, level="free"),
     ]
     (folder / "2018-11-01-events.json").write_text("\n".join(json.dumps(r) for r in day1))  # no final newline
     (folder / "2018-11-02-events.json").write_text("\n".join([json.dumps(r) for r in day2] + ["{broken"]))
@@ -238,9 +240,14 @@ def test_sparkify_mapping(tmp_path):
     events = {e["event_id"]: e for e in landed("events")}
     assert all(validate_event(e) == [] for e in events.values())
     by_type = Counter(e["event_type"] for e in events.values())
-    assert by_type == {"app_open": 3, "login": 1, "logout": 1, "play_start": 3, "play_complete": 2, "play_stop": 1,
-                       "rating": 1, "add_to_list": 1, "plan_changed": 1, "profile_updated": 2,
+    assert by_type == {"app_open": 4, "login": 1, "logout": 1, "play_start": 4, "play_complete": 3, "play_stop": 1,
+                       "heartbeat": 1, "rating": 1, "add_to_list": 1, "plan_changed": 1, "profile_updated": 2,
                        "subscription_started": 1}
+    long_play = sorted((e for e in events.values() if e["event_id"].startswith("sp-8-600-2-")),
+                       key=lambda e: e["occurred_at"])
+    assert [e["event_type"] for e in long_play] == ["play_start", "heartbeat", "play_complete"]
+    times = [datetime.fromisoformat(e["occurred_at"]) for e in long_play]
+    assert max(b - a for a, b in pairwise(times)) < timedelta(minutes=30)
     anonymous_home = events["sp-anon-500-0-app_open"]
     assert anonymous_home["profile_id"] is None and anonymous_home["device_id"] == "sp_d7"
     login = events["sp-anon-500-1-login"]
@@ -268,7 +275,7 @@ def test_sparkify_mapping(tmp_path):
     assert "Settings 1" in summary.render() and "top rejection reasons" in summary.render()
 
     catalog = {r["title_id"]: r for r in landed("catalog")}
-    assert set(catalog) == {title_id_for("Band", n) for n in ("First", "Second", "Third")}
+    assert set(catalog) == {title_id_for("Band", n) for n in ("First", "Second", "Third", "Long Mix")}
     assert catalog[second]["runtime_s"] == 300 and catalog[second]["genres"] == ["music"]
 
     files = lake_files()

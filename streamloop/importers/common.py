@@ -17,6 +17,9 @@ from streamloop.progress import say
 # never see unrated content while adult profiles see everything.
 UNKNOWN_MATURITY = "13+"
 ADULT_PROFILE = {"is_kids": False, "maturity_rating": "18+"}
+# Plays longer than this send heartbeats: under the warehouse's 30-minute session gap, a play whose
+# events are further apart would be split across two sessions and lose its end.
+HEARTBEAT_EVERY_S = 1500
 
 
 def iso_from_epoch_us(epoch_us: np.ndarray) -> list[str]:

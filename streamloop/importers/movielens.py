@@ -28,6 +28,7 @@ import pandas as pd
 from streamloop.errors import StreamloopError
 from streamloop.importers.common import (
     ADULT_PROFILE,
+    HEARTBEAT_EVERY_S,
     UNKNOWN_MATURITY,
     ImportRun,
     ImportSummary,
@@ -39,7 +40,6 @@ from streamloop.lake import Lake
 from streamloop.progress import step
 
 RUNTIME_S = 6000          # MovieLens has no runtimes; 100 minutes is a typical feature film
-HEARTBEAT_EVERY_S = 1500  # under the warehouse's 30-minute session gap, so one play stays one session
 LIKE_AT = 4.0             # rating >= 4 → rating event +1
 DISLIKE_AT = 2.0          # rating <= 2 → rating event -1; ratings in between say nothing clear: no event
 RATINGS_PER_BATCH = 25_000

@@ -22,6 +22,7 @@ import numpy as np
 from streamloop.errors import StreamloopError
 from streamloop.importers.common import (
     ADULT_PROFILE,
+    HEARTBEAT_EVERY_S,
     UNKNOWN_MATURITY,
     ImportRun,
     ImportSummary,
@@ -231,11 +232,18 @@ class _Mapper:
         next_us = self.next_at_us.get(id(rec))
         if next_us is not None and next_us <= end_us:
             end_us = next_us - 1
-        position = round((end_us - rec.at_us - 2) / 1_000_000, 3)
+        start_us = rec.at_us + 2
+        position = round((end_us - start_us) / 1_000_000, 3)
         kind = "play_complete" if position >= COMPLETE_SHARE * length else "play_stop"
-        end = make_event(f"{prefix}-{kind}", kind, iso_from_epoch_us(np.array([end_us]))[0], *ids, context,
+        # a song longer than the session gap needs heartbeats to stay one play in one session
+        beat_offsets = list(range(HEARTBEAT_EVERY_S, int(position), HEARTBEAT_EVERY_S))
+        times = iso_from_epoch_us(np.array([start_us + o * 1_000_000 for o in beat_offsets] + [end_us]))
+        beats = [make_event(f"{prefix}-heartbeat-{n}", "heartbeat", at, *ids, context,
+                            {"title_id": title, "position_s": offset})
+                 for n, (offset, at) in enumerate(zip(beat_offsets, times), 1)]
+        end = make_event(f"{prefix}-{kind}", kind, times[-1], *ids, context,
                          {"title_id": title, "position_s": max(position, 0.0)})
-        return [start, end]
+        return [start, *beats, end]
 
 
 def import_sparkify(path: str | Path, lake: Lake | None = None) -> ImportSummary:
