@@ -64,6 +64,7 @@ class _Account:
     __slots__ = (
         "alive",
         "consent",
+        "created_ms",
         "failures",
         "last_event_ms",
         "last_winback",
@@ -76,6 +77,7 @@ class _Account:
 
     def __init__(self, plan: int):
         self.alive = True
+        self.created_ms = 0
         self.plan = plan
         self.next_bill_day = 0
         self.failures = 0
@@ -225,9 +227,9 @@ class HouseholdSimulator:
             a = int(pop.profile_account[p])
             if not self.state[a].alive or pop.created_day[p] > day or pop.signup_day[a] >= day:
                 continue
-            if pop.created_day[p] == day:
+            if pop.created_day[p] == day and day > 0:  # profiles of the first day come with the account
                 self.create_profile(p, a, day)
-            if draws[i] < _sigmoid(pop.activity[p] + self.latent[a] + (0.35 if weekend else 0.0)):
+            if draws[i] < _sigmoid(pop.activity[p] + self.latent[a] + (0.5 if weekend else 0.0)):
                 self.plan_sessions(p, a, day, weekend)
         self._run_sessions(day)
         for a in self.accounts:
@@ -255,6 +257,7 @@ class HouseholdSimulator:
         planned, self._planned = self._planned, []
         planned.sort()
         for start_ms, p, a, device in planned:
+            start_ms = max(start_ms, self.state[a].created_ms + 60_000)
             free_at = self.busy_until.get(device, 0)
             if start_ms < free_at + 60_000:  # the device is in use: this viewer waits for it
                 start_ms = free_at + self.rand.randint(120_000, 1_200_000)
@@ -508,12 +511,18 @@ class HouseholdSimulator:
         return self.population.account_profiles[a][0]
 
     def sign_up(self, a: int, day: int) -> None:
-        """Subscription start: anonymous app open, subscribe, log in, set up profiles and consents."""
+        """Subscription start: anonymous app open, subscribe, log in, set up profiles and consents.
+
+        Households that subscribed before the window (`day` < 0) enter the event history at its first
+        moment, the way a service's tracking starts: nothing is dated before the window, so the
+        warehouse never sees months of subscription without the viewing and payments that went with it.
+        """
         pop, rand, buf = self.population, self.rand, self.buffer
         account = self.state[a]
         device, owner = self.primary_device(a), self.owner(a)
-        zone = self.zone(device, a, day)
-        t = self.local_ms(a, day, rand.uniform(9, 22) * 3600)
+        existing = day < 0
+        zone = self.zone(device, a, max(day, 0))
+        t = self.start_ms + rand.randint(0, 600_000) if existing else self.local_ms(a, day, rand.uniform(9, 22) * 3600)
         plan, price = PLANS[account.plan]
         currency = COUNTRIES[pop.account_country[a]].currency
         trial = bool(pop.is_trial[a])
@@ -525,7 +534,7 @@ class HouseholdSimulator:
         buf.add(t, zone, "login", self.envelope(device, owner, a))
         self.logged_in[device] = owner
         for p in pop.account_profiles[a]:
-            if pop.created_day[p] == pop.signup_day[a]:
+            if pop.created_day[p] <= max(day, 0):
                 t += rand.randint(5_000, 60_000)
                 self.profile_updated(p, a, device, t, zone)
         for channel, share in (("email", 0.7), ("push", 0.5), ("in_app", 0.9)):
@@ -533,14 +542,16 @@ class HouseholdSimulator:
             t += rand.randint(1_000, 5_000)
             buf.add(t, zone, "consent_updated", self.envelope(device, owner, a),
                     f'{{"channel":"{channel}","granted":{"true" if account.consent[channel] else "false"}}}')
-        account.last_event_ms = t
+        account.last_event_ms = account.created_ms = t
+        if existing:  # already paying: the monthly anniversary falls somewhere in the first month
+            account.next_bill_day = 1 + (-day) % 30
+            return
         if trial:
             account.next_bill_day = day + TRIAL_DAYS
             return
         buf.add(t + rand.randint(5_000, 60_000), self.buffer.zone(None), "payment_succeeded", self.server_envelope(a),
                 f'{{"amount_cents":{price},"currency":"{currency}"}}')
-        # the monthly cycle continues from the sign-up day (into the window, for earlier subscribers)
-        account.next_bill_day = day + 30 * max(1, math.ceil(-day / 30))
+        account.next_bill_day = day + 30
 
     def create_profile(self, p: int, a: int, day: int) -> None:
         device = self.primary_device(a)

@@ -79,7 +79,7 @@ class Delivery:
 
 
 def deliver(buffer: EventBuffer, rng: np.random.Generator, *, late_rate: float, duplicate_rate: float,
-            malformed_rate: float, earliest_receipt_ms: int, latest_receipt_ms: int) -> Delivery:
+            malformed_rate: float, latest_receipt_ms: int) -> Delivery:
     """Encodes the buffer's events and draws how each was delivered.
 
     Receipt is a few seconds after occurrence; late events arrive 1–5 days later (never after
@@ -106,7 +106,7 @@ def deliver(buffer: EventBuffer, rng: np.random.Generator, *, late_rate: float, 
     delay = np.minimum(rng.lognormal(np.log(1500.0), 1.0, n).astype(np.int64), 600_000) + 200
     late = rng.random(n) < late_rate
     delay[late] += rng.integers(_LATE_MIN_MS, _LATE_MAX_MS, int(late.sum()))
-    received = np.maximum(times, earliest_receipt_ms) + delay
+    received = times + delay
     received = np.where(late, np.maximum(np.minimum(received, latest_receipt_ms), times + 3_600_000), received)
     out.late = int(late.sum())
 

@@ -59,14 +59,14 @@ class SimulationSummary:
 
     def render(self) -> str:
         by_type = ", ".join(f"{name} {count:,}" for name, count in self.events_by_type.most_common())
-        rate = self.records / self.seconds if self.seconds else 0.0
+        rate = self.events / self.seconds if self.seconds else 0.0
         return "\n".join([
             (f"simulated {self.profiles:,} profiles in {self.accounts:,} accounts over {self.days} days "
              f"from {self.start_date}; catalog of {self.titles:,} titles"),
             f"events: {self.events:,} ({by_type})",
             (f"deliveries: {self.late:,} late, {self.duplicates:,} duplicated, {self.malformed:,} malformed; "
              f"{self.records:,} records landed"),
-            f"took {self.seconds:.1f}s ({rate:,.0f} records/s)",
+            f"took {self.seconds:.1f}s ({rate:,.0f} events/s)",
         ])
 
 
@@ -113,7 +113,7 @@ def simulate_shard(config: SimulationConfig, lake_root: str, shard: int, shards:
             simulator.simulate_day(day)
         delivered = deliver(simulator.buffer, delivery_rng, late_rate=config.late_rate,
                             duplicate_rate=config.duplicate_rate, malformed_rate=config.malformed_rate,
-                            earliest_receipt_ms=start_ms, latest_receipt_ms=start_ms + (config.days + 1) * DAY_MS)
+                            latest_receipt_ms=start_ms + (config.days + 1) * DAY_MS)
         simulator.buffer.clear()
         summary.events_by_type.update(delivered.events_by_type)
         summary.late += delivered.late
