@@ -7,18 +7,27 @@ with DAGSTER_HOME under STREAMLOOP_HOME, so run history lives beside the rest of
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from streamloop.errors import StreamloopError
 from streamloop.progress import say
-from streamloop.settings import Settings, get_settings
+from streamloop.settings import REPO_ROOT, Settings, get_settings
 
-DEFINITIONS_MODULE = "orchestration.definitions"
+WORKSPACE = REPO_ROOT / "workspace.yaml"  # one code location, `streamloop`: orchestration/definitions.py
 
-# no usage statistics leave the machine from a local UI
-_INSTANCE_CONFIG = "telemetry:\n  enabled: false\n"
+# No usage statistics leave the machine from a local UI. DuckDB takes one writer at a time, so the
+# steps that open the warehouse (pool `warehouse`) take turns across runs (dbt, training, scoring).
+_INSTANCE_CONFIG = """\
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1
+"""
+_SHUTDOWN_GRACE_SECONDS = 30
 
 
 def prepare_dagster_home(settings: Settings) -> Path:
@@ -44,12 +53,21 @@ def ui_environment(settings: Settings, dagster_home: Path) -> dict[str, str]:
 def run_ui(port: int = 3000, host: str = "127.0.0.1") -> None:
     settings = get_settings()
     dagster_home = prepare_dagster_home(settings)
-    command = [sys.executable, "-m", "dagster", "dev", "-m", DEFINITIONS_MODULE, "-h", host, "-p", str(port)]
+    command = [sys.executable, "-m", "dagster", "dev", "-w", str(WORKSPACE), "-h", host, "-p", str(port)]
     say(f"Dagster UI: http://{host}:{port}  (DAGSTER_HOME={dagster_home}; Ctrl-C stops it)")
+    process = subprocess.Popen(command, env=ui_environment(settings, dagster_home))
     try:
-        completed = subprocess.run(command, check=False, env=ui_environment(settings, dagster_home))
-    except KeyboardInterrupt:  # dagster dev received the same Ctrl-C and shuts itself down
+        returncode = process.wait()
+    except KeyboardInterrupt:
+        # the terminal sent Ctrl-C to dagster dev as well: let it stop its webserver and daemon
+        # itself (killing it would orphan them), forwarding the signal in case it was not reached
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=_SHUTDOWN_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            process.wait()
         say("Dagster UI stopped")
         return
-    if completed.returncode != 0:
-        raise StreamloopError(f"dagster dev exited with status {completed.returncode} (see its output above)")
+    if returncode != 0:
+        raise StreamloopError(f"dagster dev exited with status {returncode} (see its output above)")

@@ -104,6 +104,7 @@ def _ancestors(graph, key: str) -> set[str]:
 
 
 def test_definitions_load_with_the_whole_lineage(definitions):
+    dg.Definitions.validate_loadable(definitions)  # what the UI's code server does: names, jobs, resources
     graph = definitions.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     lake = {"raw_events", "raw_catalog", "raw_rejected"}

@@ -15,6 +15,10 @@ from orchestration.defs.dbt.project import dbt_executable, dbt_project
 from streamloop.lake import Lake
 from streamloop.settings import Settings, get_settings
 
+# DuckDB allows one writer per file: every step that opens the warehouse runs in this concurrency
+# pool, limited to one at a time by the instance (streamloop ui writes that limit to dagster.yaml)
+WAREHOUSE_POOL = "warehouse"
+
 
 class LakeResource(dg.ConfigurableResource):
     """The raw lake (streamloop.lake): a local folder or s3://bucket/prefix."""

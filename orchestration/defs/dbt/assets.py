@@ -11,7 +11,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from orchestration.defs.dbt.environment import dbt_environment
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.dbt.translator import StreamloopDbtTranslator
-from orchestration.defs.resources import LakeResource, WarehouseResource
+from orchestration.defs.resources import WAREHOUSE_POOL, LakeResource, WarehouseResource
 
 
 class DbtBuildConfig(dg.Config):
@@ -21,7 +21,7 @@ class DbtBuildConfig(dg.Config):
 
 # unit tests check the SQL's logic in CI (tests/); a production build runs models and data tests
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, exclude="resource_type:unit_test",
-            dagster_dbt_translator=StreamloopDbtTranslator(), name="warehouse_models")
+            dagster_dbt_translator=StreamloopDbtTranslator(), name="warehouse_models", pool=WAREHOUSE_POOL)
 def warehouse_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource,
                      lake: LakeResource, warehouse: WarehouseResource):
     args = ["build", "--full-refresh"] if config.full_refresh else ["build"]

@@ -20,7 +20,7 @@ from ml.recommend.interactions import load_interactions
 from ml.recommend.pipeline import train_recommender
 from ml.registry import ModelRef
 from orchestration.defs.ml.registration import promote_candidate, register_model
-from orchestration.defs.resources import RegistryResource, WarehouseResource
+from orchestration.defs.resources import WAREHOUSE_POOL, RegistryResource, WarehouseResource
 
 GROUP = "models"
 
@@ -40,7 +40,7 @@ def _training_set_metadata(frame: pd.DataFrame, label: str) -> dict:
 
 # -- churn --------------------------------------------------------------------------------------
 
-@dg.asset(group_name=GROUP, deps=["account_features"], output_required=False, kinds={"pandas"})
+@dg.asset(group_name=GROUP, deps=["account_features"], output_required=False, kinds={"pandas"}, pool=WAREHOUSE_POOL)
 def churn_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Account snapshots whose 30-day churn label has matured (ml.churn.matured_rows)."""
     try:
@@ -67,7 +67,7 @@ def production_churn_model(churn_model: ModelRef, registry: RegistryResource) ->
 
 # -- lifetime value -------------------------------------------------------------------------------
 
-@dg.asset(group_name=GROUP, deps=["account_features"], output_required=False, kinds={"pandas"})
+@dg.asset(group_name=GROUP, deps=["account_features"], output_required=False, kinds={"pandas"}, pool=WAREHOUSE_POOL)
 def ltv_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Account snapshots whose 90-day revenue label has matured (ml.ltv.matured_rows)."""
     try:
@@ -94,7 +94,8 @@ def production_ltv_model(ltv_model: ModelRef, registry: RegistryResource) -> dg.
 
 # -- recommender -------------------------------------------------------------------------------------
 
-@dg.asset(group_name=GROUP, deps=["plays", "events", "titles"], output_required=False, kinds={"xgboost"})
+@dg.asset(group_name=GROUP, deps=["plays", "events", "titles"], output_required=False, kinds={"xgboost"},
+          pool=WAREHOUSE_POOL)
 def recommender_model(context: dg.AssetExecutionContext, registry: RegistryResource,
                       warehouse: WarehouseResource):
     """Candidate generators + XGBoost re-ranker with their batch outputs, registered as the next version."""

@@ -19,10 +19,9 @@ from ml.recommend.interactions import load_interactions
 from ml.recommend.pipeline import Recommender
 from ml.scoring import score_accounts, score_profiles, write_table
 from orchestration.defs.ml.assets import production_churn_model, production_ltv_model, production_recommender_model
-from orchestration.defs.resources import OnlineStoreResource, RegistryResource, WarehouseResource
+from orchestration.defs.resources import WAREHOUSE_POOL, OnlineStoreResource, RegistryResource, WarehouseResource
 
 GROUP = "serving"
-WAREHOUSE_POOL = "warehouse"  # DuckDB allows one writer: steps that open the file take turns
 
 
 @dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, output_required=False, kinds={"duckdb"},

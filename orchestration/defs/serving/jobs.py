@@ -20,7 +20,7 @@ batch_scoring_job = dg.define_asset_job(
 )
 
 publication_job = dg.define_asset_job(
-    "online_store_publication",
+    "publication",
     selection=dg.AssetSelection.assets(online_store_publication),
     description="Publish profiles, titles, candidates, similar titles and lists to the online store.",
 )
