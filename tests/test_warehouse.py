@@ -79,6 +79,7 @@ def invalid_events() -> list[tuple[str, dict]]:
         ("far future", _with(base, "2026-03-05T10:00:00Z", "occurred_at")),
         ("no device", _without(base, "device_id")),
         ("schema 2", _with(base, 2, "schema_version")),
+        ("schema as text", _with(base, "1", "schema_version")),
         ("no context", _without(base, "context")),
         ("context a string", _with(base, "tv", "context")),
         ("country name", _with(base, "Germany", "context", "country")),

@@ -54,38 +54,40 @@
   {{ return(properties | sort(attribute='name')) }}
 {% endmacro %}
 
-{#- SQL boolean: the JSON fragment is of the contract's json_type -#}
-{% macro json_fragment_has_type(fragment, json_type) -%}
-  {%- set kind = json_type_of(fragment) -%}
+{#- SQL boolean: the field (columns <field>_kind and <field>_text, see stg_lake__events) has the
+    contract's json_type -#}
+{% macro field_has_type(field, json_type) -%}
+  {%- set kind = field ~ '_kind' -%}
   {%- if json_type == 'string' -%} ({{ kind }} = 'VARCHAR')
   {%- elif json_type == 'boolean' -%} ({{ kind }} = 'BOOLEAN')
-  {%- elif json_type == 'number' -%} ({{ kind }} in ('BIGINT', 'UBIGINT', 'DOUBLE'))
+  {%- elif json_type == 'number' -%} ({{ kind }} in ('BIGINT', 'DOUBLE'))
   {%- elif json_type == 'integer' -%}
-    ({{ kind }} in ('BIGINT', 'UBIGINT') or ({{ kind }} = 'DOUBLE' and try_cast({{ json_text(fragment) }} as double) = round(try_cast({{ json_text(fragment) }} as double))))
+    ({{ kind }} = 'BIGINT' or ({{ kind }} = 'DOUBLE' and try_cast({{ field }}_text as double) = round(try_cast({{ field }}_text as double))))
   {%- else -%}{{ exceptions.raise_compiler_error("unknown JSON type " ~ json_type) }}
   {%- endif -%}
 {%- endmacro %}
 
-{#- SQL text expression: the first way `fragment` breaks the rule `row`, naming the field; else null -#}
-{% macro contract_field_violation(fragment, row) -%}
+{#- SQL text expression: the first way `field` breaks the contract rule `row`, naming the field;
+    null when it does not -#}
+{% macro contract_field_violation(field, row) -%}
   case
     {%- if row.is_required %}
-    when {{ fragment }} is null then '{{ row.field }}: required for {{ row.event_type }}'
+    when {{ field }}_kind is null then '{{ row.field }}: required for {{ row.event_type }}'
     {%- endif %}
-    when {{ fragment }} is null then null
-    when not {{ json_fragment_has_type(fragment, row.json_type) }} then '{{ row.field }}: must be {{ row.json_type }}'
+    when {{ field }}_kind is null then null
+    when not {{ field_has_type(field, row.json_type) }} then '{{ row.field }}: must be {{ row.json_type }}'
     {%- if row.allowed_values %}
-    when {{ json_text(fragment) }} not in ('{{ row.allowed_values | join("', '") }}')
+    when {{ field }}_text not in ('{{ row.allowed_values | join("', '") }}')
       then '{{ row.field }}: must be one of {{ row.allowed_values | join(", ") }}'
     {%- endif %}
     {%- if row.min_length %}
-    when length({{ json_text(fragment) }}) < {{ row.min_length }} then '{{ row.field }}: must not be empty'
+    when length({{ field }}_text) < {{ row.min_length }} then '{{ row.field }}: must not be empty'
     {%- endif %}
     {%- if row.minimum is not none %}
-    when try_cast({{ json_text(fragment) }} as double) < {{ row.minimum }} then '{{ row.field }}: must be >= {{ row.minimum }}'
+    when try_cast({{ field }}_text as double) < {{ row.minimum }} then '{{ row.field }}: must be >= {{ row.minimum }}'
     {%- endif %}
     {%- if row.maximum is not none %}
-    when try_cast({{ json_text(fragment) }} as double) > {{ row.maximum }} then '{{ row.field }}: must be <= {{ row.maximum }}'
+    when try_cast({{ field }}_text as double) > {{ row.maximum }} then '{{ row.field }}: must be <= {{ row.maximum }}'
     {%- endif %}
   end
 {%- endmacro %}

@@ -56,18 +56,6 @@
   explode({{ list_expr }})
 {%- endmacro %}
 
-{#- Aggregate: a JSON object text {key: value, ...} over the group's rows, keys in sorted order
-    (deterministic text, so unchanged inputs give byte-identical output). -#}
-{% macro features_json_object_agg(key_expr, value_expr) %}
-  {{ return(adapter.dispatch('features_json_object_agg', 'streamloop')(key_expr, value_expr)) }}
-{% endmacro %}
-{% macro default__features_json_object_agg(key_expr, value_expr) -%}
-  cast(to_json(map(list({{ key_expr }} order by {{ key_expr }}), list({{ value_expr }} order by {{ key_expr }}))) as varchar)
-{%- endmacro %}
-{% macro spark__features_json_object_agg(key_expr, value_expr) -%}
-  to_json(map_from_entries(array_sort(collect_list(struct({{ key_expr }}, {{ value_expr }})))))
-{%- endmacro %}
-
 {#- Select-list expression yielding 0, step, 2*step, ... below span_days (one row each). -#}
 {% macro features_day_offsets(span_days, step_days) %}
   {{ return(adapter.dispatch('features_day_offsets', 'streamloop')(span_days, step_days)) }}
@@ -88,4 +76,26 @@
 {%- endmacro %}
 {% macro spark__features_genre_key(genre_expr) -%}
   regexp_replace(regexp_replace(lower(trim({{ genre_expr }})), '[^a-z0-9]+', '_'), '^_+|_+$', '')
+{%- endmacro %}
+
+{#- Aggregate: the value of `value_expr` on the row with the largest `order_expr`. -#}
+{% macro features_arg_max(value_expr, order_expr) %}
+  {{ return(adapter.dispatch('features_arg_max', 'streamloop')(value_expr, order_expr)) }}
+{% endmacro %}
+{% macro default__features_arg_max(value_expr, order_expr) -%}
+  arg_max({{ value_expr }}, {{ order_expr }})
+{%- endmacro %}
+{% macro spark__features_arg_max(value_expr, order_expr) -%}
+  max_by({{ value_expr }}, {{ order_expr }})
+{%- endmacro %}
+
+{#- Aggregate: the texts of the rows where `condition` holds, sorted, joined with commas; null if none. -#}
+{% macro features_sorted_text_agg(text_expr, condition) %}
+  {{ return(adapter.dispatch('features_sorted_text_agg', 'streamloop')(text_expr, condition)) }}
+{% endmacro %}
+{% macro default__features_sorted_text_agg(text_expr, condition) -%}
+  string_agg({{ text_expr }}, ',' order by {{ text_expr }}) filter (where {{ condition }})
+{%- endmacro %}
+{% macro spark__features_sorted_text_agg(text_expr, condition) -%}
+  nullif(array_join(array_sort(collect_list(case when {{ condition }} then {{ text_expr }} end)), ','), '')
 {%- endmacro %}

@@ -27,7 +27,7 @@ session_plays as (
     select
         session_id,
         count(*) as play_count,
-        sum(watch_seconds) as watch_seconds
+        cast(sum(watch_seconds) as bigint) as watch_seconds
     from plays
     group by session_id
 

@@ -101,7 +101,8 @@ plays as (
         max(device_type) filter (where event_type = 'play_start') as device_type,
         min(occurred_at) as started_at,
         max(occurred_at) as ended_at,
-        coalesce(sum(forward_seconds), 0) as watch_seconds,
+        -- whole seconds: sums over plays stay exact whatever order they are added in
+        cast(round(coalesce(sum(forward_seconds), 0)) as bigint) as watch_seconds,
         max(position_s) as max_position_s,
         last(position_s order by occurred_at, event_id) as last_position_s,
         max(duration_s) filter (where event_type = 'play_start') as duration_s,

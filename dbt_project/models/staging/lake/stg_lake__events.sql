@@ -5,6 +5,7 @@
 {%- set fields = contract_event_fields() -%}
 {%- set properties = contract_properties(fields) -%}
 {%- set event_types = contract_event_types() -%}
+{%- set envelope_fields = ['event_id', 'event_type', 'occurred_at', 'device_id', 'profile_id', 'account_id', 'schema_version'] -%}
 {%- set context_fields = ['country', 'device_type', 'app_version', 'os', 'timezone'] -%}
 {%- set device_types = ['tv', 'mobile', 'web', 'tablet', 'console'] -%}
 {%- set context_shape = {} -%}
@@ -18,6 +19,9 @@
     'properties': properties_shape if properties else {'_none': 'JSON'},
 } -%}
 {%- set rules_by_type = fields | groupby('event_type') -%}
+{%- set fragment_fields = envelope_fields[:] -%}
+{%- for name in context_fields %}{% do fragment_fields.append('context_' ~ name) %}{% endfor -%}
+{%- for property in properties %}{% do fragment_fields.append('property_' ~ property.name) %}{% endfor -%}
 
 with source as (
 
@@ -44,13 +48,9 @@ fragments as (
         source,
         raw,
         document,
-        document['event_id'] as event_id_json,
-        document['event_type'] as event_type_json,
-        document['occurred_at'] as occurred_at_json,
-        document['device_id'] as device_id_json,
-        document['profile_id'] as profile_id_json,
-        document['account_id'] as account_id_json,
-        document['schema_version'] as schema_version_json,
+        {%- for field in envelope_fields %}
+        document['{{ field }}'] as {{ field }}_json,
+        {%- endfor %}
         document['context'] as context_json,
         {%- for name in context_fields %}
         document['context']['{{ name }}'] as context_{{ name }}_json,
@@ -59,9 +59,30 @@ fragments as (
         {%- for property in properties %}
         document['properties']['{{ property.name }}'] as property_{{ property.name }}_json,
         {%- endfor %}
-        {{ json_text('document[\'event_type\']') }} as event_type_text,
-        {{ parse_rfc3339_utc(json_text("document['occurred_at']")) }} as occurred_at_utc
     from parsed
+
+),
+
+typed_fragments as (
+
+    {#- each fragment's JSON type and text, computed once (cheap string tests, no re-parsing) -#}
+    select
+        *,
+        {%- for field in fragment_fields %}
+        {{ json_fragment_kind(field ~ '_json') }} as {{ field }}_kind,
+        {{ json_fragment_text(field ~ '_json') }} as {{ field }}_text,
+        {%- endfor %}
+    from fragments
+
+),
+
+with_times as (
+
+    select
+        *,
+        case when event_type_kind = 'VARCHAR' then event_type_text end as event_type_name,
+        case when occurred_at_kind = 'VARCHAR' then {{ parse_rfc3339_utc('occurred_at_text') }} end as occurred_at_utc
+    from typed_fragments
 
 ),
 
@@ -76,57 +97,56 @@ validated as (
                 {#- a valid JSON text that is not an object parses to null or a struct of nulls -#}
                 when (document is null or event_id_json is null) and {{ json_type_of('raw') }} <> 'OBJECT'
                     then 'event: must be a JSON object (got ' || lower({{ json_type_of('raw') }}) || ')'
-                when event_id_json is null then 'event_id: required'
-                when not {{ json_fragment_has_type('event_id_json', 'string') }} then 'event_id: must be string'
-                when length({{ json_text('event_id_json') }}) not between 1 and 128 then 'event_id: must be 1 to 128 characters'
-                when event_type_json is null then 'event_type: required'
-                when event_type_text is null or event_type_text not in ('{{ event_types | join("', '") }}')
-                    then 'event_type: unknown type ' || coalesce(event_type_json::varchar, '')
-                when occurred_at_json is null then 'occurred_at: required'
+                when event_id_kind is null then 'event_id: required'
+                when event_id_kind <> 'VARCHAR' then 'event_id: must be string'
+                when length(event_id_text) not between 1 and 128 then 'event_id: must be 1 to 128 characters'
+                when event_type_kind is null then 'event_type: required'
+                when event_type_name is null or event_type_name not in ('{{ event_types | join("', '") }}')
+                    then 'event_type: unknown type ' || event_type_json
+                when occurred_at_kind is null then 'occurred_at: required'
                 when occurred_at_utc is null then 'occurred_at: not an RFC 3339 timestamp with offset'
                 when occurred_at_utc > {{ to_utc_timestamp('received_at') }} + interval {{ var('max_future_skew_hours', 24) }} hour
                     then 'occurred_at: more than {{ var("max_future_skew_hours", 24) }} h after received_at'
-                when device_id_json is null then 'device_id: required'
-                when not {{ json_fragment_has_type('device_id_json', 'string') }} then 'device_id: must be string'
-                when length({{ json_text('device_id_json') }}) not between 1 and 128 then 'device_id: must be 1 to 128 characters'
-                when profile_id_json is not null and not {{ json_fragment_has_type('profile_id_json', 'string') }}
-                    then 'profile_id: must be string or null'
-                when length({{ json_text('profile_id_json') }}) not between 1 and 128 then 'profile_id: must be 1 to 128 characters'
-                when account_id_json is not null and not {{ json_fragment_has_type('account_id_json', 'string') }}
-                    then 'account_id: must be string or null'
-                when length({{ json_text('account_id_json') }}) not between 1 and 128 then 'account_id: must be 1 to 128 characters'
-                when schema_version_json is null then 'schema_version: required'
-                when schema_version_json::varchar <> '1' then 'schema_version: must be 1'
+                when device_id_kind is null then 'device_id: required'
+                when device_id_kind <> 'VARCHAR' then 'device_id: must be string'
+                when length(device_id_text) not between 1 and 128 then 'device_id: must be 1 to 128 characters'
+                when profile_id_kind <> 'VARCHAR' then 'profile_id: must be string or null'
+                when length(profile_id_text) not between 1 and 128 then 'profile_id: must be 1 to 128 characters'
+                when account_id_kind <> 'VARCHAR' then 'account_id: must be string or null'
+                when length(account_id_text) not between 1 and 128 then 'account_id: must be 1 to 128 characters'
+                when schema_version_kind is null then 'schema_version: required'
+                when schema_version_kind not in ('BIGINT', 'DOUBLE') or try_cast(schema_version_text as double) <> 1
+                    then 'schema_version: must be 1'
                 {#- a non-object context or properties parses as a struct of nulls: ask the text only then -#}
                 when context_json is null then 'context: required'
                 when {% for name in context_fields %}context_{{ name }}_json is null{{ ' and ' if not loop.last }}{% endfor %}
                     and {{ json_type_of("raw -> '$.context'") }} <> 'OBJECT' then 'context: must be an object'
                 {%- for name in context_fields %}
-                when context_{{ name }}_json is null then 'context.{{ name }}: required'
-                when not {{ json_fragment_has_type('context_' ~ name ~ '_json', 'string') }} then 'context.{{ name }}: must be string'
+                when context_{{ name }}_kind is null then 'context.{{ name }}: required'
+                when context_{{ name }}_kind <> 'VARCHAR' then 'context.{{ name }}: must be string'
                 {%- endfor %}
-                when not regexp_full_match({{ json_text('context_country_json') }}, '[A-Z]{2}')
+                when not regexp_full_match(context_country_text, '[A-Z]{2}')
                     then 'context.country: must be an ISO 3166-1 alpha-2 code'
-                when {{ json_text('context_device_type_json') }} not in ('{{ device_types | join("', '") }}')
+                when context_device_type_text not in ('{{ device_types | join("', '") }}')
                     then 'context.device_type: must be one of {{ device_types | join(", ") }}'
-                when length({{ json_text('context_timezone_json') }}) = 0 then 'context.timezone: must not be empty'
+                when length(context_timezone_text) = 0 then 'context.timezone: must not be empty'
                 when properties_json is null then 'properties: required'
                 when {% for property in properties %}property_{{ property.name }}_json is null and {% endfor %}
                     {{ json_type_of("raw -> '$.properties'") }} <> 'OBJECT' then 'properties: must be an object'
             end,
-            case event_type_text
+            case event_type_name
                 {%- for event_type, rules in rules_by_type %}
                 when '{{ event_type }}' then coalesce(
                     {%- for rule in rules %}
-                    {%- set fragment = 'property_' ~ rule.field[11:] ~ '_json' if rule.field.startswith('properties.') else rule.field ~ '_json' %}
-                    {{ contract_field_violation(fragment, rule) }}{{ ',' if not loop.last }}
+                    {%- set field = 'property_' ~ rule.field[11:] if rule.field.startswith('properties.') else rule.field %}
+                    {{ contract_field_violation(field, rule) }}{{ ',' if not loop.last }}
                     {%- endfor %}
                     {%- if rules | length == 1 %}, null{% endif %}
                 )
                 {%- endfor %}
             end
         ) as rejection_reason
-    from fragments
+    from with_times
 
 ),
 
@@ -137,23 +157,23 @@ renamed as (
         batch_id || ':' || record_index as record_key,
         batch_id,
         record_index,
-        {{ json_text('event_id_json') }} as event_id,
-        {{ json_text('device_id_json') }} as device_id,
-        {{ json_text('profile_id_json') }} as profile_id,
-        {{ json_text('account_id_json') }} as account_id,
+        event_id_text as event_id,
+        device_id_text as device_id,
+        profile_id_text as profile_id,
+        account_id_text as account_id,
 
         -- dimensions
-        event_type_text as event_type,
+        event_type_name as event_type,
         source,
-        try_cast({{ json_text('schema_version_json') }} as integer) as schema_version,
+        try_cast(schema_version_text as integer) as schema_version,
         {%- for name in context_fields %}
-        {{ json_text('context_' ~ name ~ '_json') }} as {{ name }},
+        context_{{ name }}_text as {{ name }},
         {%- endfor %}
 
         -- properties, typed as the contract says (null unless the value has that type)
         {%- for property in properties %}
-        case when {{ json_fragment_has_type('property_' ~ property.name ~ '_json', property.json_type) }}
-            then try_cast({{ json_text('property_' ~ property.name ~ '_json') }} as {{ sql_type_of_json_type(property.json_type) }})
+        case when {{ field_has_type('property_' ~ property.name, property.json_type) }}
+            then try_cast(property_{{ property.name }}_text as {{ sql_type_of_json_type(property.json_type) }})
         end as {{ property_column_name(property.name) }},
         {%- endfor %}
 

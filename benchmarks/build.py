@@ -1,0 +1,119 @@
+"""Benchmark of `streamloop build`: a full build of ~10M simulated events against the floor of one
+plain DuckDB scan of the same raw files, then an incremental build after one more day (~1%).
+
+    .venv/bin/python benchmarks/build.py                              # simulate 3,000 profiles × 90 days
+    .venv/bin/python benchmarks/build.py --profiles 300 --days 14     # a quick run
+    .venv/bin/python benchmarks/build.py --home PATH                  # reuse a simulated STREAMLOOP_HOME
+
+The last received-date partition of the lake is held back for the full build and landed before the
+incremental one. Each step runs in its own process so its wall time, CPU time (user + system: the
+honest number on a busy machine) and peak RSS are its own. Goals: full build ≤ 60 s on 2 cores,
+full / scan ≤ 5, incremental / full ≤ 10 %. The warehouse is built with dbt tests (as
+`streamloop build` does); the report splits the dbt time between models and tests.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+
+# each step prints one JSON line: wall and CPU seconds and peak RSS of its own process
+STEP = """
+import json, resource, sys, time
+began = time.perf_counter()
+{body}
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({{"wall": time.perf_counter() - began, "cpu": usage.ru_utime + usage.ru_stime,
+                   "rss_mb": usage.ru_maxrss / 1024, "result": result}}))
+"""
+
+SCAN = """
+import duckdb
+con = duckdb.connect()
+con.execute("set threads = {threads}")
+result = con.execute("select count(*), sum(length(raw)) from read_parquet('{glob}')").fetchone()
+"""
+
+BUILD = """
+from streamloop.build import run_build
+summary = run_build(full_refresh={full_refresh})
+print(summary.render(), file=sys.stderr)
+result = {{"received": summary.received, "accepted": summary.accepted, "events": summary.rows_per_mart.get("events")}}
+"""
+
+SIMULATE = """
+from streamloop.simulate import SimulationConfig, run_simulation
+summary = run_simulation(SimulationConfig(profiles={profiles}, days={days}, seed={seed}, start_date="2026-01-05"))
+result = summary.events
+"""
+
+
+def run_step(body: str, home: Path, threads: int) -> dict:
+    env = {**os.environ, "STREAMLOOP_HOME": str(home), "STREAMLOOP_THREADS": str(threads)}
+    done = subprocess.run([PYTHON, "-c", STEP.format(body=body)], env=env, cwd=REPO, text=True,
+                          stdout=subprocess.PIPE, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def dbt_split(home: Path) -> str:
+    """Seconds dbt spent in models vs tests (from the last run_results.json)."""
+    results = json.loads((home / "dbt" / "target" / "run_results.json").read_text())["results"]
+    models = sum(r["execution_time"] for r in results if r["unique_id"].startswith(("model.", "seed.")))
+    tests = sum(r["execution_time"] for r in results if r["unique_id"].startswith(("test.", "unit_test.")))
+    return f"models {models:.1f}s, tests {tests:.1f}s (node time, summed over threads)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profiles", type=int, default=3000)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--home", default=None, help="an already simulated STREAMLOOP_HOME (it is not modified)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="streamloop-build-bench-") as tmp:
+        home = Path(tmp) / "home"
+        if args.home:
+            shutil.copytree(Path(args.home) / "lake", home / "lake")
+        else:
+            simulated = run_step(SIMULATE.format(profiles=args.profiles, days=args.days, seed=args.seed), home,
+                                 args.threads)
+            print(f"simulated {simulated['result']:,} events in {simulated['wall']:.0f}s", file=sys.stderr)
+        events = home / "lake" / "events"
+        last_day = max(p.name for p in events.iterdir())
+        held = Path(tmp) / "held" / last_day
+        shutil.move(str(events / last_day), str(held))
+
+        scan = run_step(SCAN.format(threads=args.threads, glob=f"{events}/*/*.parquet"), home, args.threads)
+        full = run_step(BUILD.format(full_refresh=True), home, args.threads)
+        full_split = dbt_split(home)
+        shutil.move(str(held), str(events / last_day))
+        added = run_step(SCAN.format(threads=args.threads, glob=f"{events}/{last_day}/*.parquet"), home, args.threads)
+        incremental = run_step(BUILD.format(full_refresh=False), home, args.threads)
+        incremental_split = dbt_split(home)
+
+    records, raw_bytes = scan["result"]
+    print(f"raw records (full build):  {records:,} ({raw_bytes / 2**30:.2f} GiB of JSON text); "
+          f"then +{added['result'][0]:,} ({added['result'][0] / records:.1%}) in {last_day}")
+    print(f"events accepted:           {full['result']['events']:,}  (threads={args.threads}, {os.cpu_count()} CPUs)")
+    print(f"{'step':<18}{'wall s':>9}{'cpu s':>9}{'peak RSS MB':>13}")
+    for name, step in (("scan (floor)", scan), ("full build", full), ("incremental", incremental)):
+        print(f"{name:<18}{step['wall']:>9.1f}{step['cpu']:>9.1f}{step['rss_mb']:>13.0f}")
+    print(f"full / scan:         wall {full['wall'] / scan['wall']:.1f}x, cpu {full['cpu'] / scan['cpu']:.1f}x   (goal ≤ 5)")
+    print(f"incremental / full:  wall {incremental['wall'] / full['wall']:.1%}, "
+          f"cpu {incremental['cpu'] / full['cpu']:.1%}   (goal ≤ 10%)")
+    print(f"full build dbt:        {full_split}")
+    print(f"incremental build dbt: {incremental_split}")
+
+
+if __name__ == "__main__":
+    main()
