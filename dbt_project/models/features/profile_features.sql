@@ -194,21 +194,29 @@ genre_windows as (
 
 ),
 
+genre_order as (
+
+    -- alphabetical position of each genre, to break watch-time ties in top_genre deterministically
+    select genre, row_number() over (order by genre) as genre_position
+    from (select distinct genre from profile_genre_daily) as genres
+
+),
+
 genre_shares as (
 
     select
         genre_windows.profile_id,
         genre_windows.snapshot_date,
         genre_windows.genre,
-        cast(genre_windows.watch_seconds_90d as double) / daily_windows.watch_seconds_90d as watch_share,
-        row_number() over (
-            partition by genre_windows.profile_id, genre_windows.snapshot_date
-            order by genre_windows.watch_seconds_90d desc, genre_windows.genre
-        ) as genre_rank
+        genre_windows.watch_seconds_90d,
+        genre_order.genre_position,
+        cast(genre_windows.watch_seconds_90d as double) / daily_windows.watch_seconds_90d as watch_share
     from genre_windows
     inner join daily_windows
         on genre_windows.profile_id = daily_windows.profile_id
         and genre_windows.snapshot_date = daily_windows.snapshot_date
+    inner join genre_order
+        on genre_windows.genre = genre_order.genre
     where daily_windows.watch_seconds_90d > 0
       and genre_windows.watch_seconds_90d > 0
 
@@ -219,11 +227,15 @@ genre_features as (
     select
         profile_id,
         snapshot_date,
-        {{ features_json_object_agg('genre', 'round(watch_share, 4)') }} as genre_affinity,
-        max(case when genre_rank = 1 then genre end) as top_genre,
+        {{ features_arg_max('genre', 'watch_seconds_90d * 1000 - genre_position') }} as top_genre,
         {%- for genre in genres %}
-        max(case when genre = '{{ genre }}' then watch_share end) as genre_share_{{ genre }}_90d{{ ',' if not loop.last }}
+        max(case when genre = '{{ genre }}' then watch_share end) as genre_share_{{ genre }}_90d,
         {%- endfor %}
+        -- JSON entries of the genres without a fixed column (building text for every genre row is
+        -- the costliest part of this model, so the fixed ones are written from their columns)
+        {{ features_sorted_text_agg(
+            "'\"' || genre || '\":' || cast(round(watch_share, 4) as varchar)",
+            "genre not in ('" ~ genres | join("', '") ~ "')") }} as other_genre_entries
     from genre_shares
     group by profile_id, snapshot_date
 
@@ -271,7 +283,15 @@ final as (
         {%- endfor %}
 
         -- tastes (shares of 90-day watch time; null when there was none)
-        coalesce(genre_features.genre_affinity, '{}') as genre_affinity,
+        '{' || concat_ws(',',
+            {%- for genre in genres %}
+            case
+                when genre_features.genre_share_{{ genre }}_90d > 0
+                then '"{{ genre }}":' || cast(round(genre_features.genre_share_{{ genre }}_90d, 4) as varchar)
+            end,
+            {%- endfor %}
+            genre_features.other_genre_entries
+        ) || '}' as genre_affinity,
         genre_features.top_genre,
         {%- for genre in genres %}
         case
