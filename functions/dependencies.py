@@ -31,7 +31,8 @@ def _presented_key(request: Request) -> str | None:
     return None
 
 
-def require_api_key(request: Request) -> None:
+async def require_api_key(request: Request) -> None:
+    # async: FastAPI would run a plain `def` dependency on a worker thread, ~100 µs a request
     settings = get_services(request).settings
     keys = settings.api_key_list
     if not keys:

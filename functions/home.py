@@ -89,23 +89,29 @@ class Page:
     def take(self, ranked, reason, episodes: bool = False, completed=None) -> list[dict]:
         """Up to max_items of `ranked` that pass filters and are not on the page. Entries are
         (title_id, score) pairs, or (title_id, score, title) triples from ListsCache.view, which already
-        passed the country and maturity filters."""
-        items = []
+        passed the country and maturity filters. (The hot loop of a page: keep it lean.)"""
+        items, claimed = [], self.claimed
+        completed_movies = self.completed_movies if completed is None else completed
         for entry in ranked:
+            title_id = entry[0]
+            if title_id in claimed:
+                continue
             if len(entry) == 3:
-                title_id, score, title = entry
-                if title_id in self.completed_movies and title.get("kind") == "movie":
+                title = entry[2]
+                if title_id in completed_movies and title.get("kind") == "movie":
                     continue
             else:
-                title_id, score = entry
                 title = self.allowed(title_id, completed)
-            if title is None or (title.get("kind") == "episode" and not episodes):
+                if title is None:
+                    continue
+            if not episodes and title.get("kind") == "episode":
                 continue
             key = title.get("series_id") or title_id
-            if key in self.claimed or title_id in self.claimed:
+            if key in claimed:
                 continue
-            self.claimed.add(key)
-            items.append({"title_id": title_id, "score": round(float(score), 4), "reason": reason(title_id, title)})
+            claimed.add(key)
+            claimed.add(title_id)
+            items.append({"title_id": title_id, "score": entry[1], "reason": reason(title_id, title)})
             if len(items) >= self.max_items:
                 break
         return items
@@ -252,9 +258,10 @@ class HomeService:
             for row in built:
                 row["reason"] = f"{row['reason']}. {ctx.degraded}."
         if propensity is not None:
+            propensity = round(propensity, 4)
             for row in built:
                 for item in row["items"]:
-                    item["propensity"] = round(propensity, 4)
+                    item["propensity"] = propensity
         self._log_exposures(ctx, experiments)
         return {
             "request_id": request_id,
@@ -354,12 +361,13 @@ class HomeService:
             for _, _, title in self._view("popular", ctx)[:200]:
                 for genre in title.get("genres") or ():
                     weights[genre] = weights.get(genre, 0.0) + 1.0
-        ranked_candidates = (ctx.candidates or {}).get("items", [])[:CANDIDATES_READ]
+        candidate_genres = [(t, s, (self.titles.lookup(t) or {}).get("genres") or ())
+                            for t, s in (ctx.candidates or {}).get("items", [])[:CANDIDATES_READ]]
         rows = []
         for genre, _ in sorted(weights.items(), key=lambda kv: -kv[1]):
             if len(rows) >= room:
                 break
-            pool = [(t, s) for t, s in ranked_candidates if genre in ((self.titles.lookup(t) or {}).get("genres") or ())]
+            pool = [(t, s) for t, s, genres in candidate_genres if genre in genres]
             pool += self._view("popular", ctx, genre)
             label = genre.replace("_", " ").title()
             reason = f"You often watch {label}" if personal else f"Popular {label} titles"
