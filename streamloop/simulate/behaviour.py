@@ -1,12 +1,19 @@
 """How households behave, day by day: sessions, home pages, plays, subscriptions, messages.
 
-One `Household simulator` owns a shard of accounts and walks them through the days in order, keeping
+A `HouseholdSimulator` owns a shard of accounts and walks them through the days in order, keeping
 each device's login state, each profile's progress and each account's subscription. Decisions that
 matter for learning are driven by latent traits:
 
 - clicks follow taste × popularity × position; plays complete more often when the viewer likes the title;
 - a household's engagement drifts (some fade) and its churn hazard rises as recent watch time falls;
-- payment methods fail at a per-account rate; three failures in a row lapse the subscription.
+- payment methods fail at a per-account rate; the third failure in a row lapses the subscription,
+  recorded as `subscription_canceled` with reason `payment_failed`.
+
+What the warehouse's identity rules get to work on: a logged-out device browses anonymously
+(profile_id and account_id null) before its `login`; a shared device shows "who's watching"
+(`app_open` with the account but no profile) before a `profile_switch`; legacy app versions leave
+profile_id out of heartbeats/pauses/resumes. Billing and messaging are server-side: they come from
+one pseudo device per account, `srv-<account_id>`, never from a viewing device.
 
 Cheap scalar choices use `random.Random` (fast per call); vector choices use numpy.
 """
@@ -104,9 +111,8 @@ class _Profile:
 class HouseholdSimulator:
     """Simulates the accounts `accounts` (a range) of the population, one day at a time, into `buffer`."""
 
-    def __init__(self, catalog: Catalog, population: Population, start: date, days: int, seed: int, shard: int,
-                 accounts: range):
-        self.catalog, self.population, self.start, self.days = catalog, population, start, days
+    def __init__(self, catalog: Catalog, population: Population, start: date, seed: int, shard: int, accounts: range):
+        self.catalog, self.population, self.start = catalog, population, start
         self.accounts = accounts
         self.rand = random.Random(f"streamloop-simulate/{seed}/{shard}")
         self.rng = np.random.default_rng([seed, shard, 17])

@@ -100,7 +100,7 @@ def simulate_shard(config: SimulationConfig, lake_root: str, shard: int, shards:
     lake = Lake(lake_root)
     n_accounts = len(population.account_ids)
     accounts = range(shard * ACCOUNTS_PER_SHARD, min(n_accounts, (shard + 1) * ACCOUNTS_PER_SHARD))
-    simulator = HouseholdSimulator(catalog, population, config.start_date, config.days, config.seed, shard, accounts)
+    simulator = HouseholdSimulator(catalog, population, config.start_date, config.seed, shard, accounts)
     delivery_rng = np.random.default_rng([config.seed, shard, 29])
     start_ms = _start_ms(config)
     summary = SimulationSummary(0, 0, 0, config.days, str(config.start_date))
