@@ -89,13 +89,13 @@
   max_by({{ value_expr }}, {{ order_expr }})
 {%- endmacro %}
 
-{#- Aggregate: the texts of the rows where `condition` holds, sorted, joined with commas; null if none. -#}
-{% macro features_sorted_text_agg(text_expr, condition) %}
-  {{ return(adapter.dispatch('features_sorted_text_agg', 'streamloop')(text_expr, condition)) }}
+{#- Aggregate: the group's non-null texts, sorted, joined with commas; null if none. -#}
+{% macro features_sorted_text_agg(text_expr) %}
+  {{ return(adapter.dispatch('features_sorted_text_agg', 'streamloop')(text_expr)) }}
 {% endmacro %}
-{% macro default__features_sorted_text_agg(text_expr, condition) -%}
-  string_agg({{ text_expr }}, ',' order by {{ text_expr }}) filter (where {{ condition }})
+{% macro default__features_sorted_text_agg(text_expr) -%}
+  string_agg({{ text_expr }}, ',' order by {{ text_expr }})
 {%- endmacro %}
-{% macro spark__features_sorted_text_agg(text_expr, condition) -%}
-  nullif(array_join(array_sort(collect_list(case when {{ condition }} then {{ text_expr }} end)), ','), '')
+{% macro spark__features_sorted_text_agg(text_expr) -%}
+  nullif(array_join(array_sort(collect_list({{ text_expr }})), ','), '')
 {%- endmacro %}

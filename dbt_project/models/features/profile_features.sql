@@ -185,7 +185,7 @@ genre_windows as (
         profile_genre_daily.profile_id,
         snapshots.snapshot_date,
         profile_genre_daily.genre,
-        sum(profile_genre_daily.watch_seconds) as watch_seconds_90d
+        cast(sum(profile_genre_daily.watch_seconds) as bigint) as watch_seconds_90d
     from profile_genre_daily
     inner join snapshots
         on profile_genre_daily.activity_date >= {{ features_add_days('snapshots.snapshot_date', -90) }}
@@ -210,7 +210,15 @@ genre_shares as (
         genre_windows.genre,
         genre_windows.watch_seconds_90d,
         genre_order.genre_position,
-        cast(genre_windows.watch_seconds_90d as double) / daily_windows.watch_seconds_90d as watch_share
+        cast(genre_windows.watch_seconds_90d as double) / daily_windows.watch_seconds_90d as watch_share,
+        -- JSON entries are written here only for genres without a fixed column: building text for
+        -- every genre row is the costliest step of this model; the fixed ones come from their columns
+        case
+            when genre_windows.genre not in ('{{ genres | join("', '") }}')
+            then '"' || genre_windows.genre || '":'
+                || cast(round(cast(genre_windows.watch_seconds_90d as double) / daily_windows.watch_seconds_90d, 4)
+                        as varchar)
+        end as other_genre_entry
     from genre_windows
     inner join daily_windows
         on genre_windows.profile_id = daily_windows.profile_id
@@ -231,11 +239,7 @@ genre_features as (
         {%- for genre in genres %}
         max(case when genre = '{{ genre }}' then watch_share end) as genre_share_{{ genre }}_90d,
         {%- endfor %}
-        -- JSON entries of the genres without a fixed column (building text for every genre row is
-        -- the costliest part of this model, so the fixed ones are written from their columns)
-        {{ features_sorted_text_agg(
-            "'\"' || genre || '\":' || cast(round(watch_share, 4) as varchar)",
-            "genre not in ('" ~ genres | join("', '") ~ "')") }} as other_genre_entries
+        {{ features_sorted_text_agg('other_genre_entry') }} as other_genre_entries
     from genre_shares
     group by profile_id, snapshot_date
 
