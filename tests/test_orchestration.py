@@ -181,6 +181,7 @@ def test_dbt_assets_build_a_slice_on_full_refresh_then_incrementally(home):
     from orchestration.defs.dbt.jobs import full_refresh_run_config
     from orchestration.defs.lake.assets import raw_catalog, raw_events, raw_rejected
     from orchestration.defs.resources import local_resources
+    from orchestration.runs import execute_job, failures
     from streamloop.contract import validate_catalog_record, validate_event
 
     settings = get_settings()
@@ -211,11 +212,16 @@ def test_dbt_assets_build_a_slice_on_full_refresh_then_incrementally(home):
     assert any(c.asset_key.to_user_string() == "events" for c in checks)
     assert _count(settings.warehouse_file, "events") == 5  # the duplicate and the malformed record are not events
 
-    # incremental by default: a later batch adds exactly its new events
+    # incremental by default: a later batch adds exactly its new events. This time through the
+    # warehouse_build job (what the schedule and the lake sensor run), recorded where the UI looks
     day2 = datetime(2026, 3, 2, 12, tzinfo=UTC)
     lake.write_records("events", _app_opens("b", 3, "2026-03-02"), "test", received_at=day2, batch_id="b2")
-    build()
+    slice_keys = [e.asset_key for e in result.get_asset_materialization_events()]
+    incremental = execute_job("warehouse_build", asset_selection=slice_keys)
+    assert incremental.success, failures(incremental)
     assert _count(settings.warehouse_file, "events") == 8
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        assert instance.get_latest_materialization_event(dg.AssetKey("events")) is not None
 
 
 # -- models: training, the blocking gate, promotion ------------------------------------------------------
