@@ -628,11 +628,14 @@ class HouseholdSimulator:
             account.consent[channel] = not account.consent[channel]
             buf.add(evening + rand.randint(60_000, 600_000), zone, "consent_updated", self.envelope(device, owner, a),
                     f'{{"channel":"{channel}","granted":{"true" if account.consent[channel] else "false"}}}')
-        if rand.random() < 0.001:
+        if rand.random() < 0.003:
             kid = next((p for p in pop.account_profiles[a] if pop.is_kids[p] and self.profile(p).maturity == 0), None)
             if kid is not None:  # the child grew up a little
                 self.profile(kid).maturity = 1
                 self.profile_updated(kid, a, device, evening + rand.randint(60_000, 600_000), zone)
+        elif rand.random() < 0.002:  # someone revisits their profile settings and saves them again
+            profile = rand.choice([p for p in pop.account_profiles[a] if pop.created_day[p] <= day])
+            self.profile_updated(profile, a, device, evening + rand.randint(60_000, 600_000), zone)
         if weekday == 3 and account.consent["email"]:
             self.message(a, owner, day, "weekly_new_releases", "email")
         elif recent < 8 and day - account.last_winback >= 14 and account.consent["push"]:
