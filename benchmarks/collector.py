@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from online_store import title_values
-from serving import load, start_server
+from serving import cpu_seconds, load, start_server
 
 MIX = [("heartbeat", 40), ("play_start", 10), ("play_complete", 4), ("impression", 25), ("click", 3),
        ("search", 8), ("app_open", 10)]
@@ -81,12 +81,13 @@ def bench_in_process(batches: list[list[dict]]) -> dict:
         services = Services(Settings(home=seeded_home(Path(home)), api_keys="k"))
         for batch in make_batches(2, len(batches[0]), seed=99):  # warm-up: pyarrow import, title cache
             services.collector.ingest(batch)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         accepted = sum(services.collector.ingest(batch).accepted for batch in batches)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         services.close()
     events = sum(len(b) for b in batches)
-    return {"events": events, "accepted": accepted, "seconds": elapsed, "eps": events / elapsed}
+    return {"events": events, "accepted": accepted, "seconds": elapsed, "eps": events / elapsed,
+            "eps_per_core": events / cpu}
 
 
 def bench_http(batches: list[list[dict]], concurrency: int) -> dict:
@@ -96,11 +97,14 @@ def bench_http(batches: list[list[dict]], concurrency: int) -> dict:
         proc, port = start_server({"STREAMLOOP_HOME": str(seeded_home(Path(home)))})
         try:
             load(port, ["/v1/events"] * len(warm), 2, "POST", warm)
+            cpu = cpu_seconds(proc.pid)
             result = load(port, ["/v1/events"] * len(bodies), concurrency, "POST", bodies)
+            result["server_cpu_s"] = cpu_seconds(proc.pid) - cpu
         finally:
             proc.terminate()
             proc.wait(10)
     result["eps"] = result["rps"] * len(batches[0])
+    result["eps_per_core"] = len(batches) * len(batches[0]) / result["server_cpu_s"]
     return result
 
 
@@ -114,10 +118,12 @@ def main():
     body_kb = sum(len(orjson.dumps({"events": b})) for b in batches) / len(batches) / 1024
     r = bench_in_process(batches)
     print(f"collector in-process: {r['events']:,} events in {args.batches} batches of {args.batch_size} "
-          f"(~{body_kb:.0f} KB each): {r['eps']:,.0f} events/s ({r['accepted']:,} accepted)")
+          f"(~{body_kb:.0f} KB each): {r['eps']:,.0f} events/s wall, {r['eps_per_core']:,.0f} events/s per CPU-second "
+          f"({r['accepted']:,} accepted)")
     h = bench_http(batches, args.concurrency)
     print(f"collector over HTTP (uvicorn, 1 process, {args.concurrency} connections): {h['eps']:,.0f} events/s, "
-          f"{h['rps']:.1f} requests/s, request p50 {h['p50']:.1f} ms p99 {h['p99']:.1f} ms, errors {h['errors']}")
+          f"{h['rps']:.1f} requests/s, request p50 {h['p50']:.1f} ms p99 {h['p99']:.1f} ms, errors {h['errors']}; "
+          f"server CPU: {h['eps_per_core']:,.0f} events/s per fully available core")
 
 
 if __name__ == "__main__":
