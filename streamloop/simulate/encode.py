@@ -82,9 +82,10 @@ def deliver(buffer: EventBuffer, rng: np.random.Generator, *, late_rate: float, 
             malformed_rate: float, latest_receipt_ms: int) -> Delivery:
     """Encodes the buffer's events and draws how each was delivered.
 
-    Receipt is a few seconds after occurrence; late events arrive 1–5 days later (never after
-    `latest_receipt_ms`, the end of the simulated world); a duplicate is the same text delivered again
-    within minutes; malformed records are extra, corrupted copies of real events under new ids.
+    Receipt is a few seconds after occurrence; late events arrive 1–5 days later, but not after
+    `latest_receipt_ms` (the end of the simulated window, so nothing is received in the future) unless
+    they occurred within an hour of it; a duplicate is the same text delivered again within minutes;
+    malformed records are extra, corrupted copies of real events under new ids.
     """
     n = len(buffer)
     out = Delivery(events_by_type=Counter(buffer.types))

@@ -113,7 +113,7 @@ def simulate_shard(config: SimulationConfig, lake_root: str, shard: int, shards:
             simulator.simulate_day(day)
         delivered = deliver(simulator.buffer, delivery_rng, late_rate=config.late_rate,
                             duplicate_rate=config.duplicate_rate, malformed_rate=config.malformed_rate,
-                            latest_receipt_ms=start_ms + (config.days + 1) * DAY_MS)
+                            latest_receipt_ms=start_ms + config.days * DAY_MS)
         simulator.buffer.clear()
         summary.events_by_type.update(delivered.events_by_type)
         summary.late += delivered.late
