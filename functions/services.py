@@ -6,6 +6,7 @@ unreachable still starts and serves degraded pages instead of crashing at import
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from functions.budget import ReadBudget
@@ -32,6 +33,9 @@ class Services:
         self.experiments = load_experiments(experiments_dir or REPO_ROOT / "experiments")
         self.budget = ReadBudget(read_budget_s, self.get_store)
         self.collector = Collector(self.get_store, settings.lake_root, self.titles, self.experiments)
+        # one ingest at a time per process, off the event loop: validation is CPU-bound Python (more
+        # threads would only contend for the GIL) and SQLite takes one writer at a time anyway
+        self.ingest_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
         self.exposures = ExposureLog(self.collector, exposure_batch, exposure_max_age_s)
         self.home = HomeService(self.get_store, self.budget, self.titles, self.lists, self.experiments,
                                 self.exposures, bandit_ttl_s=bandit_ttl_s)
@@ -45,6 +49,7 @@ class Services:
         return self._store
 
     def close(self) -> None:
+        self.ingest_executor.shutdown(wait=True)
         self.exposures.close()
         self.budget.close()
         if self._store is not None:

@@ -1,9 +1,11 @@
 """POST /v1/events (contract events) and POST /v1/segment/batch (Segment batches), sharing one path."""
 from __future__ import annotations
 
+import asyncio
+from functools import partial
+
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
-from starlette.concurrency import run_in_threadpool
 
 from functions.collector import LandingError
 from functions.dependencies import get_services, require_api_key
@@ -46,7 +48,8 @@ async def _json_body(request: Request, list_key: str):
 async def _ingest(request: Request, events: list, **kwargs):
     services = get_services(request)
     try:
-        result = await run_in_threadpool(services.collector.ingest, events, **kwargs)
+        result = await asyncio.get_running_loop().run_in_executor(
+            services.ingest_executor, partial(services.collector.ingest, events, **kwargs))
     except (LandingError, StoreError) as exc:
         return error_response(503, f"events not accepted, retry later: {exc}", request.state.request_id,
                               headers={"Retry-After": "1"})
