@@ -8,16 +8,15 @@ All ML logic is in the `ml` library; these functions only load, call and describ
 A model whose training data is absent (NoTrainingData, e.g. churn on a MovieLens import with no
 subscriptions) is skipped with its reason logged: its asset is not materialized and its
 downstream steps are skipped, as `streamloop train` skips it.
+
+Training libraries (xgboost, scikit-learn) are imported inside the asset bodies: the code server
+loads this module for every UI page, sensor tick and schedule, none of which trains anything.
 """
 import dagster as dg
 import pandas as pd
 
-from ml import churn, ltv
 from ml.errors import NoTrainingData
 from ml.features import read_table
-from ml.recommend.catalog import load_titles
-from ml.recommend.interactions import load_interactions
-from ml.recommend.pipeline import train_recommender
 from ml.registry import ModelRef
 from orchestration.defs.ml.registration import promote_candidate, register_model
 from orchestration.defs.resources import WAREHOUSE_POOL, RegistryResource, WarehouseResource
@@ -43,6 +42,8 @@ def _training_set_metadata(frame: pd.DataFrame, label: str) -> dict:
 @dg.asset(group_name=GROUP, deps=["account_features"], output_required=False, kinds={"pandas"}, pool=WAREHOUSE_POOL)
 def churn_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Account snapshots whose 30-day churn label has matured (ml.churn.matured_rows)."""
+    from ml import churn
+
     try:
         with warehouse.connect() as con:
             rows = churn.matured_rows(read_table(con, churn.TABLE))
@@ -56,6 +57,8 @@ def churn_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseRe
 def churn_model(churn_training_set: pd.DataFrame, registry: RegistryResource,
                 warehouse: WarehouseResource) -> dg.Output[ModelRef]:
     """A newly trained, calibrated churn classifier, registered as the next version (not yet production)."""
+    from ml import churn
+
     return register_model(registry.get(), churn.train_churn(churn_training_set), data_source=warehouse.path)
 
 
@@ -70,6 +73,8 @@ def production_churn_model(churn_model: ModelRef, registry: RegistryResource) ->
 @dg.asset(group_name=GROUP, deps=["account_features"], output_required=False, kinds={"pandas"}, pool=WAREHOUSE_POOL)
 def ltv_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Account snapshots whose 90-day revenue label has matured (ml.ltv.matured_rows)."""
+    from ml import ltv
+
     try:
         with warehouse.connect() as con:
             rows = ltv.matured_rows(read_table(con, ltv.TABLE))
@@ -83,6 +88,8 @@ def ltv_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseReso
 def ltv_model(ltv_training_set: pd.DataFrame, registry: RegistryResource,
               warehouse: WarehouseResource) -> dg.Output[ModelRef]:
     """A newly trained 90-day revenue regressor, registered as the next version (not yet production)."""
+    from ml import ltv
+
     return register_model(registry.get(), ltv.train_ltv(ltv_training_set), data_source=warehouse.path)
 
 
@@ -99,6 +106,10 @@ def production_ltv_model(ltv_model: ModelRef, registry: RegistryResource) -> dg.
 def recommender_model(context: dg.AssetExecutionContext, registry: RegistryResource,
                       warehouse: WarehouseResource):
     """Candidate generators + XGBoost re-ranker with their batch outputs, registered as the next version."""
+    from ml.recommend.catalog import load_titles
+    from ml.recommend.interactions import load_interactions
+    from ml.recommend.pipeline import train_recommender
+
     try:
         with warehouse.connect() as con:
             interactions, titles = load_interactions(con), load_titles(con)

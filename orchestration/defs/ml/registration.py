@@ -14,7 +14,6 @@ import dagster as dg
 
 from ml.gates import GateResult, evaluate_gate
 from ml.registry import ModelRef, ModelRegistry
-from ml.reports import write_report
 from ml.results import TrainingResult
 
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]+\.png)\)")
@@ -22,6 +21,8 @@ _IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]+\.png)\)")
 
 def register_model(registry: ModelRegistry, result: TrainingResult, data_source: str) -> dg.Output:
     """Registers a new version with its evaluation report; the output carries the ModelRef."""
+    from ml.reports import write_report  # matplotlib: only where a report is drawn
+
     ref = registry.register(result, data_source=data_source)
     with tempfile.TemporaryDirectory() as folder:
         report = write_report(result, folder, ref.version)

@@ -5,19 +5,15 @@ run whether or not this day's training promoted anything. A missing production m
 churn model on data without subscriptions) skips the assets that need it, with the reason logged.
 The publication runs in its own job (see jobs.py) so it publishes whatever exists, as
 `streamloop train` does.
+
+Model and publishing code (xgboost, scikit-learn) is imported inside the asset bodies, so loading
+the definitions (every UI page, sensor tick, schedule) stays light.
 """
 import dagster as dg
 import pandas as pd
 
-from ml.churn import ChurnModel
 from ml.errors import NoTrainingData
 from ml.features import read_table, table_exists
-from ml.ltv import LtvModel
-from ml.publish import build_online_payloads, publish
-from ml.recommend.catalog import load_titles
-from ml.recommend.interactions import load_interactions
-from ml.recommend.pipeline import Recommender
-from ml.scoring import score_accounts, score_profiles, write_table
 from orchestration.defs.ml.assets import production_churn_model, production_ltv_model, production_recommender_model
 from orchestration.defs.resources import WAREHOUSE_POOL, OnlineStoreResource, RegistryResource, WarehouseResource
 
@@ -28,6 +24,10 @@ GROUP = "serving"
           deps=[production_churn_model, production_ltv_model, "account_features"])
 def account_scores(context: dg.AssetExecutionContext, registry: RegistryResource, warehouse: WarehouseResource):
     """Churn risk, predicted 90-day revenue and segment per account, latest snapshot (ml.scoring)."""
+    from ml.churn import ChurnModel
+    from ml.ltv import LtvModel
+    from ml.scoring import score_accounts, write_table
+
     models = registry.get()
     churn_ref = models.production("churn")
     if churn_ref is None:
@@ -51,6 +51,8 @@ def account_scores(context: dg.AssetExecutionContext, registry: RegistryResource
           deps=[account_scores, "profiles", "profile_features"])
 def profile_scores(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Each profile with its account's churn risk and segment, and an activity bucket (ml.scoring)."""
+    from ml.scoring import score_profiles, write_table
+
     with warehouse.connect(read_only=False) as con:
         scores = score_profiles(con, read_table(con, "account_scores"))
         rows = write_table(con, "profile_scores", scores)
@@ -74,6 +76,9 @@ def profile_scores(warehouse: WarehouseResource) -> dg.MaterializeResult:
 )
 def recommender_outputs(context: dg.AssetExecutionContext, registry: RegistryResource,
                         warehouse: WarehouseResource):
+    from ml.recommend.pipeline import Recommender
+    from ml.scoring import write_table
+
     models = registry.get()
     ref = models.production("recommender")
     if ref is None:
@@ -95,6 +100,10 @@ def online_store_publication(context: dg.AssetExecutionContext, warehouse: Wareh
                              online_store: OnlineStoreResource):
     """Profiles, titles, candidates, similar titles and popularity lists written to the online store
     the API serves home rows from (ml.publish). Uses whichever scores and candidates exist."""
+    from ml.publish import build_online_payloads, publish
+    from ml.recommend.catalog import load_titles
+    from ml.recommend.interactions import load_interactions
+
     try:
         with warehouse.connect() as con:
             interactions, titles = load_interactions(con), load_titles(con)
