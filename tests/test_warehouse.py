@@ -233,7 +233,7 @@ def test_dbt_failure_names_the_failing_model(streamloop_home):
     land_events([valid_event("app_open", "e1")], RECEIVED_AT)
     broken = streamloop_home / "lake" / "events" / "received_date=2026-03-02" / "batch-corrupt.parquet"
     broken.write_bytes(b"not parquet at all")
-    with pytest.raises(StreamloopError, match=r"dbt build failed: model \w+: .+") as failure:
+    with pytest.raises(StreamloopError, match=r"dbt build failed: (model|test) \w+: .+") as failure:
         run_build()
     assert "\n" not in str(failure.value)
 

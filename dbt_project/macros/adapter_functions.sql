@@ -30,37 +30,36 @@
   ({{ fragment }} ->> '$')
 {%- endmacro %}
 
-{#- Type of a fragment produced by parse_json_fields, read from its first character (the fragment
-    is already-parsed, re-serialized JSON), with json_type's names; ~50x cheaper than parsing it. -#}
-{% macro json_fragment_kind(fragment) -%}
-  {{ return(adapter.dispatch('json_fragment_kind', 'streamloop')(fragment)) }}
+{#- Values of fragments produced by parse_json_fields (already-parsed, re-serialized JSON), each
+    null unless the fragment holds that JSON type. They read the fragment's text instead of parsing
+    it again: ~10x cheaper, which matters at ~40 fragments per event. -#}
+{% macro json_fragment_string(fragment) -%}
+  {{ return(adapter.dispatch('json_fragment_string', 'streamloop')(fragment)) }}
 {%- endmacro %}
 
-{% macro default__json_fragment_kind(fragment) -%}
+{% macro default__json_fragment_string(fragment) -%}
   case
-    when {{ fragment }} is null then null
-    when left(cast({{ fragment }} as varchar), 1) = '"' then 'VARCHAR'
-    when left(cast({{ fragment }} as varchar), 1) in ('t', 'f') then 'BOOLEAN'
-    when left(cast({{ fragment }} as varchar), 1) = 'n' then null  -- an explicit null counts as absent
-    when left(cast({{ fragment }} as varchar), 1) = '{' then 'OBJECT'
-    when left(cast({{ fragment }} as varchar), 1) = '[' then 'ARRAY'
-    when regexp_matches(cast({{ fragment }} as varchar), '[.eE]') then 'DOUBLE'
-    else 'BIGINT'
-  end
-{%- endmacro %}
-
-{#- Text of a fragment produced by parse_json_fields: strings unquoted (parsed only when escaped),
-    anything else as its JSON text -#}
-{% macro json_fragment_text(fragment) -%}
-  {{ return(adapter.dispatch('json_fragment_text', 'streamloop')(fragment)) }}
-{%- endmacro %}
-
-{% macro default__json_fragment_text(fragment) -%}
-  case
-    when left(cast({{ fragment }} as varchar), 1) <> '"' then cast({{ fragment }} as varchar)
+    when not starts_with(cast({{ fragment }} as varchar), '"') then null
     when contains(cast({{ fragment }} as varchar), '\') then {{ fragment }} ->> '$'
-    else cast({{ fragment }} as varchar)[2:-2]
+    else (cast({{ fragment }} as varchar))[2:-2]
   end
+{%- endmacro %}
+
+{#- a JSON number as double (json text of a number is a valid SQL double literal; strings keep quotes and fail) -#}
+{% macro json_fragment_number(fragment) -%}
+  {{ return(adapter.dispatch('json_fragment_number', 'streamloop')(fragment)) }}
+{%- endmacro %}
+
+{% macro default__json_fragment_number(fragment) -%}
+  try_cast(cast({{ fragment }} as varchar) as double)
+{%- endmacro %}
+
+{% macro json_fragment_boolean(fragment) -%}
+  {{ return(adapter.dispatch('json_fragment_boolean', 'streamloop')(fragment)) }}
+{%- endmacro %}
+
+{% macro default__json_fragment_boolean(fragment) -%}
+  case cast({{ fragment }} as varchar) when 'true' then true when 'false' then false end
 {%- endmacro %}
 
 {% macro is_valid_json(column) -%}

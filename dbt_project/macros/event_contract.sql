@@ -54,40 +54,45 @@
   {{ return(properties | sort(attribute='name')) }}
 {% endmacro %}
 
-{#- SQL boolean: the field (columns <field>_kind and <field>_text, see stg_lake__events) has the
-    contract's json_type -#}
-{% macro field_has_type(field, json_type) -%}
-  {%- set kind = field ~ '_kind' -%}
-  {%- if json_type == 'string' -%} ({{ kind }} = 'VARCHAR')
-  {%- elif json_type == 'boolean' -%} ({{ kind }} = 'BOOLEAN')
-  {%- elif json_type == 'number' -%} ({{ kind }} in ('BIGINT', 'DOUBLE'))
+{#- SQL expression: the value of fragment column `<field>_json` if it has the contract's json_type,
+    else null (integers are numbers with no fraction, as in the edge validator) -#}
+{% macro json_value_of_type(field, json_type) -%}
+  {%- set fragment = field ~ '_json' -%}
+  {%- if json_type == 'string' -%} {{ json_fragment_string(fragment) }}
+  {%- elif json_type == 'boolean' -%} {{ json_fragment_boolean(fragment) }}
+  {%- elif json_type == 'number' -%} {{ json_fragment_number(fragment) }}
   {%- elif json_type == 'integer' -%}
-    ({{ kind }} = 'BIGINT' or ({{ kind }} = 'DOUBLE' and try_cast({{ field }}_text as double) = round(try_cast({{ field }}_text as double))))
+    case when {{ json_fragment_number(fragment) }} = round({{ json_fragment_number(fragment) }})
+      then {{ json_fragment_number(fragment) }} end
   {%- else -%}{{ exceptions.raise_compiler_error("unknown JSON type " ~ json_type) }}
   {%- endif -%}
 {%- endmacro %}
 
-{#- SQL text expression: the first way `field` breaks the contract rule `row`, naming the field;
-    null when it does not -#}
+{#- SQL text expression: the first way `field` (columns <field>_json and <field>_value, the value
+    when of the right type) breaks the contract rule `row`, naming the field; null when it does not -#}
 {% macro contract_field_violation(field, row) -%}
   case
     {%- if row.is_required %}
-    when {{ field }}_kind is null then '{{ row.field }}: required for {{ row.event_type }}'
+    when {{ field }}_json is null then '{{ row.field }}: required for {{ row.event_type }}'
     {%- endif %}
-    when {{ field }}_kind is null then null
-    when not {{ field_has_type(field, row.json_type) }} then '{{ row.field }}: must be {{ row.json_type }}'
+    when {{ field }}_json is null then null
+    when {{ field }}_value is null then '{{ row.field }}: must be {{ row.json_type }}'
     {%- if row.allowed_values %}
-    when {{ field }}_text not in ('{{ row.allowed_values | join("', '") }}')
+    {%- if row.json_type == 'string' %}
+    when {{ field }}_value not in ('{{ row.allowed_values | join("', '") }}')
+    {%- else %}
+    when {{ field }}_value not in ({{ row.allowed_values | join(", ") }})
+    {%- endif %}
       then '{{ row.field }}: must be one of {{ row.allowed_values | join(", ") }}'
     {%- endif %}
     {%- if row.min_length %}
-    when length({{ field }}_text) < {{ row.min_length }} then '{{ row.field }}: must not be empty'
+    when length({{ field }}_value) < {{ row.min_length }} then '{{ row.field }}: must not be empty'
     {%- endif %}
     {%- if row.minimum is not none %}
-    when try_cast({{ field }}_text as double) < {{ row.minimum }} then '{{ row.field }}: must be >= {{ row.minimum }}'
+    when {{ field }}_value < {{ row.minimum }} then '{{ row.field }}: must be >= {{ row.minimum }}'
     {%- endif %}
     {%- if row.maximum is not none %}
-    when try_cast({{ field }}_text as double) > {{ row.maximum }} then '{{ row.field }}: must be <= {{ row.maximum }}'
+    when {{ field }}_value > {{ row.maximum }} then '{{ row.field }}: must be <= {{ row.maximum }}'
     {%- endif %}
   end
 {%- endmacro %}

@@ -24,14 +24,33 @@ with valid_records as (
 
 ),
 
+duplicated_event_ids as (
+
+    -- few event_ids have more than one copy: only those need ordering, on a narrow projection
+    select event_id
+    from valid_records
+    group by event_id
+    having count(*) > 1
+
+),
+
+first_copy_keys as (
+
+    select
+        event_id,
+        arg_min(record_key, (received_at, batch_id, record_index)) as record_key
+    from valid_records
+    where event_id in (select event_id from duplicated_event_ids)
+    group by event_id
+
+),
+
 first_copies as (
 
     select *
     from valid_records
-    qualify row_number() over (
-        partition by event_id
-        order by received_at, batch_id, record_index
-    ) = 1
+    where event_id not in (select event_id from duplicated_event_ids)
+       or record_key in (select record_key from first_copy_keys)
 
 )
 

@@ -55,11 +55,16 @@ timeline as (
 
 ),
 
-identity_accounts as (
+identity_events as (
 
-    -- a profile_switch may omit account_id: it stays in the household of the device's last login
+    -- the device's login/profile_switch/logout events: a small share of all events
     select
-        *,
+        event_id,
+        device_id,
+        event_type,
+        occurred_at,
+        profile_id,
+        -- a profile_switch may omit account_id: it stays in the household of the device's last login
         case
             when event_type in {{ login_event_types_sql() }}
                 then coalesce(
@@ -72,44 +77,37 @@ identity_accounts as (
                 )
         end as identity_account_id
     from timeline
+    where event_type in {{ identity_event_types_sql() }}
+
+),
+
+identity_events_with_previous as (
+
+    select
+        *,
+        -- a logout belongs to whoever was logged in before it (nobody after another logout)
+        lag(
+            case when event_type in {{ login_event_types_sql() }} then {'profile_id': profile_id, 'account_id': identity_account_id} end
+        ) over (partition by device_id order by {{ device_event_order() }}) as state_before_identity_event
+    from identity_events
 
 ),
 
 identity_states as (
 
     select
-        *,
+        timeline.*,
         -- what each identity event says about the device from then on (a logout: nobody)
         case
-            when event_type in {{ login_event_types_sql() }}
-                then {'profile_id': profile_id, 'account_id': identity_account_id}
-            when event_type = 'logout'
+            when timeline.event_type in {{ login_event_types_sql() }}
+                then {'profile_id': timeline.profile_id, 'account_id': identity_events.identity_account_id}
+            when timeline.event_type = 'logout'
                 then {'profile_id': null::varchar, 'account_id': null::varchar}
-        end as identity_state
-    from identity_accounts
-
-),
-
-neighbours as (
-
-    select
-        *,
-        last_value(identity_state ignore nulls) over (
-            partition by device_id
-            order by {{ device_event_order() }}
-            rows between unbounded preceding and current row
-        ) as state_at_event,
-        last_value(identity_state ignore nulls) over (
-            partition by device_id
-            order by {{ device_event_order() }}
-            rows between unbounded preceding and 1 preceding
-        ) as state_before_event,
-        first_value(case when event_type in {{ login_event_types_sql() }} then identity_state end ignore nulls) over (
-            partition by device_id
-            order by {{ device_event_order() }}
-            rows between 1 following and unbounded following
-        ) as next_login_state
-    from identity_states
+        end as identity_state,
+        identity_events.state_before_identity_event
+    from timeline
+    left join identity_events_with_previous as identity_events
+        on timeline.event_id = identity_events.event_id
 
 ),
 
@@ -117,9 +115,21 @@ resolved as (
 
     select
         *,
-        -- a logout belongs to whoever was logged in before it, not to the logout itself
-        case when event_type = 'logout' then state_before_event else state_at_event end as forward_state
-    from neighbours
+        case
+            when event_type = 'logout' then state_before_identity_event
+            else last_value(identity_state ignore nulls) over device_timeline
+        end as forward_state,
+        first_value(case when event_type in {{ login_event_types_sql() }} then identity_state end ignore nulls) over (
+            partition by device_id
+            order by {{ device_event_order() }}
+            rows between 1 following and unbounded following
+        ) as next_login_state
+    from identity_states
+    window device_timeline as (
+        partition by device_id
+        order by {{ device_event_order() }}
+        rows between unbounded preceding and current row
+    )
 
 ),
 
@@ -127,8 +137,8 @@ stitched as (
 
     select
         * exclude (
-            profile_id, account_id, identity_account_id, identity_state, state_at_event,
-            state_before_event, next_login_state, forward_state, is_context
+            profile_id, account_id, identity_state, state_before_identity_event, next_login_state,
+            forward_state, is_context
         ),
         profile_id as raw_profile_id,
         account_id as raw_account_id,

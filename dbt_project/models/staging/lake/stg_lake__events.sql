@@ -19,9 +19,7 @@
     'properties': properties_shape if properties else {'_none': 'JSON'},
 } -%}
 {%- set rules_by_type = fields | groupby('event_type') -%}
-{%- set fragment_fields = envelope_fields[:] -%}
-{%- for name in context_fields %}{% do fragment_fields.append('context_' ~ name) %}{% endfor -%}
-{%- for property in properties %}{% do fragment_fields.append('property_' ~ property.name) %}{% endfor -%}
+
 
 with source as (
 
@@ -63,14 +61,19 @@ fragments as (
 
 ),
 
-typed_fragments as (
+fragment_values as (
 
-    {#- each fragment's JSON type and text, computed once (cheap string tests, no re-parsing) -#}
+    {#- each fragment's value when it has the contract's type, else null (no re-parsing) -#}
     select
         *,
-        {%- for field in fragment_fields %}
-        {{ json_fragment_kind(field ~ '_json') }} as {{ field }}_kind,
-        {{ json_fragment_text(field ~ '_json') }} as {{ field }}_text,
+        {%- for field in envelope_fields %}
+        {{ json_value_of_type(field, 'number' if field == 'schema_version' else 'string') }} as {{ field }}_value,
+        {%- endfor %}
+        {%- for name in context_fields %}
+        {{ json_value_of_type('context_' ~ name, 'string') }} as context_{{ name }}_value,
+        {%- endfor %}
+        {%- for property in properties %}
+        {{ json_value_of_type('property_' ~ property.name, property.json_type) }} as property_{{ property.name }}_value,
         {%- endfor %}
     from fragments
 
@@ -80,9 +83,8 @@ with_times as (
 
     select
         *,
-        case when event_type_kind = 'VARCHAR' then event_type_text end as event_type_name,
-        case when occurred_at_kind = 'VARCHAR' then {{ parse_rfc3339_utc('occurred_at_text') }} end as occurred_at_utc
-    from typed_fragments
+        {{ parse_rfc3339_utc('occurred_at_value') }} as occurred_at_utc
+    from fragment_values
 
 ),
 
@@ -97,44 +99,44 @@ validated as (
                 {#- a valid JSON text that is not an object parses to null or a struct of nulls -#}
                 when (document is null or event_id_json is null) and {{ json_type_of('raw') }} <> 'OBJECT'
                     then 'event: must be a JSON object (got ' || lower({{ json_type_of('raw') }}) || ')'
-                when event_id_kind is null then 'event_id: required'
-                when event_id_kind <> 'VARCHAR' then 'event_id: must be string'
-                when length(event_id_text) not between 1 and 128 then 'event_id: must be 1 to 128 characters'
-                when event_type_kind is null then 'event_type: required'
-                when event_type_name is null or event_type_name not in ('{{ event_types | join("', '") }}')
+                when event_id_json is null then 'event_id: required'
+                when event_id_value is null then 'event_id: must be string'
+                when length(event_id_value) not between 1 and 128 then 'event_id: must be 1 to 128 characters'
+                when event_type_json is null then 'event_type: required'
+                when event_type_value is null or event_type_value not in ('{{ event_types | join("', '") }}')
                     then 'event_type: unknown type ' || event_type_json
-                when occurred_at_kind is null then 'occurred_at: required'
+                when occurred_at_json is null then 'occurred_at: required'
                 when occurred_at_utc is null then 'occurred_at: not an RFC 3339 timestamp with offset'
                 when occurred_at_utc > {{ to_utc_timestamp('received_at') }} + interval {{ var('max_future_skew_hours', 24) }} hour
                     then 'occurred_at: more than {{ var("max_future_skew_hours", 24) }} h after received_at'
-                when device_id_kind is null then 'device_id: required'
-                when device_id_kind <> 'VARCHAR' then 'device_id: must be string'
-                when length(device_id_text) not between 1 and 128 then 'device_id: must be 1 to 128 characters'
-                when profile_id_kind <> 'VARCHAR' then 'profile_id: must be string or null'
-                when length(profile_id_text) not between 1 and 128 then 'profile_id: must be 1 to 128 characters'
-                when account_id_kind <> 'VARCHAR' then 'account_id: must be string or null'
-                when length(account_id_text) not between 1 and 128 then 'account_id: must be 1 to 128 characters'
-                when schema_version_kind is null then 'schema_version: required'
-                when schema_version_kind not in ('BIGINT', 'DOUBLE') or try_cast(schema_version_text as double) <> 1
-                    then 'schema_version: must be 1'
+                when device_id_json is null then 'device_id: required'
+                when device_id_value is null then 'device_id: must be string'
+                when length(device_id_value) not between 1 and 128 then 'device_id: must be 1 to 128 characters'
+                {#- a JSON null parses to a SQL null: profile_id and account_id may be null -#}
+                when profile_id_json is not null and profile_id_value is null then 'profile_id: must be string or null'
+                when length(profile_id_value) not between 1 and 128 then 'profile_id: must be 1 to 128 characters'
+                when account_id_json is not null and account_id_value is null then 'account_id: must be string or null'
+                when length(account_id_value) not between 1 and 128 then 'account_id: must be 1 to 128 characters'
+                when schema_version_json is null then 'schema_version: required'
+                when schema_version_value is distinct from 1 then 'schema_version: must be 1'
                 {#- a non-object context or properties parses as a struct of nulls: ask the text only then -#}
                 when context_json is null then 'context: required'
                 when {% for name in context_fields %}context_{{ name }}_json is null{{ ' and ' if not loop.last }}{% endfor %}
                     and {{ json_type_of("raw -> '$.context'") }} <> 'OBJECT' then 'context: must be an object'
                 {%- for name in context_fields %}
-                when context_{{ name }}_kind is null then 'context.{{ name }}: required'
-                when context_{{ name }}_kind <> 'VARCHAR' then 'context.{{ name }}: must be string'
+                when context_{{ name }}_json is null then 'context.{{ name }}: required'
+                when context_{{ name }}_value is null then 'context.{{ name }}: must be string'
                 {%- endfor %}
-                when not regexp_full_match(context_country_text, '[A-Z]{2}')
+                when not regexp_full_match(context_country_value, '[A-Z]{2}')
                     then 'context.country: must be an ISO 3166-1 alpha-2 code'
-                when context_device_type_text not in ('{{ device_types | join("', '") }}')
+                when context_device_type_value not in ('{{ device_types | join("', '") }}')
                     then 'context.device_type: must be one of {{ device_types | join(", ") }}'
-                when length(context_timezone_text) = 0 then 'context.timezone: must not be empty'
+                when length(context_timezone_value) = 0 then 'context.timezone: must not be empty'
                 when properties_json is null then 'properties: required'
                 when {% for property in properties %}property_{{ property.name }}_json is null and {% endfor %}
                     {{ json_type_of("raw -> '$.properties'") }} <> 'OBJECT' then 'properties: must be an object'
             end,
-            case event_type_name
+            case event_type_value
                 {%- for event_type, rules in rules_by_type %}
                 when '{{ event_type }}' then coalesce(
                     {%- for rule in rules %}
@@ -157,24 +159,22 @@ renamed as (
         batch_id || ':' || record_index as record_key,
         batch_id,
         record_index,
-        event_id_text as event_id,
-        device_id_text as device_id,
-        profile_id_text as profile_id,
-        account_id_text as account_id,
+        event_id_value as event_id,
+        device_id_value as device_id,
+        profile_id_value as profile_id,
+        account_id_value as account_id,
 
         -- dimensions
-        event_type_name as event_type,
+        event_type_value as event_type,
         source,
-        try_cast(schema_version_text as integer) as schema_version,
+        cast(schema_version_value as integer) as schema_version,
         {%- for name in context_fields %}
-        context_{{ name }}_text as {{ name }},
+        context_{{ name }}_value as {{ name }},
         {%- endfor %}
 
         -- properties, typed as the contract says (null unless the value has that type)
         {%- for property in properties %}
-        case when {{ field_has_type('property_' ~ property.name, property.json_type) }}
-            then try_cast(property_{{ property.name }}_text as {{ sql_type_of_json_type(property.json_type) }})
-        end as {{ property_column_name(property.name) }},
+        cast(property_{{ property.name }}_value as {{ sql_type_of_json_type(property.json_type) }}) as {{ property_column_name(property.name) }},
         {%- endfor %}
 
         -- validation
