@@ -6,6 +6,7 @@ import json
 import os
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -365,3 +366,26 @@ def test_serving_scores_with_production_models_and_publishes_what_exists(home):
         assert store.get("lists", "popular")["items"]
     finally:
         store.close()
+
+
+# -- streamloop ui ----------------------------------------------------------------------------------------
+
+def test_ui_keeps_dagster_state_under_streamloop_home(home, monkeypatch):
+    import sys
+
+    import yaml
+
+    from streamloop.dagster_ui import WORKSPACE, prepare_dagster_home, ui_environment
+
+    monkeypatch.chdir(home)
+    monkeypatch.setenv("STREAMLOOP_HOME", "relative/home")  # a code server may resolve it from elsewhere
+    get_settings.cache_clear()
+    dagster_home = prepare_dagster_home(get_settings())
+    assert dagster_home == (Path.cwd() / "relative/home/dagster").resolve()
+    config = yaml.safe_load((dagster_home / "dagster.yaml").read_text())
+    assert config["concurrency"]["pools"]["default_limit"] == 1  # the DuckDB warehouse pool
+    env = ui_environment(get_settings(), dagster_home)
+    assert env["DAGSTER_HOME"] == str(dagster_home) and Path(env["STREAMLOOP_HOME"]).is_absolute()
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)  # dbt is found
+    location, = yaml.safe_load(WORKSPACE.read_text())["load_from"]
+    assert location["python_module"]["module_name"] == "orchestration.definitions"
