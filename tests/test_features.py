@@ -339,6 +339,7 @@ def test_feature_unit_tests_pass(builds):
 
 
 def test_feature_dictionary_lists_every_contract_column():
+    """docs/features.md lists every contract column with its type, ML role and definition, as in the YAML."""
     doc = (REPO / "docs" / "features.md").read_text()
     for table in FEATURE_TABLES:
         spec = yaml.safe_load((FEATURES_DIR / f"{table}.yml").read_text())
@@ -348,5 +349,6 @@ def test_feature_dictionary_lists_every_contract_column():
         for column in model["columns"]:
             description = column["description"]
             definition = description.split("] ", 1)[1] if description.startswith("[") else description
-            assert f"| `{column['name']}` | {column['data_type']} |" in section, (table, column["name"])
+            role = column["config"]["meta"]["feature_role"]
+            assert f"| `{column['name']}` | {column['data_type']} | {role} |" in section, (table, column["name"])
             assert definition.replace("|", "\\|") in section, (table, column["name"])
