@@ -79,6 +79,7 @@ class RecommenderConfig:
     happens after.
     """
 
+    split: str = "global"  # "global": one cut time for all; "per_profile": each profile's latest held out
     eval_cut_quantile: float = 0.8  # interactions after this time quantile are the test period
     label_cut_quantiles: tuple[float, ...] = (0.6, 0.7)  # ranker training windows: features before each cut,
     #   labels between it and the evaluation cut (several windows give the ranker more queries)
@@ -87,6 +88,7 @@ class RecommenderConfig:
     similar_items: int = 30  # similar titles per title in the batch output
     min_watch_seconds: int = 60  # a play shorter than this is not an interaction (a bounce)
     ease_lambda: float = 200.0  # L2 of EASE; larger for sparser data
+    ease_max_items: int = 4000  # EASE models only the most-interacted items (its inversion is cubic)
     knn_neighbors: int = 200  # neighbours kept per item in ItemKNN
     knn_shrink: float = 10.0  # similarity shrinkage toward 0 for rarely co-occurring pairs
     als_factors: int = 64

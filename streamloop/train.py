@@ -116,6 +116,12 @@ def _train_one(name: str, con, registry) -> ModelOutcome:
 
 
 def _fit(name: str, con):
+    from dataclasses import replace
+
+    from ml.config import ChurnConfig, LtvConfig, RecommenderConfig
+    from streamloop.settings import get_settings
+
+    threads = get_settings().threads  # STREAMLOOP_THREADS: never more XGBoost threads than cores we may use
     if name in ("churn", "ltv"):
         from ml.features import read_table
 
@@ -123,15 +129,16 @@ def _fit(name: str, con):
         if name == "churn":
             from ml.churn import train_churn
 
-            return train_churn(frame)
+            return train_churn(frame, replace(ChurnConfig(), nthread=threads))
         from ml.ltv import train_ltv
 
-        return train_ltv(frame)
+        return train_ltv(frame, replace(LtvConfig(), nthread=threads))
     from ml.recommend.catalog import load_titles
     from ml.recommend.interactions import load_interactions
     from ml.recommend.pipeline import train_recommender
 
-    return train_recommender(load_interactions(con), load_titles(con), progress=lambda m: say(f"  {m}"))
+    return train_recommender(load_interactions(con), load_titles(con), replace(RecommenderConfig(), nthread=threads),
+                             progress=lambda m: say(f"  {m}"))
 
 
 def _score_and_publish(registry, store, summary: TrainingSummary) -> None:

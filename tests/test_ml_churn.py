@@ -4,14 +4,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_limits
 
 from ml.churn import ChurnModel, train_churn
-from ml.config import TimeSplit
+from ml.config import ChurnConfig, LtvConfig, TimeSplit
 from ml.errors import NoTrainingData, TrainingDataError
 from ml.evaluate import classification_metrics, regression_metrics
 from ml.features import feature_columns, feature_hash, split_by_time
 from ml.ltv import LtvModel, train_ltv
 from ml.synthetic import account_snapshots
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One BLAS/OpenMP thread: on a busy 2-core machine, spinning thread pools make tests 20× slower."""
+    with threadpool_limits(limits=1):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +29,7 @@ def snapshots() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def churn_result(snapshots):
-    return train_churn(snapshots)
+    return train_churn(snapshots, ChurnConfig(nthread=1))
 
 
 def test_churn_learns_the_planted_signal_and_beats_the_baseline(churn_result):
@@ -105,7 +113,7 @@ def test_undefined_metrics_are_never_recorded():
 
 
 def test_ltv_ranks_revenue_better_than_chance_and_round_trips(snapshots):
-    result = train_ltv(snapshots)
+    result = train_ltv(snapshots, LtvConfig(nthread=1))
     assert result.metrics["normalized_gini"] > 0.2
     assert result.metrics["mae"] <= result.baseline_metrics["price_times_expected_months"]["mae"] * 1.05
     assert "is_churned_30d" not in result.features

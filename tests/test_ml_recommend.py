@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from ml.config import RecommenderConfig
 from ml.errors import NoTrainingData, TrainingDataError
@@ -13,7 +14,14 @@ from ml.recommend.pipeline import Recommender, train_recommender
 from ml.synthetic import taste_catalog, taste_interactions
 
 FAST = RecommenderConfig(als_iterations=4, als_factors=16, ranker_rounds=80, candidates_per_generator=50,
-                         output_candidates=50, similar_items=10)
+                         output_candidates=50, similar_items=10, nthread=1)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One BLAS/OpenMP thread: on a busy 2-core machine, spinning thread pools make tests 20× slower."""
+    with threadpool_limits(limits=1):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,19 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_limits
 
 from ml.registry import default_registry
 from ml.synthetic import account_snapshots, taste_catalog, taste_interactions
 from streamloop.errors import StreamloopError
 from streamloop.settings import get_settings
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One BLAS/OpenMP thread: on a busy 2-core machine, spinning thread pools make tests 20× slower."""
+    with threadpool_limits(limits=1):
+        yield
 
 
 class MemoryStore:
@@ -51,6 +59,7 @@ def build_warehouse(path, accounts: pd.DataFrame) -> None:
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("STREAMLOOP_HOME", str(tmp_path))
+    monkeypatch.setenv("STREAMLOOP_THREADS", "1")
     get_settings.cache_clear()
     yield tmp_path
     get_settings.cache_clear()

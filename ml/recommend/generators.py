@@ -6,7 +6,7 @@ scores any batch of user rows over the full catalog (dense users × items, float
 - ItemKNN: cosine co-occurrence with shrinkage, top neighbours per item;
 - EASE (Steck 2019): closed-form item–item ridge regression with a zero diagonal;
 - implicit ALS (Hu, Koren, Volinsky 2008): confidence-weighted matrix factorization solved by
-  alternating exact least squares.
+  alternating least squares (conjugate-gradient solves).
 """
 from __future__ import annotations
 
@@ -79,26 +79,44 @@ class ItemKnnGenerator:
 
 
 class EaseGenerator:
+    """EASE on the `max_items` most-interacted items (the inversion is cubic in items: ~2.5 min for
+    10k items on 2 cores, ~10 s for 4k); other items score 0 from EASE and can still be candidates
+    through the other generators."""
+
     name = "ease"
 
-    def __init__(self, weights: np.ndarray):
-        self.weights = weights  # items × items, zero diagonal
+    def __init__(self, items: np.ndarray, weights: np.ndarray, n_items: int):
+        self.items = items  # catalog positions EASE models
+        self.weights = weights  # len(items) × len(items), zero diagonal
+        self.n_items = n_items
 
     @classmethod
-    def fit(cls, matrix: sp.csr_matrix, l2: float) -> EaseGenerator:
-        binary = (matrix > 0).astype(np.float64)
-        gram = (binary.T @ binary).toarray()
+    def fit(cls, matrix: sp.csr_matrix, l2: float, max_items: int) -> EaseGenerator:
+        binary = (matrix > 0).astype(np.float64).tocsc()
+        counts = np.asarray(binary.sum(axis=0)).ravel()
+        active = np.flatnonzero(counts > 0)
+        items = np.sort(active[np.argsort(-counts[active], kind="stable")[:max_items]])
+        sub = binary[:, items]
+        gram = (sub.T @ sub).toarray()
         gram[np.diag_indices_from(gram)] += l2
         precision = np.linalg.inv(gram)
         weights = precision / (-np.diag(precision))
         np.fill_diagonal(weights, 0.0)
-        return cls(weights.astype(np.float32))
+        return cls(items, weights.astype(np.float32), matrix.shape[1])
 
     def score(self, rows: sp.csr_matrix) -> np.ndarray:
-        return np.asarray((rows > 0).astype(np.float32) @ self.weights, dtype=np.float32)
+        scores = np.zeros((rows.shape[0], self.n_items), dtype=np.float32)
+        if len(self.items):
+            sub = (rows[:, self.items] > 0).astype(np.float32)
+            scores[:, self.items] = np.asarray(sub @ self.weights, dtype=np.float32)
+        return scores
 
 
 class AlsGenerator:
+    """Implicit ALS; each half-step solves every row's least-squares system with a few steps of
+    conjugate gradient (Takács et al. 2011), vectorized over all rows with sparse products, so
+    cost grows with the interactions, not with a per-row Python loop."""
+
     name = "als"
 
     def __init__(self, item_factors: np.ndarray, regularization: float, alpha: float):
@@ -108,7 +126,7 @@ class AlsGenerator:
 
     @classmethod
     def fit(cls, matrix: sp.csr_matrix, factors: int, regularization: float, alpha: float,
-            iterations: int, seed: int) -> AlsGenerator:
+            iterations: int, seed: int, cg_steps: int = 3) -> AlsGenerator:
         rng = np.random.default_rng(seed)
         confidence = matrix.tocsr().astype(np.float64)
         confidence.data = alpha * confidence.data  # c - 1 for observed entries
@@ -116,29 +134,47 @@ class AlsGenerator:
         users = rng.normal(0, 0.01, (matrix.shape[0], factors))
         items = rng.normal(0, 0.01, (matrix.shape[1], factors))
         for _ in range(iterations):
-            users = _least_squares(confidence, items, regularization)
-            items = _least_squares(by_item, users, regularization)
+            users = _conjugate_gradient(confidence, items, regularization, users, cg_steps)
+            items = _conjugate_gradient(by_item, users, regularization, items, cg_steps)
         return cls(items.astype(np.float32), regularization, alpha)
 
     def score(self, rows: sp.csr_matrix) -> np.ndarray:
         confidence = rows.tocsr().astype(np.float64)
         confidence.data = self.alpha * confidence.data
-        users = _least_squares(confidence, self.item_factors.astype(np.float64), self.regularization)
-        return (users @ self.item_factors.T.astype(np.float64)).astype(np.float32)
+        fixed = self.item_factors.astype(np.float64)
+        start = np.zeros((rows.shape[0], fixed.shape[1]))
+        users = _conjugate_gradient(confidence, fixed, self.regularization, start, steps=fixed.shape[1] // 4)
+        return (users @ fixed.T).astype(np.float32)
 
 
-def _least_squares(confidence: sp.csr_matrix, fixed: np.ndarray, regularization: float) -> np.ndarray:
-    """Solve each row's factors: (FᵀF + Fᵤᵀ(Cᵤ − I)Fᵤ + λI) x = Fᵤᵀ Cᵤ pᵤ, with pᵤ = 1 on observed entries."""
-    n_factors = fixed.shape[1]
-    gram = fixed.T @ fixed + regularization * np.eye(n_factors)
-    solved = np.zeros((confidence.shape[0], n_factors))
-    for row in range(confidence.shape[0]):
-        start, end = confidence.indptr[row], confidence.indptr[row + 1]
-        if start == end:
-            continue
-        cols, extra = confidence.indices[start:end], confidence.data[start:end]
-        f = fixed[cols]
-        a = gram + (f.T * extra) @ f
-        b = f.T @ (1.0 + extra)
-        solved[row] = np.linalg.solve(a, b)
-    return solved
+def _conjugate_gradient(confidence: sp.csr_matrix, fixed: np.ndarray, regularization: float, x: np.ndarray,
+                        steps: int) -> np.ndarray:
+    """Approximately solve, for every row u at once, (FᵀF + Fᵤᵀ(Cᵤ − I)Fᵤ + λI) xᵤ = Fᵤᵀ Cᵤ pᵤ (pᵤ = 1 on
+    observed entries), by `steps` conjugate-gradient iterations warm-started at `x`."""
+    gram = fixed.T @ fixed + regularization * np.eye(fixed.shape[1])
+    indptr, cols, extra = confidence.indptr, confidence.indices, confidence.data
+    rows = np.repeat(np.arange(confidence.shape[0]), np.diff(indptr))
+    # per-entry dot products: from one dense product when it is small, else gathered row by row
+    dense = confidence.shape[0] * confidence.shape[1] <= 25_000_000
+    fixed_at = None if dense else fixed[cols]
+
+    def apply(v: np.ndarray) -> np.ndarray:
+        dots = (v @ fixed.T)[rows, cols] if dense else np.einsum("ij,ij->i", v[rows], fixed_at)
+        return v @ gram + sp.csr_matrix((extra * dots, cols, indptr), shape=confidence.shape) @ fixed
+
+    b = sp.csr_matrix((1.0 + extra, cols, indptr), shape=confidence.shape) @ fixed
+    x = x.copy()
+    r = b - apply(x)
+    p = r.copy()
+    rs_old = np.einsum("ij,ij->i", r, r)
+    for _ in range(steps):
+        ap = apply(p)
+        denom = np.einsum("ij,ij->i", p, ap)
+        alpha = np.divide(rs_old, denom, out=np.zeros_like(rs_old), where=denom > 1e-20)
+        x += alpha[:, None] * p
+        r -= alpha[:, None] * ap
+        rs_new = np.einsum("ij,ij->i", r, r)
+        beta = np.divide(rs_new, rs_old, out=np.zeros_like(rs_new), where=rs_old > 1e-20)
+        p = r + beta[:, None] * p
+        rs_old = rs_new
+    return x

@@ -64,11 +64,6 @@ def normalize(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values("ts", kind="stable").reset_index(drop=True)
 
 
-def time_cut(frame: pd.DataFrame, quantile: float) -> pd.Timestamp:
-    """The moment splitting interactions at `quantile` of their times."""
-    return frame["ts"].quantile(quantile)
-
-
 @dataclass
 class Index:
     """Positions of profiles and items in matrices."""

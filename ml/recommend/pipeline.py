@@ -1,5 +1,7 @@
 """Train and evaluate the recommender in time, and produce its batch outputs.
 
+Cuts are positions in time (see `split_positions`): one global moment by default.
+
 1. Ranker training: for each cut in `label_cut_quantiles`, fit every generator on interactions
    before the cut, pool candidates, and label them with what each profile plays between that cut
    and the evaluation cut.
@@ -24,7 +26,7 @@ from ml.config import RecommenderConfig
 from ml.errors import NoTrainingData, TrainingDataError
 from ml.features import feature_hash
 from ml.recommend.catalog import Catalog, build_catalog
-from ml.recommend.interactions import relevant_items, time_cut
+from ml.recommend.interactions import relevant_items
 from ml.recommend.metrics import ranking_metrics
 from ml.recommend.ranker import (
     FEATURES,
@@ -78,18 +80,22 @@ def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: 
         raise TrainingDataError(f"the recommender needs at least {config.min_profiles} profiles with plays, "
                                 f"found {n_profiles}")
     catalog = build_catalog(titles, interactions["item_id"].unique())
-    eval_cut = time_cut(interactions, config.eval_cut_quantile)
-    before_eval, after_eval = interactions[interactions["ts"] < eval_cut], interactions[interactions["ts"] >= eval_cut]
+    position = split_positions(interactions, config.split)
+    later_than_eval = position >= config.eval_cut_quantile
+    before_eval, after_eval = interactions[~later_than_eval], interactions[later_than_eval]
+    eval_time = reference_time(before_eval)
 
     blocks = []
     for quantile in config.label_cut_quantiles:
-        cut = time_cut(interactions, quantile)
-        progress(f"ranker training window: features before {cut:%Y-%m-%d %H:%M}, labels until {eval_cut:%Y-%m-%d %H:%M}")
-        blocks.append(_labelled_block(interactions, cut, before_eval, catalog, config))
+        history = interactions[position < quantile]
+        window = interactions[(position >= quantile) & ~later_than_eval]
+        progress(f"ranker training window: features from {len(history):,} interactions, labels from {len(window):,}")
+        blocks.append(_labelled_block(history, window, catalog, config))
     ranker = train_ranker(blocks, config)
 
-    progress(f"evaluation: fit before {eval_cut:%Y-%m-%d %H:%M}, test on {len(after_eval)} later interactions")
-    stage = fit_stage(before_eval, eval_cut, catalog, config)
+    progress(f"evaluation: fit on {len(before_eval):,} interactions, test on {len(after_eval):,} later ones "
+             f"({config.split} split)")
+    stage = fit_stage(before_eval, eval_time, catalog, config)
     relevant = relevant_items(after_eval, before_eval)
     users = np.array([stage.index.users.get_loc(u) for u in relevant if u in stage.index.users], dtype=int)
     if len(users) == 0:
@@ -119,7 +125,8 @@ def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: 
         metrics=ours["values"], undefined_metrics=ours["undefined"],
         baseline_metrics={name: result["values"] for name, result in baselines.items()},
         features=list(FEATURES), feature_hash=feature_hash(list(FEATURES)),
-        data_window={"interactions_from": str(interactions["ts"].min()), "evaluation_cut": str(eval_cut),
+        data_window={"interactions_from": str(interactions["ts"].min()), "split": config.split,
+                     "evaluation_cut": str(eval_time),
                      "interactions_to": str(interactions["ts"].max()), "catalog_items": len(catalog)},
         params=asdict(config),
         details={"by_bucket": {"ranker": ours["by_bucket"]} | {n: r["by_bucket"] for n, r in baselines.items()},
@@ -127,21 +134,39 @@ def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: 
     )
 
 
-def _labelled_block(interactions: pd.DataFrame, cut: pd.Timestamp, before_eval: pd.DataFrame, catalog: Catalog,
-                    config: RecommenderConfig):
-    history = interactions[interactions["ts"] < cut]
-    window = before_eval[before_eval["ts"] >= cut]
-    stage = fit_stage(history, cut, catalog, config)
+def _labelled_block(history: pd.DataFrame, window: pd.DataFrame, catalog: Catalog, config: RecommenderConfig):
+    stage = fit_stage(history, reference_time(history), catalog, config)
     relevant = relevant_items(window, history)
     users = np.array([stage.index.users.get_loc(u) for u in relevant if u in stage.index.users], dtype=int)
     candidates = build_candidates(stage, users, config)
     return candidates, labels_for(candidates, stage, relevant)
 
 
+def split_positions(interactions: pd.DataFrame, split: str) -> np.ndarray:
+    """Each interaction's position in time as a fraction in [0, 1); a cut at q keeps positions < q.
+
+    `global`: the share of all interactions strictly earlier (one cut time for everyone: nothing
+    after the cut is ever seen in training). `per_profile`: the share of the profile's own
+    interactions before it (each profile's latest ones are held out; training then sees other
+    profiles' later interactions, as in most published MovieLens results).
+    """
+    if split == "global":
+        return ((interactions["ts"].rank(method="min") - 1) / len(interactions)).to_numpy()
+    if split == "per_profile":
+        by_profile = interactions.groupby("profile_id")["ts"]
+        rank = by_profile.rank(method="first") - 1
+        return (rank / by_profile.transform("size")).to_numpy()
+    raise ValueError(f"unknown split {split!r}: use 'global' or 'per_profile'")
+
+
+def reference_time(history: pd.DataFrame) -> pd.Timestamp:
+    """The moment features are computed at: just after the last interaction they may use."""
+    return history["ts"].max() + pd.Timedelta(seconds=1)
+
+
 def _fit_for_serving(interactions: pd.DataFrame, catalog: Catalog, blocks, config: RecommenderConfig) -> Recommender:
     ranker = train_ranker(blocks, config)
-    end = interactions["ts"].max() + pd.Timedelta(seconds=1)
-    stage = fit_stage(interactions, end, catalog, config)
+    stage = fit_stage(interactions, reference_time(interactions), catalog, config)
     users = np.arange(len(stage.index.users))
     ranked = rank_candidates(ranker, build_candidates(stage, users, config, baseline_depth=0),
                              depth=config.output_candidates)

@@ -63,7 +63,7 @@ def fit_stage(history: pd.DataFrame, cut: pd.Timestamp, catalog: Catalog, config
         "popularity": popularity,
         "trending": TrendingGenerator.fit_recent(history, catalog.items, cut, config.trending_half_life_days),
         "itemknn": ItemKnnGenerator.fit(binary, config.knn_neighbors, config.knn_shrink),
-        "ease": EaseGenerator.fit(binary, config.ease_lambda),
+        "ease": EaseGenerator.fit(binary, config.ease_lambda, config.ease_max_items),
         "als": AlsGenerator.fit(weighted, config.als_factors, config.als_regularization, config.als_alpha,
                                 config.als_iterations, config.seed),
     }
