@@ -16,6 +16,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import orjson
+
 from functions.budget import ReadBudget
 from functions.catalog import ListsCache, TitleCache
 from functions.experiments import Bandit, Experiments, encode_decision
@@ -150,13 +152,12 @@ class HomeService:
             self.lists.refresh(store.get_many)
             self.titles.load(store.get_many, self.lists.all_title_ids())
 
-    def _read_profile(self, ctx: Context, with_candidates: bool = True) -> None:
+    def _read_profile(self, ctx: Context) -> None:
         def work():
             store = self.store
             self._refresh_lists(store)
             profile, state = store.get("profile", ctx.profile_id), store.get("state", ctx.profile_id)
-            candidates = store.get("candidates", ctx.profile_id) if with_candidates else None
-            return profile, state, candidates
+            return profile, state, store.get("candidates", ctx.profile_id)
         try:
             ctx.profile, ctx.state, ctx.candidates = self.budget.run(work)
         except StoreError as exc:
@@ -191,8 +192,6 @@ class HomeService:
         return counts
 
     def _choose_arm(self, bandit: Bandit, request_id: str):
-        import orjson
-
         counts = self._bandit_counts_for(bandit)
         key = orjson.dumps(counts.get("arms", {}), option=orjson.OPT_SORT_KEYS)
         cached = self._probabilities.get(bandit.id)
