@@ -132,7 +132,13 @@ def test_segment_batches_map_onto_the_contract(live):
          "context": ctx, "properties": {}},
         {"type": "page", "messageId": "seg-5", "userId": "adult", "timestamp": ts, "context": ctx},
     ]
-    result = post(base, "/v1/segment/batch", {"batch": batch}).json()
+    # WHEN posted the way Segment destinations authenticate (HTTP Basic, the key as user name)
+    import base64
+
+    basic = {"authorization": "Basic " + base64.b64encode(f"{API_KEY}:".encode()).decode()}
+    wrong = {"authorization": "Basic " + base64.b64encode(b"nope:").decode()}
+    assert post(base, "/v1/segment/batch", {"batch": batch}, headers=wrong).status_code == 401
+    result = post(base, "/v1/segment/batch", {"batch": batch}, headers=basic).json()
     # THEN identify + the two playback events are accepted; unmapped messages are rejected with reasons
     assert result["accepted"] == 3 and result["duplicates"] == 0
     assert [r["index"] for r in result["rejected"]] == [3, 4]
