@@ -47,9 +47,14 @@ def build_warehouse(path, accounts: pd.DataFrame) -> None:
         "play_date": interactions["ts"].dt.date, "watch_seconds": 1800,
         "is_completed": interactions["weight"] > 1,
     })
+    disliked = pd.DataFrame({  # every profile gives a thumbs-down to a title it never played
+        "event_type": "rating", "profile_id": profile_ids, "title_id": "t119", "content_id": "t119",
+        "occurred_at": interactions["ts"].min(), "rating_value": -1,
+    })
+    disliked = disliked[~disliked["profile_id"].isin(interactions.loc[interactions["item_id"] == "t119", "profile_id"])]
     con = duckdb.connect(str(path))
     for name, frame in (("account_features", accounts), ("profiles", profiles), ("plays", plays),
-                        ("titles", titles)):
+                        ("titles", titles), ("events", disliked)):
         con.register("frame", frame)
         con.execute(f"create table {name} as select * from frame")
         con.unregister("frame")
@@ -83,6 +88,8 @@ def test_training_promotes_scores_and_publishes(home):
     some_profile = next(iter(store.data["candidates"].values()))
     assert some_profile["model_version"] == "recommender-v1" and some_profile["items"]
     assert store.data["profile"]["p0"]["segment"] is not None
+    for value in store.data["candidates"].values():  # a thumbs-down marks a title as seen: never recommended
+        assert "t119" not in {item for item, _ in value["items"]}
     assert set(store.data["lists"]) == {"trending", "popular", "new_releases"}
     assert (home / "registry" / "churn" / "v1" / "report" / "roc.png").exists()
     assert "churn" in summary.render()

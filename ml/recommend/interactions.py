@@ -32,16 +32,14 @@ def load_interactions(con, min_watch_seconds: int = 60) -> pd.DataFrame:
         "profile_id": plays["profile_id"], "item_id": plays["content_id"], "ts": plays["started_at"],
         "weight": np.where(watched, 1.0 + plays["is_completed"].fillna(False).astype(float), 0.0),
     })]
-    if table_exists(con, "events"):
+    if table_exists(con, "events") and _has_columns(con, "events", ["rating_value", "event_type", "content_id"]):
         signals = con.execute("""
-            select e.profile_id, coalesce(t.series_id, e.title_id) as item_id, e.occurred_at as ts,
-                   case when e.event_type = 'rating' and e.rating_value < 0 then 0.0 else 1.0 end as weight
-            from events e
-            left join titles t on t.title_id = e.title_id and t.kind = 'episode'
-            where e.event_type in ('rating', 'add_to_list') and e.profile_id is not null and e.title_id is not null
-        """).df() if _has_columns(con, "events", ["rating_value", "event_type", "title_id"]) else None
-        if signals is not None and not signals.empty:
-            frames.append(signals)
+            select profile_id, content_id as item_id, occurred_at as ts,
+                   case when event_type = 'rating' and rating_value < 0 then 0.0 else 1.0 end as weight
+            from events
+            where event_type in ('rating', 'add_to_list') and profile_id is not null and content_id is not null
+        """).df()
+        frames.append(signals)
     frame = pd.concat(frames, ignore_index=True)
     return normalize(frame)
 
