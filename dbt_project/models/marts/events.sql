@@ -8,11 +8,19 @@
     )
 }}
 {#- One row per valid, deduplicated event, stitched to a profile (identity_rule) and a session.
-    Incremental: each run replaces the rows of the rebuild windows (int_device_rebuild_windows). -#}
+    Incremental: each run replaces the rows of the rebuild windows (int_device_rebuild_windows):
+    int_events_sessionized holds exactly those rows (ids and identity); the other columns are
+    joined back from int_events_deduplicated. -#}
 
 with sessionized as (
 
     select * from {{ ref('int_events_sessionized') }}
+
+),
+
+deduplicated as (
+
+    select * from {{ ref('int_events_deduplicated') }}
 
 ),
 
@@ -30,7 +38,7 @@ final as (
         sessionized.event_type,
         sessionized.occurred_at,
         cast(sessionized.occurred_at as date) as occurred_date,
-        sessionized.received_at,
+        deduplicated.received_at,
         sessionized.device_id,
         sessionized.raw_profile_id,
         sessionized.profile_id,
@@ -39,51 +47,53 @@ final as (
         sessionized.session_id,
 
         -- context
-        sessionized.country,
-        sessionized.device_type,
-        sessionized.app_version,
-        sessionized.os,
-        sessionized.timezone,
+        deduplicated.country,
+        deduplicated.device_type,
+        deduplicated.app_version,
+        deduplicated.os,
+        deduplicated.timezone,
 
         -- content and recommendations
-        sessionized.title_id,
-        coalesce(titles.content_id, sessionized.title_id) as content_id,
-        case when sessionized.title_id is not null then titles.title_id is not null end as is_title_in_catalog,
-        sessionized.position_s,
-        sessionized.duration_s,
-        sessionized.row_id,
-        sessionized.rank,
-        sessionized.request_id,
-        sessionized.propensity,
-        sessionized.search_query,
-        sessionized.results_count,
-        sessionized.rating_value,
+        deduplicated.title_id,
+        coalesce(titles.content_id, deduplicated.title_id) as content_id,
+        case when deduplicated.title_id is not null then titles.title_id is not null end as is_title_in_catalog,
+        deduplicated.position_s,
+        deduplicated.duration_s,
+        deduplicated.row_id,
+        deduplicated.rank,
+        deduplicated.request_id,
+        deduplicated.propensity,
+        deduplicated.search_query,
+        deduplicated.results_count,
+        deduplicated.rating_value,
 
         -- subscription and payments
-        sessionized.plan,
-        sessionized.price_cents,
-        sessionized.currency,
-        sessionized.is_trial,
-        sessionized.amount_cents,
-        sessionized.cancel_reason,
+        deduplicated.plan,
+        deduplicated.price_cents,
+        deduplicated.currency,
+        deduplicated.is_trial,
+        deduplicated.amount_cents,
+        deduplicated.cancel_reason,
 
         -- messaging, consent, experiments
-        sessionized.campaign_id,
-        sessionized.message_id,
-        sessionized.channel,
-        sessionized.is_granted,
-        sessionized.experiment_id,
-        sessionized.variant,
+        deduplicated.campaign_id,
+        deduplicated.message_id,
+        deduplicated.channel,
+        deduplicated.is_granted,
+        deduplicated.experiment_id,
+        deduplicated.variant,
 
         -- profile settings (profile_updated)
-        sessionized.is_kids,
-        sessionized.maturity_rating,
-        sessionized.language,
-        sessionized.profile_timezone
+        deduplicated.is_kids,
+        deduplicated.maturity_rating,
+        deduplicated.language,
+        deduplicated.profile_timezone
 
     from sessionized
+    inner join deduplicated
+        on sessionized.event_id = deduplicated.event_id
     left join titles
-        on sessionized.title_id = titles.title_id
+        on deduplicated.title_id = titles.title_id
 
 )
 

@@ -13,7 +13,8 @@
 
 with sessionized as (
 
-    select * from {{ ref('int_events_sessionized') }}
+    -- impressions and clicks of this build's rebuild windows (all of them in a full rebuild)
+    select * from ({{ rows_in_rebuild_windows(ref('events')) }})
     where event_type in ('impression', 'click')
 
 ),

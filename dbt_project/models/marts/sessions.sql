@@ -12,7 +12,8 @@
 
 with sessionized as (
 
-    select * from {{ ref('int_events_sessionized') }}
+    -- the events of this build's rebuild windows (all of them in a full rebuild)
+    {{ rows_in_rebuild_windows(ref('events')) }}
 
 ),
 

@@ -1,6 +1,6 @@
 {#- One row per valid event in the rebuild windows, stitched to its profile and assigned to its
     session: a run of one device's events with gaps under session_gap_minutes. session_id is a hash
-    of the session's first event, so recomputing a window reproduces it. -#}
+    of the session's first event, so recomputing a window reproduces it. Narrow like its input. -#}
 
 with stitched as (
 

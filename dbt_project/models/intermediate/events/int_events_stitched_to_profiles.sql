@@ -18,7 +18,9 @@ with windows as (
 
 deduplicated as (
 
-    select * from {{ ref('int_events_deduplicated') }}
+    -- identity needs only these columns: windows over a narrow projection sort far less data
+    select event_id, event_type, device_id, profile_id, account_id, occurred_at
+    from {{ ref('int_events_deduplicated') }}
 
 ),
 

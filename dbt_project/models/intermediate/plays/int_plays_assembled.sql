@@ -1,7 +1,8 @@
 {#- One row per play in the rebuild windows: a device's play_start of a title, through that title's
     heartbeats/pauses/resumes, to its play_stop or play_complete, the next play_start on the device,
-    or the session's end (CONTRACT §3). Playback events before any play_start of their title in the
-    session are orphans and belong to no play.
+    or the session's end (CONTRACT §3). Playback events before any play_start in the session, or of
+    another title than the play's, are orphans and belong to no play. Assembled from the events
+    mart's rows in this build's rebuild windows (plays never cross a session, nor a window start).
     watch_seconds counts forward progress only: each step adds the position gained, at most the
     wall-clock time elapsed since the previous event (a seek forward is not watching). A play is
     completed on play_complete or when its last position reaches completion_threshold of the runtime. -#}
@@ -21,59 +22,41 @@ with playback_events as (
         position_s,
         duration_s,
         occurred_at
-    from {{ ref('int_events_sessionized') }}
+    from ({{ rows_in_rebuild_windows(ref('events')) }})
     where event_type in ('play_start', 'heartbeat', 'pause', 'resume', 'play_stop', 'play_complete')
-
-),
-
-sequenced as (
-
-    select
-        *,
-        count(*) filter (where event_type = 'play_start') over (
-            partition by session_id
-            order by occurred_at, event_id
-            rows between unbounded preceding and current row
-        ) as play_sequence,
-        count(*) filter (where event_type = 'play_start') over (partition by session_id) as session_play_count
-    from playback_events
 
 ),
 
 attached as (
 
+    -- each event belongs to the session's latest play_start so far (none before the first)
     select
         *,
-        first_value(event_id) over play_window as play_start_event_id,
-        first_value(title_id) over play_window as play_title_id
-    from sequenced
-    where play_sequence > 0
-    window play_window as (
-        partition by session_id, play_sequence
+        last_value(case when event_type = 'play_start' then event_id end ignore nulls) over session_so_far
+            as play_start_event_id,
+        last_value(case when event_type = 'play_start' then title_id end ignore nulls) over session_so_far
+            as play_title_id,
+        count(*) filter (where event_type = 'play_start') over session_so_far as play_sequence,
+        count(*) filter (where event_type = 'play_start') over (partition by session_id) as session_play_count
+    from playback_events
+    window session_so_far as (
+        partition by session_id
         order by occurred_at, event_id
         rows between unbounded preceding and current row
     )
 
 ),
 
-bounded as (
+progressed as (
 
+    -- only the play's title counts; a play ends at its first play_stop/play_complete
     select
         *,
         count(*) filter (where event_type in ('play_stop', 'play_complete')) over (
             partition by play_start_event_id
             order by occurred_at, event_id
             rows between unbounded preceding and 1 preceding
-        ) as endings_before
-    from attached
-    where title_id = play_title_id
-
-),
-
-progressed as (
-
-    select
-        *,
+        ) as endings_before,
         greatest(
             0,
             least(
@@ -81,8 +64,9 @@ progressed as (
                 {{ seconds_between('lag(occurred_at) over play_order', 'occurred_at') }}
             )
         ) as forward_seconds
-    from bounded
-    where endings_before = 0
+    from attached
+    where play_start_event_id is not null
+      and title_id = play_title_id
     window play_order as (partition by play_start_event_id order by occurred_at, event_id)
 
 ),
@@ -110,6 +94,7 @@ plays as (
         max(event_type) filter (where event_type in ('play_stop', 'play_complete')) as ending_event_type,
         any_value(play_sequence) < any_value(session_play_count) as has_next_play
     from progressed
+    where endings_before = 0
     group by play_start_event_id
 
 ),
