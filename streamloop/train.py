@@ -1,7 +1,7 @@
 """`streamloop train`: train, register, gate, promote, score and publish (CONTRACT §5).
 
-The logic lives in the `ml` library; this module only sequences it and reports progress. (The
-Dagster assets call the same library functions; this is the direct path for the CLI.)
+Every step is a function of `ml.training` (the Dagster assets call the same ones); this module
+only sequences them for the CLI and reports progress.
 
 Each requested model is trained on its own: a model whose training data is absent (e.g. churn and
 LTV on a MovieLens import, which has no subscriptions) is skipped with a one-line reason while the
@@ -12,21 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ml.training import HEADLINE, MODELS, ModelOutcome
 from streamloop.errors import StreamloopError
 from streamloop.progress import say, step
-
-MODELS = ("churn", "ltv", "recommender")
-HEADLINE = {"churn": "auc", "ltv": "normalized_gini", "recommender": "ndcg_at_10"}
-
-
-@dataclass
-class ModelOutcome:
-    name: str
-    status: str  # promoted | kept (gate failed) | skipped | failed
-    reason: str = ""
-    version: int | None = None
-    metrics: dict = field(default_factory=dict)
-    best_baseline: tuple[str, float] | None = None
 
 
 @dataclass
@@ -60,22 +48,27 @@ class TrainingSummary:
 def run_training(models: list[str] | None = None, *, registry=None, store=None) -> TrainingSummary:
     from ml.errors import NoTrainingData, TrainingDataError
     from ml.features import open_warehouse
+    from ml.publish import publish
     from ml.registry import default_registry
+    from ml.training import fit_model, register_gate_promote, score_with_production
+    from streamloop.settings import get_settings
 
     requested = list(models or MODELS)
     unknown = [m for m in requested if m not in MODELS]
     if unknown:
         raise StreamloopError(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
+    settings = get_settings()
     registry = registry or default_registry()
     summary = TrainingSummary()
     con = open_warehouse()
     try:
-        for name in MODELS:
-            if name not in requested:
-                continue
+        for name in (m for m in MODELS if m in requested):
             with step(f"train {name}"):
                 try:
-                    summary.outcomes.append(_train_one(name, con, registry))
+                    result = fit_model(name, con, threads=settings.threads, progress=lambda m: say(f"  {m}"))
+                    summary.outcomes.append(register_gate_promote(
+                        result, registry, settings.home_dir / "reports", data_source=str(settings.warehouse_file),
+                        progress=lambda m: say(f"  {m}")))
                 except NoTrainingData as exc:
                     say(f"  skipped: {exc}")
                     summary.outcomes.append(ModelOutcome(name, "skipped", str(exc)))
@@ -85,108 +78,19 @@ def run_training(models: list[str] | None = None, *, registry=None, store=None) 
     finally:
         con.close()
     with step("score and publish"):
-        _score_and_publish(registry, store, summary)
+        con = open_warehouse(read_only=False)
+        try:
+            scoring = score_with_production(registry, con)
+        finally:
+            con.close()
+        summary.scored, summary.notes = scoring.scored, scoring.notes
+        if scoring.payloads:
+            if store is None:
+                from functions.store import get_store
+
+                store = get_store(settings)
+            summary.published = publish(store, scoring.payloads)
     if summary.failed:
         say(summary.render())
         raise StreamloopError("training failed for " + "; ".join(f"{o.name}: {o.reason}" for o in summary.failed))
     return summary
-
-
-def _train_one(name: str, con, registry) -> ModelOutcome:
-    from ml.gates import evaluate_gate
-    from ml.reports import write_report
-    from streamloop.settings import get_settings
-
-    result = _fit(name, con)
-    ref = registry.register(result, data_source=str(get_settings().warehouse_file))
-    say(f"  registered {name} v{ref.version}")
-    report = write_report(result, get_settings().home_dir / "reports" / name / f"v{ref.version}", ref.version)
-    registry.attach_report(name, ref.version, [report["report"], *report["plots"].values()])
-    say(f"  report: {report['report']}")
-    production = registry.production(name)
-    gate = evaluate_gate(name, result.metrics, result.baseline_metrics,
-                         production.metrics if production else None, undefined=result.undefined_metrics)
-    registry.record_gate(name, ref.version, gate)
-    best = max(((b, m[HEADLINE[name]]) for b, m in result.baseline_metrics.items() if HEADLINE[name] in m),
-               key=lambda kv: kv[1], default=None)
-    if gate.passed:
-        registry.promote(name, ref.version, gate)
-        return ModelOutcome(name, "promoted", "", ref.version, result.metrics, best)
-    return ModelOutcome(name, "kept", "gate failed: " + "; ".join(gate.reasons), ref.version, result.metrics, best)
-
-
-def _fit(name: str, con):
-    from dataclasses import replace
-
-    from ml.config import ChurnConfig, LtvConfig, RecommenderConfig
-    from streamloop.settings import get_settings
-
-    threads = get_settings().threads  # STREAMLOOP_THREADS: never more XGBoost threads than cores we may use
-    if name in ("churn", "ltv"):
-        from ml.features import read_table
-
-        frame = read_table(con, "account_features")
-        if name == "churn":
-            from ml.churn import train_churn
-
-            return train_churn(frame, replace(ChurnConfig(), nthread=threads))
-        from ml.ltv import train_ltv
-
-        return train_ltv(frame, replace(LtvConfig(), nthread=threads))
-    from ml.recommend.catalog import load_titles
-    from ml.recommend.interactions import load_interactions
-    from ml.recommend.pipeline import train_recommender
-
-    return train_recommender(load_interactions(con), load_titles(con), replace(RecommenderConfig(), nthread=threads),
-                             progress=lambda m: say(f"  {m}"))
-
-
-def _score_and_publish(registry, store, summary: TrainingSummary) -> None:
-    """Score the latest snapshot with production models and publish online payloads."""
-    from ml.churn import ChurnModel
-    from ml.errors import NoTrainingData
-    from ml.features import open_warehouse, read_table
-    from ml.ltv import LtvModel
-    from ml.publish import build_online_payloads, publish
-    from ml.recommend.catalog import load_titles
-    from ml.recommend.interactions import load_interactions
-    from ml.recommend.pipeline import Recommender
-    from ml.scoring import score_accounts, score_profiles, write_table
-
-    con = open_warehouse(read_only=False)
-    try:
-        profile_scores = None
-        churn_ref = registry.production("churn")
-        if churn_ref is None:
-            summary.notes.append("no production churn model: account_scores/profile_scores not written")
-        else:
-            churn = ChurnModel.from_artifacts(registry.load_artifacts("churn")[1])
-            ltv_ref = registry.production("ltv")
-            ltv = LtvModel.from_artifacts(registry.load_artifacts("ltv")[1]) if ltv_ref else None
-            versions = {"churn": churn_ref.model_version} | ({"ltv": ltv_ref.model_version} if ltv_ref else {})
-            accounts = score_accounts(read_table(con, "account_features"), churn, ltv, versions)
-            summary.scored["account_scores"] = write_table(con, "account_scores", accounts)
-            profile_scores = score_profiles(con, accounts)
-            summary.scored["profile_scores"] = write_table(con, "profile_scores", profile_scores)
-        rec_ref = registry.production("recommender")
-        recommender = Recommender.from_artifacts(registry.load_artifacts("recommender")[1]) if rec_ref else None
-        try:
-            interactions = load_interactions(con)
-            titles = load_titles(con)
-            profiles = read_table(con, "profiles")
-        except NoTrainingData as exc:
-            summary.notes.append(f"nothing published: {exc}")
-            return
-        payloads = build_online_payloads(
-            profiles=profiles, titles=titles, interactions=interactions,
-            candidates=recommender.candidates if recommender else None,
-            similar=recommender.similar if recommender else None,
-            recommender_version=rec_ref.model_version if rec_ref else None, profile_scores=profile_scores)
-    finally:
-        con.close()
-    if store is None:
-        from functions.store import get_store
-        from streamloop.settings import get_settings
-
-        store = get_store(get_settings())
-    summary.published = publish(store, payloads)
