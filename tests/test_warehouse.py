@@ -108,6 +108,8 @@ EDGE_REJECTS = ['{"event_id": "edge-1"}', "garbage"]
 def valid_scenario() -> list[dict]:
     """Valid events of every type, plus a small story on one device (login, plays, an unknown title)."""
     events = [valid_event(t, f"ok-{t}", device=f"dev-{t}") for t in EVENT_TYPES]
+    # strings with escapes and non-ASCII text survive parsing unchanged
+    events.append(valid_event("search", 'ok-"quoted"\\-café-😀', device="dév\ttab"))
     story = [
         ("s1", "app_open", 0, {}), ("s2", "login", 1, {}),
         ("s3", "play_start", 2, {"title_id": "t-known", "position_s": 0, "duration_s": 100}),
