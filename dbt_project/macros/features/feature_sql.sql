@@ -94,7 +94,8 @@
   {{ return(adapter.dispatch('features_sorted_text_agg', 'streamloop')(text_expr)) }}
 {% endmacro %}
 {% macro default__features_sorted_text_agg(text_expr) -%}
-  string_agg({{ text_expr }}, ',' order by {{ text_expr }})
+  {#- an ordered string_agg sorts every group's rows, nulls included; sorting the short list is far cheaper -#}
+  nullif(array_to_string(list_sort(list({{ text_expr }}) filter (where {{ text_expr }} is not null)), ','), '')
 {%- endmacro %}
 {% macro spark__features_sorted_text_agg(text_expr) -%}
   nullif(array_join(array_sort(collect_list({{ text_expr }})), ','), '')
