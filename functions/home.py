@@ -386,7 +386,7 @@ class HomeService:
         if not ctx.known and not ctx.degraded:
             reason = f"{reason} (not personalized: we do not know this profile yet)"
         if kind == "new_releases":
-            item_reason = lambda tid, t: f"Released {t.get('release_date')}" if t.get("release_date") else "New"
+            item_reason = lambda tid, t: f"Released {str(t['release_date'])[:10]}" if t.get("release_date") else "New"
         else:
             item_reason = lambda tid, t: title
         items = page.take(self._view(kind, ctx), item_reason)
