@@ -12,6 +12,8 @@ downstream steps are skipped, as `streamloop train` skips it.
 Training libraries (xgboost, scikit-learn) are imported inside the asset bodies: the code server
 loads this module for every UI page, sensor tick and schedule, none of which trains anything.
 """
+from dataclasses import replace
+
 import dagster as dg
 import pandas as pd
 
@@ -20,6 +22,7 @@ from ml.features import read_table
 from ml.registry import ModelRef
 from orchestration.defs.ml.registration import promote_candidate, register_model
 from orchestration.defs.resources import WAREHOUSE_POOL, RegistryResource, WarehouseResource
+from streamloop.settings import get_settings
 
 GROUP = "models"
 
@@ -58,8 +61,10 @@ def churn_model(churn_training_set: pd.DataFrame, registry: RegistryResource,
                 warehouse: WarehouseResource) -> dg.Output[ModelRef]:
     """A newly trained, calibrated churn classifier, registered as the next version (not yet production)."""
     from ml import churn
+    from ml.config import ChurnConfig
 
-    return register_model(registry.get(), churn.train_churn(churn_training_set), data_source=warehouse.path)
+    config = replace(ChurnConfig(), nthread=get_settings().threads)  # as ml.training.fit_model
+    return register_model(registry.get(), churn.train_churn(churn_training_set, config), data_source=warehouse.path)
 
 
 @dg.asset(group_name=GROUP, kinds={"xgboost"})
@@ -89,8 +94,10 @@ def ltv_model(ltv_training_set: pd.DataFrame, registry: RegistryResource,
               warehouse: WarehouseResource) -> dg.Output[ModelRef]:
     """A newly trained 90-day revenue regressor, registered as the next version (not yet production)."""
     from ml import ltv
+    from ml.config import LtvConfig
 
-    return register_model(registry.get(), ltv.train_ltv(ltv_training_set), data_source=warehouse.path)
+    config = replace(LtvConfig(), nthread=get_settings().threads)  # as ml.training.fit_model
+    return register_model(registry.get(), ltv.train_ltv(ltv_training_set, config), data_source=warehouse.path)
 
 
 @dg.asset(group_name=GROUP, kinds={"xgboost"})
@@ -106,14 +113,11 @@ def production_ltv_model(ltv_model: ModelRef, registry: RegistryResource) -> dg.
 def recommender_model(context: dg.AssetExecutionContext, registry: RegistryResource,
                       warehouse: WarehouseResource):
     """Candidate generators + XGBoost re-ranker with their batch outputs, registered as the next version."""
-    from ml.recommend.catalog import load_titles
-    from ml.recommend.interactions import load_interactions
-    from ml.recommend.pipeline import train_recommender
+    from ml.training import fit_model
 
     try:
         with warehouse.connect() as con:
-            interactions, titles = load_interactions(con), load_titles(con)
-        result = train_recommender(interactions, titles, progress=context.log.info)
+            result = fit_model("recommender", con, threads=get_settings().threads, progress=context.log.info)
     except NoTrainingData as reason:
         _skip(context, reason)
         return
