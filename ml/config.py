@@ -74,15 +74,15 @@ class RecommenderConfig:
     """Candidate generators + XGBoost learning-to-rank re-ranker over content ids.
 
     Time cuts are quantiles of interaction time: for each of `label_cut_quantiles`, interactions
-    before it build the ranker's features and those after it (up to the evaluation cut) its labels;
+    before it build the ranker's features and those up to the next cut its labels;
     evaluation refits everything on interactions before `eval_cut_quantile` and scores what
     happens after.
     """
 
     split: str = "global"  # "global": one cut time for all; "per_profile": each profile's latest held out
     eval_cut_quantile: float = 0.8  # interactions after this time quantile are the test period
-    label_cut_quantiles: tuple[float, ...] = (0.6, 0.7)  # ranker training windows: features before each cut,
-    #   labels between it and the evaluation cut (several windows give the ranker more queries)
+    label_cut_quantiles: tuple[float, ...] = (0.5, 0.6, 0.7)  # ranker windows: features before each cut,
+    #   labels until the next cut (the last until the evaluation cut); the latest window validates
     candidates_per_generator: int = 100  # top-K from each generator pooled into the ranker's candidates
     output_candidates: int = 200  # top-N per profile in the batch output (before business filters)
     similar_items: int = 30  # similar titles per title in the batch output

@@ -4,11 +4,13 @@ Cuts are positions in time (see `split_positions`): one global moment by default
 
 1. Ranker training: for each cut in `label_cut_quantiles`, fit every generator on interactions
    before the cut, pool candidates, and label them with what each profile plays between that cut
-   and the evaluation cut.
+   and the next one (the last window ends at the evaluation cut). The ranker trains on all windows
+   but the latest and is validated on the latest (rounds by early stopping; and if one generator
+   alone ranks that window better, that generator's score orders the candidates instead).
 2. Evaluation: refit on interactions before the evaluation cut; rank the full catalog for every
    profile with later plays, excluding what it saw before the cut; score ours and every
    generator alone as baselines, same profiles, same test items.
-3. Outputs (optional): retrain the ranker including the evaluation window as labels, refit the
+3. Outputs (optional): retrain the ranker on every window including the evaluation one, refit the
    generators on all interactions, and rank candidates for every profile; similar titles come
    from the ItemKNN neighbours.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -31,10 +34,12 @@ from ml.recommend.metrics import ranking_metrics
 from ml.recommend.ranker import (
     FEATURES,
     GENERATORS,
+    RankerChoice,
     build_candidates,
     fit_stage,
     labels_for,
     rank_candidates,
+    refit_ranker,
     train_ranker,
 )
 from ml.results import TrainingResult
@@ -45,13 +50,15 @@ class Recommender:
     """The trained re-ranker and its batch outputs (ranked before business filters)."""
 
     ranker: xgb.Booster
+    scorer: str  # "ranker", or the generator whose score ranked better on validation
     candidates: pd.DataFrame  # profile_id, rank, content_id, score
     similar: pd.DataFrame  # title_id, rank, similar_title_id, score
 
     def to_artifacts(self) -> dict[str, bytes]:
         return {
             "model.ubj": bytes(self.ranker.save_raw("ubj")),
-            "model.json": json.dumps({"features": list(FEATURES), "generators": list(GENERATORS)}).encode(),
+            "model.json": json.dumps({"features": list(FEATURES), "generators": list(GENERATORS),
+                                      "scorer": self.scorer}).encode(),
             "candidates.parquet": _parquet(self.candidates),
             "similar.parquet": _parquet(self.similar),
         }
@@ -60,7 +67,8 @@ class Recommender:
     def from_artifacts(cls, artifacts: dict[str, bytes]) -> Recommender:
         booster = xgb.Booster()
         booster.load_model(bytearray(artifacts["model.ubj"]))
-        return cls(booster, pd.read_parquet(io.BytesIO(artifacts["candidates.parquet"])),
+        scorer = json.loads(artifacts["model.json"])["scorer"]
+        return cls(booster, scorer, pd.read_parquet(io.BytesIO(artifacts["candidates.parquet"])),
                    pd.read_parquet(io.BytesIO(artifacts["similar.parquet"])))
 
 
@@ -86,12 +94,15 @@ def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: 
     eval_time = reference_time(before_eval)
 
     blocks = []
-    for quantile in config.label_cut_quantiles:
+    cuts = [*config.label_cut_quantiles, config.eval_cut_quantile]
+    for quantile, next_quantile in pairwise(cuts):
         history = interactions[position < quantile]
-        window = interactions[(position >= quantile) & ~later_than_eval]
-        progress(f"ranker training window: features from {len(history):,} interactions, labels from {len(window):,}")
+        window = interactions[(position >= quantile) & (position < next_quantile)]
+        progress(f"ranker window: features from {len(history):,} interactions, labels from the next {len(window):,}")
         blocks.append(_labelled_block(history, window, catalog, config))
-    ranker = train_ranker(blocks, config)
+    choice = train_ranker(blocks, config)
+    progress("validation NDCG@10 on the latest window: "
+             + ", ".join(f"{k}={v:.4f}" for k, v in choice.validation_ndcg.items()) + f" → ranking by {choice.scorer}")
 
     progress(f"evaluation: fit on {len(before_eval):,} interactions, test on {len(after_eval):,} later ones "
              f"({config.split} split)")
@@ -101,7 +112,7 @@ def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: 
     if len(users) == 0:
         raise TrainingDataError("no profile with plays before the evaluation cut plays anything new after it")
     candidates = build_candidates(stage, users, config)
-    ranked = rank_candidates(ranker, candidates, depth=20)
+    ranked = rank_candidates(choice, candidates, depth=20)
     relevant_pos = {stage.index.users.get_loc(u): set(stage.index.item_pos(list(items)).tolist())
                     for u, items in relevant.items() if u in stage.index.users}
     activity = {int(u): int(stage.user_activity[u]) for u in users}
@@ -118,8 +129,8 @@ def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: 
     if produce_outputs:
         progress("outputs: refit on all interactions, rank candidates for every profile")
         eval_block = (candidates, labels_for(candidates, stage, relevant))
-        recommender = _fit_for_serving(interactions, catalog, blocks + [eval_block], config)
-    importance = ranker.get_score(importance_type="gain")
+        recommender = _fit_for_serving(interactions, catalog, choice, blocks + [eval_block], config)
+    importance = choice.booster.get_score(importance_type="gain")
     return TrainingResult(
         name="recommender", model=recommender, artifacts=recommender.to_artifacts() if recommender else {},
         metrics=ours["values"], undefined_metrics=ours["undefined"],
@@ -129,7 +140,7 @@ def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: 
                      "evaluation_cut": str(eval_time),
                      "interactions_to": str(interactions["ts"].max()), "catalog_items": len(catalog)},
         params=asdict(config),
-        details={"by_bucket": {"ranker": ours["by_bucket"]} | {n: r["by_bucket"] for n, r in baselines.items()},
+        details={"scorer": choice.scorer, "validation_ndcg": choice.validation_ndcg, "by_bucket": {"ranker": ours["by_bucket"]} | {n: r["by_bucket"] for n, r in baselines.items()},
                  "importance": dict(sorted(importance.items(), key=lambda kv: -kv[1]))},
     )
 
@@ -164,11 +175,12 @@ def reference_time(history: pd.DataFrame) -> pd.Timestamp:
     return history["ts"].max() + pd.Timedelta(seconds=1)
 
 
-def _fit_for_serving(interactions: pd.DataFrame, catalog: Catalog, blocks, config: RecommenderConfig) -> Recommender:
-    ranker = train_ranker(blocks, config)
+def _fit_for_serving(interactions: pd.DataFrame, catalog: Catalog, choice: RankerChoice, blocks,
+                     config: RecommenderConfig) -> Recommender:
+    choice = refit_ranker(choice, blocks, config)
     stage = fit_stage(interactions, reference_time(interactions), catalog, config)
     users = np.arange(len(stage.index.users))
-    ranked = rank_candidates(ranker, build_candidates(stage, users, config, baseline_depth=0),
+    ranked = rank_candidates(choice, build_candidates(stage, users, config, baseline_depth=0),
                              depth=config.output_candidates)
     rows = [(stage.index.users[u], rank, catalog.items[i], score)
             for u, items in ranked.items() for rank, (i, score) in enumerate(items, start=1)]
@@ -177,4 +189,4 @@ def _fit_for_serving(interactions: pd.DataFrame, catalog: Catalog, blocks, confi
                     for i, neighbours in enumerate(stage.generators["itemknn"].most_similar(config.similar_items))
                     for rank, (j, score) in enumerate(neighbours, start=1)]
     similar = pd.DataFrame(similar_rows, columns=["title_id", "rank", "similar_title_id", "score"])
-    return Recommender(ranker, candidates, similar)
+    return Recommender(choice.booster, choice.scorer, candidates, similar)

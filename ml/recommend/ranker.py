@@ -158,12 +158,22 @@ def labels_for(candidates: Candidates, stage: Stage, relevant: dict[str, set[str
                     dtype=np.float32)
 
 
-def train_ranker(blocks: list[tuple[Candidates, np.ndarray]], config: RecommenderConfig) -> xgb.Booster:
-    """Fit the re-ranker on (candidates, labels) blocks, one query per (block, profile).
+@dataclass
+class RankerChoice:
+    """The trained re-ranker and the scorer that ranks candidates in the end.
 
-    Queries without a positive carry no ranking signal and are dropped; 20% of queries (seeded)
-    are held out for early stopping on NDCG@10.
+    `scorer` is "ranker" unless a single generator ranked the validation window's candidates
+    better than the re-ranker did, in which case that generator's score orders the candidates.
     """
+
+    booster: xgb.Booster
+    scorer: str
+    rounds: int
+    validation_ndcg: dict[str, float]
+
+
+def _stack(blocks: list[tuple[Candidates, np.ndarray]]):
+    """Rows of the blocks grouped by query (block, profile); queries without a positive dropped."""
     features, labels, qids = [], [], []
     next_qid = 0
     for candidates, y in blocks:
@@ -176,35 +186,72 @@ def train_ranker(blocks: list[tuple[Candidates, np.ndarray]], config: Recommende
         next_qid += len(users)
     x, y, qid = np.vstack(features), np.concatenate(labels), np.concatenate(qids)
     order = np.argsort(qid, kind="stable")  # XGBoost needs rows grouped by non-decreasing qid
-    x, y, qid = x[order], y[order], qid[order]
-    distinct = np.unique(qid)
-    if len(distinct) < 2:
-        raise TrainingDataError("the ranker needs two or more profiles whose later plays are among their candidates")
-    rng = np.random.default_rng(config.seed)
-    if len(distinct) > config.ranker_max_queries:
-        distinct = rng.choice(distinct, config.ranker_max_queries, replace=False)
-    held_out = set(rng.choice(distinct, max(1, len(distinct) // 5), replace=False).tolist())
-    in_eval = np.isin(qid, list(held_out))
-    in_train = np.isin(qid, distinct) & ~in_eval
-    params = {
+    return x[order], y[order], qid[order]
+
+
+def _mean_ndcg(scores: np.ndarray, y: np.ndarray, qid: np.ndarray, k: int = 10) -> float:
+    """Mean NDCG@k over queries, relevance = labels, among each query's candidates."""
+    bounds = np.flatnonzero(np.diff(qid)) + 1
+    values = []
+    for s, labels in zip(np.split(scores, bounds), np.split(y, bounds)):
+        top = labels[np.argsort(-s, kind="stable")[:k]]
+        dcg = float(np.sum(top / np.log2(np.arange(2, len(top) + 2))))
+        ideal = float(np.sum(1.0 / np.log2(np.arange(2, min(int(labels.sum()), k) + 2))))
+        values.append(dcg / ideal)
+    return float(np.mean(values))
+
+
+def _params(config: RecommenderConfig) -> dict:
+    return {
         "objective": config.ranker_objective, "eval_metric": "ndcg@10", "eta": config.ranker_learning_rate,
         "max_depth": config.ranker_max_depth, "min_child_weight": config.ranker_min_child_weight,
         "subsample": config.ranker_subsample, "colsample_bytree": config.ranker_colsample_bytree,
         "tree_method": "hist", "nthread": config.nthread, "seed": config.seed,
         "lambdarank_pair_method": "topk", "lambdarank_num_pair_per_sample": 10,
     }
-    dtrain = xgb.DMatrix(x[in_train], label=y[in_train], qid=qid[in_train], feature_names=list(FEATURES))
-    deval = xgb.DMatrix(x[in_eval], label=y[in_eval], qid=qid[in_eval], feature_names=list(FEATURES))
-    booster = xgb.train(params, dtrain, num_boost_round=config.ranker_rounds, evals=[(deval, "held_out")],
-                        early_stopping_rounds=30, verbose_eval=False)
-    return booster[: booster.best_iteration + 1]
 
 
-def rank_candidates(booster: xgb.Booster, candidates: Candidates, depth: int) -> dict[int, list[tuple[int, float]]]:
-    """Per user position, its candidates ordered by ranker score, best first (at most `depth`)."""
+def train_ranker(blocks: list[tuple[Candidates, np.ndarray]], config: RecommenderConfig) -> RankerChoice:
+    """Fit the re-ranker on every window but the latest and validate on the latest (split by time).
+
+    The latest window decides the number of boosting rounds (early stopping on NDCG@10) and
+    whether the re-ranker beats each generator alone on those candidates.
+    """
+    if len(blocks) < 2:
+        raise TrainingDataError("the ranker needs at least two training windows (label_cut_quantiles)")
+    x, y, qid = _stack(blocks[:-1])
+    x_val, y_val, qid_val = _stack(blocks[-1:])
+    if len(np.unique(qid)) < 2 or len(np.unique(qid_val)) < 1:
+        raise TrainingDataError("the ranker needs two or more profiles whose later plays are among their candidates")
+    dtrain = xgb.DMatrix(x, label=y, qid=qid, feature_names=list(FEATURES))
+    dvalid = xgb.DMatrix(x_val, label=y_val, qid=qid_val, feature_names=list(FEATURES))
+    booster = xgb.train(_params(config), dtrain, num_boost_round=config.ranker_rounds,
+                        evals=[(dvalid, "validation")], early_stopping_rounds=30, verbose_eval=False)
+    booster = booster[: booster.best_iteration + 1]
+    validation = {"ranker": _mean_ndcg(booster.inplace_predict(x_val, validate_features=False), y_val, qid_val)}
+    for name in GENERATORS:
+        validation[name] = _mean_ndcg(x_val[:, FEATURES.index(f"{name}_score")], y_val, qid_val)
+    best = max(validation, key=lambda name: (validation[name], name == "ranker"))
+    return RankerChoice(booster, best, booster.num_boosted_rounds(), validation)
+
+
+def refit_ranker(choice: RankerChoice, blocks: list[tuple[Candidates, np.ndarray]],
+                 config: RecommenderConfig) -> RankerChoice:
+    """Retrain on all windows (the latest included) with the validated number of rounds and scorer."""
+    x, y, qid = _stack(blocks)
+    booster = xgb.train(_params(config), xgb.DMatrix(x, label=y, qid=qid, feature_names=list(FEATURES)),
+                        num_boost_round=choice.rounds, verbose_eval=False)
+    return RankerChoice(booster, choice.scorer, choice.rounds, choice.validation_ndcg)
+
+
+def rank_candidates(choice: RankerChoice, candidates: Candidates, depth: int) -> dict[int, list[tuple[int, float]]]:
+    """Per user position, its candidates ordered by the chosen scorer, best first (at most `depth`)."""
     if len(candidates.user_pos) == 0:
         return {}
-    scores = booster.inplace_predict(candidates.features, validate_features=False)
+    if choice.scorer == "ranker":
+        scores = choice.booster.inplace_predict(candidates.features, validate_features=False)
+    else:
+        scores = candidates.features[:, FEATURES.index(f"{choice.scorer}_score")]
     order = np.lexsort((-scores, candidates.user_pos))
     users, items, ordered = candidates.user_pos[order], candidates.item_pos[order], scores[order]
     bounds = np.flatnonzero(np.diff(users)) + 1
