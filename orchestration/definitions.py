@@ -1,6 +1,5 @@
-"""Every Dagster definition of streamloop, loaded from `defs/` (one folder per area: lake, dbt, ml).
-
-Point any Dagster tool here: `dagster dev -m orchestration.definitions` (what `streamloop ui` runs).
+"""Every Dagster definition of streamloop, loaded from `defs/` (one folder per area: lake, dbt, ml,
+serving; see README.md). `streamloop ui` and `dagster dev` load it through workspace.yaml.
 """
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""The warehouse build as a job: what the hourly schedule, the lake sensor and `streamloop build` run."""
+"""The warehouse build as a job: what the hourly schedule and the lake sensor run."""
 from __future__ import annotations
 
 import dagster as dg

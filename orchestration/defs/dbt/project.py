@@ -1,8 +1,8 @@
 """The dbt project as Dagster sees it, with a manifest that always matches the SQL on disk.
 
 The manifest is parsed (`dbt parse`) whenever it is missing or older than any file of the project
-— in `dagster dev`, tests, `streamloop build` through Dagster — so the asset graph never describes
-models that no longer exist, and an unchanged project loads without paying for a parse.
+(in `dagster dev`, a deployed code server, tests), so the asset graph never describes models that
+no longer exist, and an unchanged project loads without paying for a parse.
 """
 from __future__ import annotations
 

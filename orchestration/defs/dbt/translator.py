@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+from dagster_dbt import DagsterDbtTranslator
 
 from orchestration.defs.lake.assets import RAW_ASSET_KEY_BY_LAKE_KIND
 
@@ -14,18 +14,14 @@ LAYERS = ("staging", "intermediate", "marts", "features")
 
 
 class StreamloopDbtTranslator(DagsterDbtTranslator):
-    def __init__(self):
-        super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=True))
+    """dbt data tests become asset checks (dagster-dbt's default); keys and groups are set here."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             # dbt's source tables are the lake's kinds (events, catalog, rejected): point the dbt
             # dependency at the lake asset itself so lineage reads raw lake → staging
-            table = dbt_resource_props.get("identifier") or dbt_resource_props["name"]
-            raw_key = RAW_ASSET_KEY_BY_LAKE_KIND.get(table) or RAW_ASSET_KEY_BY_LAKE_KIND.get(dbt_resource_props["name"])
-            if raw_key is not None:
-                return raw_key
-            return super().get_asset_key(dbt_resource_props)
+            raw_key = RAW_ASSET_KEY_BY_LAKE_KIND.get(dbt_resource_props["name"])
+            return raw_key or super().get_asset_key(dbt_resource_props)
         # table names are unique across layers, so the bare name is the key (`plays`, `profile_features`)
         return dg.AssetKey(dbt_resource_props["name"])
 

@@ -23,7 +23,7 @@ def raw_lake_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -> 
     landed = Counter((f.kind, f.received_date) for f in new_files)
     first_day = received_date_partitions.start.strftime("%Y-%m-%d")
     asset_events = []
-    for (kind, day), count in sorted(landed.items(), key=lambda item: (item[0][0], item[0][1] or "")):
+    for (kind, day), count in landed.items():
         if day is not None and day < first_day:
             # still built (dbt reads every file); only the UI's partition record cannot hold it
             context.log.warning(f"{count} {kind} file(s) landed for received date {day}, before the "
