@@ -67,7 +67,7 @@ class Recommender:
     def from_artifacts(cls, artifacts: dict[str, bytes]) -> Recommender:
         booster = xgb.Booster()
         booster.load_model(bytearray(artifacts["model.ubj"]))
-        scorer = json.loads(artifacts["model.json"])["scorer"]
+        scorer = json.loads(artifacts["model.json"]).get("scorer", "ranker")  # versions before the scorer choice
         return cls(booster, scorer, pd.read_parquet(io.BytesIO(artifacts["candidates.parquet"])),
                    pd.read_parquet(io.BytesIO(artifacts["similar.parquet"])))
 
