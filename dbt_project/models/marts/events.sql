@@ -7,10 +7,10 @@
         pre_hook="{{ delete_rebuilt_rows('occurred_at') }}",
     )
 }}
-{#- One row per valid, deduplicated event, stitched to a profile (identity_rule) and a session.
+{#- One row per valid, accepted_copies event, stitched to a profile (identity_rule) and a session.
     Incremental: each run replaces the rows of the rebuild windows (int_device_rebuild_windows):
     int_events_sessionized holds exactly those rows (ids and identity); the other columns are
-    joined back from int_events_deduplicated. -#}
+    joined back from the accepted copy in int_events_received. -#}
 
 with sessionized as (
 
@@ -18,9 +18,10 @@ with sessionized as (
 
 ),
 
-deduplicated as (
+accepted_copies as (
 
-    select * from {{ ref('int_events_deduplicated') }}
+    -- the accepted copies' columns (int_events_sessionized carries their record_key)
+    select * from {{ ref('int_events_received') }}
 
 ),
 
@@ -38,7 +39,7 @@ final as (
         sessionized.event_type,
         sessionized.occurred_at,
         cast(sessionized.occurred_at as date) as occurred_date,
-        deduplicated.received_at,
+        accepted_copies.received_at,
         sessionized.device_id,
         sessionized.raw_profile_id,
         sessionized.profile_id,
@@ -47,53 +48,53 @@ final as (
         sessionized.session_id,
 
         -- context
-        deduplicated.country,
-        deduplicated.device_type,
-        deduplicated.app_version,
-        deduplicated.os,
-        deduplicated.timezone,
+        accepted_copies.country,
+        accepted_copies.device_type,
+        accepted_copies.app_version,
+        accepted_copies.os,
+        accepted_copies.timezone,
 
         -- content and recommendations
-        deduplicated.title_id,
-        coalesce(titles.content_id, deduplicated.title_id) as content_id,
-        case when deduplicated.title_id is not null then titles.title_id is not null end as is_title_in_catalog,
-        deduplicated.position_s,
-        deduplicated.duration_s,
-        deduplicated.row_id,
-        deduplicated.rank,
-        deduplicated.request_id,
-        deduplicated.propensity,
-        deduplicated.search_query,
-        deduplicated.results_count,
-        deduplicated.rating_value,
+        accepted_copies.title_id,
+        coalesce(titles.content_id, accepted_copies.title_id) as content_id,
+        case when accepted_copies.title_id is not null then titles.title_id is not null end as is_title_in_catalog,
+        accepted_copies.position_s,
+        accepted_copies.duration_s,
+        accepted_copies.row_id,
+        accepted_copies.rank,
+        accepted_copies.request_id,
+        accepted_copies.propensity,
+        accepted_copies.search_query,
+        accepted_copies.results_count,
+        accepted_copies.rating_value,
 
         -- subscription and payments
-        deduplicated.plan,
-        deduplicated.price_cents,
-        deduplicated.currency,
-        deduplicated.is_trial,
-        deduplicated.amount_cents,
-        deduplicated.cancel_reason,
+        accepted_copies.plan,
+        accepted_copies.price_cents,
+        accepted_copies.currency,
+        accepted_copies.is_trial,
+        accepted_copies.amount_cents,
+        accepted_copies.cancel_reason,
 
         -- messaging, consent, experiments
-        deduplicated.campaign_id,
-        deduplicated.message_id,
-        deduplicated.channel,
-        deduplicated.is_granted,
-        deduplicated.experiment_id,
-        deduplicated.variant,
+        accepted_copies.campaign_id,
+        accepted_copies.message_id,
+        accepted_copies.channel,
+        accepted_copies.is_granted,
+        accepted_copies.experiment_id,
+        accepted_copies.variant,
 
         -- profile settings (profile_updated)
-        deduplicated.is_kids,
-        deduplicated.maturity_rating,
-        deduplicated.language,
-        deduplicated.profile_timezone
+        accepted_copies.is_kids,
+        accepted_copies.maturity_rating,
+        accepted_copies.language,
+        accepted_copies.profile_timezone
 
     from sessionized
-    inner join deduplicated
-        on sessionized.event_id = deduplicated.event_id
+    inner join accepted_copies
+        on sessionized.record_key = accepted_copies.record_key
     left join titles
-        on deduplicated.title_id = titles.title_id
+        on accepted_copies.title_id = titles.title_id
 
 )
 

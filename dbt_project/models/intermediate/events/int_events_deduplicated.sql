@@ -7,11 +7,14 @@
 }}
 {#- One row per valid event_id: the first received copy wins (received_at, then batch and position);
     later copies are duplicates, counted in ingestion_reconciliation. An incremental run re-decides
-    only the event_ids that received a copy since the last build. -#}
+    only the event_ids that received a copy since the last build. Narrow (ids, times, type): the
+    other columns stay in int_events_received, found by record_key. -#}
 
 with valid_records as (
 
-    select * exclude (raw, rejection_reason, is_valid, _staged_at)
+    -- narrow: what identity, sessions and windows need; the events mart joins the rest back by record_key
+    select event_id, record_key, batch_id, record_index, received_at, device_id, event_type, occurred_at,
+           profile_id, account_id
     from {{ ref('int_events_received') }}
     where is_valid
     {%- if is_incremental() %}
