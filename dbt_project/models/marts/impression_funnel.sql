@@ -14,7 +14,7 @@
 with sessionized as (
 
     -- impressions and clicks of this build's rebuild windows (all of them in a full rebuild)
-    select * from ({{ rows_in_rebuild_windows(ref('events')) }})
+    select * from {{ ref('int_events_sessionized') }}
     where event_type in ('impression', 'click')
 
 ),

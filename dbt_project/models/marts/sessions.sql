@@ -13,7 +13,7 @@
 with sessionized as (
 
     -- the events of this build's rebuild windows (all of them in a full rebuild)
-    {{ rows_in_rebuild_windows(ref('events')) }}
+    select * from {{ ref('int_events_sessionized') }}
 
 ),
 

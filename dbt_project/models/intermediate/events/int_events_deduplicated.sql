@@ -12,9 +12,11 @@
 
 with valid_records as (
 
-    -- narrow: what identity, sessions and windows need; the events mart joins the rest back by record_key
+    -- narrow: what identity, sessions, plays and the funnel need; the events mart joins the rest
+    -- back by record_key
     select event_id, record_key, batch_id, record_index, received_at, device_id, event_type, occurred_at,
-           profile_id, account_id
+           profile_id, account_id, country, device_type, title_id, position_s, duration_s,
+           request_id, row_id, rank, propensity
     from {{ ref('int_events_received') }}
     where is_valid
     {%- if is_incremental() %}

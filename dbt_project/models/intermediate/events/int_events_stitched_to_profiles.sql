@@ -18,9 +18,7 @@ with windows as (
 
 deduplicated as (
 
-    -- identity needs only these columns: windows over a narrow projection sort far less data
-    select event_id, record_key, event_type, device_id, profile_id, account_id, occurred_at
-    from {{ ref('int_events_deduplicated') }}
+    select * from {{ ref('int_events_deduplicated') }}
 
 ),
 

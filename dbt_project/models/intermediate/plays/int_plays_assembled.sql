@@ -1,8 +1,8 @@
 {#- One row per play in the rebuild windows: a device's play_start of a title, through that title's
     heartbeats/pauses/resumes, to its play_stop or play_complete, the next play_start on the device,
     or the session's end (CONTRACT §3). Playback events before any play_start in the session, or of
-    another title than the play's, are orphans and belong to no play. Assembled from the events
-    mart's rows in this build's rebuild windows (plays never cross a session, nor a window start).
+    another title than the play's, are orphans and belong to no play. Assembled from this build's
+    rebuild windows (int_events_sessionized): plays never cross a session, nor a window start.
     watch_seconds counts forward progress only: each step adds the position gained, at most the
     wall-clock time elapsed since the previous event (a seek forward is not watching). A play is
     completed on play_complete or when its last position reaches completion_threshold of the runtime. -#}
@@ -22,7 +22,7 @@ with playback_events as (
         position_s,
         duration_s,
         occurred_at
-    from ({{ rows_in_rebuild_windows(ref('events')) }})
+    from {{ ref('int_events_sessionized') }}
     where event_type in ('play_start', 'heartbeat', 'pause', 'resume', 'play_stop', 'play_complete')
 
 ),
