@@ -107,15 +107,6 @@ def choose_calibration(p: np.ndarray, y: np.ndarray, dates: np.ndarray) -> tuple
     return _fit_calibration(best, p, y), briers
 
 
-def load_churn_frame(con) -> pd.DataFrame:
-    """Matured-label account snapshots; NoTrainingData when the data has no subscriptions."""
-    from ml.features import read_table
-
-    frame = read_table(con, TABLE)
-    require_columns(frame, ["account_id", "snapshot_date", LABEL], TABLE)
-    return frame
-
-
 def has_subscriptions(frame: pd.DataFrame) -> bool:
     """False for data without subscriptions (e.g. a MovieLens import): nothing to churn from."""
     for column in ("price_cents", "revenue_past_90d_cents"):
@@ -125,6 +116,8 @@ def has_subscriptions(frame: pd.DataFrame) -> bool:
 
 
 def matured_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Account snapshots with a matured churn label; NoTrainingData when the data has no subscriptions."""
+    require_columns(frame, ["account_id", "snapshot_date", LABEL], TABLE)
     if frame.empty or not has_subscriptions(frame):
         raise NoTrainingData("no subscriptions in the data (e.g. a MovieLens import): nothing to predict churn of")
     mask = frame[LABEL].notna()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -154,6 +154,3 @@ def latest_snapshot(frame: pd.DataFrame, date_column: str = "snapshot_date") -> 
     dates = pd.to_datetime(frame[date_column])
     return frame[(dates == dates.max()).to_numpy()]
 
-
-def as_date(value) -> date:
-    return pd.Timestamp(value).date()

@@ -84,11 +84,10 @@ def test_too_few_rows_fail_clearly(snapshots):
 
 
 def test_missing_label_column_fails_clearly(snapshots):
-    from ml.churn import load_churn_frame  # noqa: F401  (same check path as the warehouse loader)
-    from ml.features import require_columns
-
-    with pytest.raises(TrainingDataError, match="is_churned_30d"):
-        require_columns(snapshots.drop(columns=["is_churned_30d"]), ["is_churned_30d"], "account_features")
+    with pytest.raises(TrainingDataError, match="account_features lacks required column.*is_churned_30d"):
+        train_churn(snapshots.drop(columns=["is_churned_30d"]))
+    with pytest.raises(TrainingDataError, match="revenue_next_90d_cents"):
+        train_ltv(snapshots.drop(columns=["revenue_next_90d_cents"]))
 
 
 def test_scoring_refuses_a_frame_without_a_model_feature(churn_result, snapshots):
