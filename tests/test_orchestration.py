@@ -138,9 +138,11 @@ def test_definitions_load_with_the_whole_lineage(definitions):
     assert all(graph.get_check_spec(dg.AssetCheckKey.from_user_string(c)).blocking
                for c in checks if c.endswith("_model_quality"))
 
-    assert {s.name for s in definitions.schedules} >= {"hourly_warehouse_build", "daily_model_training"}
-    assert {s.name for s in definitions.sensors} >= {"raw_lake_sensor", "scoring_after_training",
-                                                     "publication_after_scoring"}
+    # what each automation starts: lake → build, daily → training, training → scoring → publication
+    targets = {d.name: d.job_name for d in [*definitions.schedules, *definitions.sensors]}
+    assert targets == {"hourly_warehouse_build": "warehouse_build", "raw_lake_sensor": "warehouse_build",
+                       "daily_model_training": "model_training", "scoring_after_training": "batch_scoring",
+                       "scoring_after_blocked_training": "batch_scoring", "publication_after_scoring": "publication"}
     assert set(definitions.resources) >= {"lake", "warehouse", "registry", "online_store", "dbt"}
 
 
