@@ -6,6 +6,7 @@ one personalized home page served by the real FastAPI app in-process.
 from __future__ import annotations
 
 import json
+import os
 import time
 
 from streamloop.progress import say, step
@@ -33,8 +34,15 @@ def run_demo(profiles: int, days: int, seed: int) -> None:
 
 def _sample_home_page(settings) -> str:
     """Calls the real app through its ASGI interface for the most active profile."""
+    import logging
+    import warnings
+
     import duckdb
-    from fastapi.testclient import TestClient
+
+    with warnings.catch_warnings():  # starlette's note about its httpx-based test client is not for demo users
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    logging.getLogger("streamloop.api").setLevel(logging.WARNING)  # the per-request JSON log line is noise here
 
     from functions.app import create_app
 
@@ -43,8 +51,6 @@ def _sample_home_page(settings) -> str:
             "select p.profile_id, p.country from plays join profiles p using (profile_id) "
             "group by all order by count(*) desc limit 1").fetchone()
     key = (settings.api_key_list or ["demo-key"])[0]
-    import os
-
     os.environ.setdefault("STREAMLOOP_API_KEYS", key)
     get_settings.cache_clear()
     client = TestClient(create_app())
