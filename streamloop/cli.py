@@ -41,8 +41,9 @@ def simulate(profiles, days, seed, start_date, late_rate, duplicate_rate, malfor
     """Simulate a streaming service and land its events and catalog in the lake."""
     from streamloop.simulate import SimulationConfig, run_simulation
 
-    overrides = {k: v for k, v in dict(late_rate=late_rate, duplicate_rate=duplicate_rate,
-                                       malformed_rate=malformed_rate, start_date=start_date).items() if v is not None}
+    given = {"late_rate": late_rate, "duplicate_rate": duplicate_rate, "malformed_rate": malformed_rate,
+             "start_date": start_date}
+    overrides = {k: v for k, v in given.items() if v is not None}
     summary = run_simulation(SimulationConfig(profiles=profiles, days=days, seed=seed, **overrides))
     click.echo(summary.render())
 

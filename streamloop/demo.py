@@ -47,17 +47,18 @@ def _sample_home_page(settings) -> str:
     from functions.app import create_app
 
     with duckdb.connect(str(settings.warehouse_file), read_only=True) as con:
-        profile_id, country = con.execute(
-            "select p.profile_id, p.country from plays join profiles p using (profile_id) "
-            "group by all order by count(*) desc limit 1").fetchone()
+        most_active = ("select p.profile_id, p.country from plays join profiles p using (profile_id) "
+                       "group by all order by count(*) desc limit 1")
+        profile_id, country = con.execute(most_active).fetchone()
     key = (settings.api_key_list or ["demo-key"])[0]
     os.environ.setdefault("STREAMLOOP_API_KEYS", key)
     get_settings.cache_clear()
     client = TestClient(create_app())
     page = client.get(f"/v1/profiles/{profile_id}/home", params={"country": country, "rows": 6, "items": 6},
                       headers={"x-api-key": key}).json()
-    lines = [f"home page for {profile_id} ({country}) personalized={page.get('personalized')} "
-             f"model={page.get('model_version')}"]
+    header = (f"home page for {profile_id} ({country}) personalized={page.get('personalized')} "
+              f"model={page.get('model_version')}")
+    lines = [header]
     for row in page.get("rows", []):
         titles = ", ".join(item["title_id"] for item in row["items"][:6])
         lines.append(f"  [{row['kind']}] {row['title']}: {titles}")

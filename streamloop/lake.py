@@ -18,10 +18,9 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections import defaultdict
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -101,7 +100,7 @@ class Lake:
         n = len(raws)
         if n == 0:
             return []
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if received_at is None or isinstance(received_at, datetime):
             times = [received_at or now] * n
         else:
@@ -148,14 +147,6 @@ class Lake:
         for page in self._s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             keys += [f"s3://{bucket}/{o['Key']}" for o in page.get("Contents", []) if o["Key"].endswith(".parquet")]
         return sorted(keys)
-
-
-def group_by_day(items: Iterable[tuple[datetime, str]]) -> dict[str, list[str]]:
-    """Groups (received_at, raw) pairs by received date; helper for writers that stream records."""
-    out: dict[str, list[str]] = defaultdict(list)
-    for ts, raw in items:
-        out[ts.astimezone(timezone.utc).strftime("%Y-%m-%d")].append(raw)
-    return out
 
 
 def default_lake() -> Lake:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jsonschema
 import pytest
@@ -66,7 +66,7 @@ def test_identity_requirements_per_type():
 
 
 def test_far_future_and_offsetless_timestamps_are_rejected():
-    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
     event = make_event("app_open")
     event["occurred_at"] = (now + timedelta(days=3)).isoformat()
     assert any("future" in e for e in validate_event(event, received_at=now))

@@ -8,7 +8,7 @@ plain Python checks, because a generic JSON Schema engine is ~50x too slow for t
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from streamloop.contract.schema import CATALOG_SCHEMA, EVENT_SCHEMA, MAX_FUTURE_SKEW_SECONDS, TYPE_RULES
 
@@ -110,7 +110,7 @@ def validate_event(event, received_at: datetime | None = None) -> list[str]:
                 check_value(key, event[key], rule, errors if key != "properties" or isinstance(event[key], dict) else [])
     occurred = parse_timestamp(event.get("occurred_at")) if isinstance(event.get("occurred_at"), str) else None
     if occurred is not None:
-        now = received_at or datetime.now(timezone.utc)
+        now = received_at or datetime.now(UTC)
         if occurred - now > timedelta(seconds=MAX_FUTURE_SKEW_SECONDS):
             errors.append(f"occurred_at: more than {MAX_FUTURE_SKEW_SECONDS // 3600} h in the future")
     # de-duplicate while keeping order (a nested rule can repeat an envelope error)
