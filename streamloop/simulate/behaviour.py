@@ -5,7 +5,9 @@ each device's login state, each profile's progress and each account's subscripti
 matter for learning are driven by latent traits:
 
 - clicks follow taste × popularity × position; plays complete more often when the viewer likes the title;
-- a household's engagement drifts (some fade) and its churn hazard rises as recent watch time falls;
+- a household's engagement drifts (some fade) and its churn hazard rises as recent watch time falls,
+  in interaction with what the household pays and how it got here (see `voluntary_churn_hazard`);
+  trials convert or cancel on their last day, mostly by plan × engagement;
 - payment methods fail at a per-account rate; the third failure in a row lapses the subscription,
   recorded as `subscription_canceled` with reason `payment_failed`.
 
@@ -47,6 +49,11 @@ _HOURS_KIDS = (0, 0, 0, 0, 0, 0, .5, 1.5, 1.5, 1, 1, 1, 1.5, 1.5, 2, 3, 4, 4.5, 
 _HOURS_KIDS_WEEKEND = (0, 0, 0, 0, 0, 0, 1, 3, 4, 4, 3.5, 3, 2.5, 2.5, 2.5, 3, 3.5, 3.5, 3, 2, 1, .3, 0, 0)
 _DEVICE_WEIGHT = {"tv": 3.0, "mobile": 2.0, "web": 1.0, "tablet": 1.0, "console": 0.8}
 _LOGOUT_P = {"tv": 0.01, "mobile": 0.04, "web": 0.12, "tablet": 0.03, "console": 0.02}
+# below how many minutes a day a household starts to wonder whether its plan is worth it (basic, standard,
+# premium): a cheap plan is kept even when barely used, a premium one has to earn its price
+_WORTH_IT_MINUTES = (3.0, 10.0, 25.0)
+# and how readily an idle household then cancels: the dearer the plan, the sooner the money is missed
+_PRICE_WEIGHT = (0.3, 1.0, 2.0)
 _CANCEL_REASONS = ("too_expensive", "not_enough_content", "switching_service", "technical_issues", "other")
 _SEARCH_WORDS = tuple(GENRES) + ("new movies", "comedy series", "kids", "documentary nature", "thriller 2024")
 
@@ -67,6 +74,17 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
+def idleness(plan: int, recent_minutes: float) -> float:
+    """Near 0 for a household that clearly gets its plan's worth, near 1 well below the plan's threshold."""
+    worth_it = _WORTH_IT_MINUTES[plan]
+    return _sigmoid(max(-30.0, (worth_it - recent_minutes) / (0.1 * worth_it)))  # clamped: exp overflows
+
+
+def trial_cancel_probability(plan: int, recent_minutes: float) -> float:
+    """A trial converts or cancels on its last day: engaged trials mostly stay, idle ones on dear plans go."""
+    return 0.08 + 0.75 * idleness(plan, recent_minutes)
+
+
 class _Account:
     __slots__ = (
         "alive",
@@ -74,11 +92,14 @@ class _Account:
         "created_ms",
         "failures",
         "last_event_ms",
+        "last_failed_day",
         "last_winback",
         "next_bill_day",
         "plan",
+        "profile_last_day",
         "retry_day",
         "watch_ewma",
+        "watch_slow",
         "watched_today",
     )
 
@@ -90,7 +111,10 @@ class _Account:
         self.failures = 0
         self.retry_day = -1
         self.watch_ewma = 25.0          # minutes watched per day, smoothed: what churn reacts to
+        self.watch_slow = 25.0          # the same over about a month: the level a decline is measured against
         self.watched_today = 0.0        # seconds
+        self.last_failed_day = -10_000
+        self.profile_last_day: dict[int, int] = {}  # profile -> last day it watched (household breadth)
         self.consent = {"email": False, "push": False, "in_app": False}
         self.last_winback = -10_000
         self.last_event_ms = 0
@@ -244,11 +268,13 @@ class HouseholdSimulator:
                 continue
             self.lifecycle(a, day, weekday)
             account.watch_ewma = 0.85 * account.watch_ewma + 0.15 * account.watched_today / 60.0
+            account.watch_slow = 0.95 * account.watch_slow + 0.05 * account.watched_today / 60.0
             account.watched_today = 0.0
             self.latent[a] = min(2.0, max(-5.0, self.latent[a] + pop.engagement_drift[a] + rand.gauss(0, 0.05)))
 
     def plan_sessions(self, p: int, a: int, day: int, weekend: bool) -> None:
         pop, rand = self.population, self.rand
+        self.state[a].profile_last_day[p] = day
         kids = bool(pop.is_kids[p])
         cdf = _HOUR_CDFS[(kids, weekend)]
         devices = [d for d in pop.account_devices[a] if pop.device_owner[d] in (-1, p)]
@@ -591,6 +617,7 @@ class HouseholdSimulator:
             return
         self.buffer.add(t, zone, "payment_failed", env, props)
         account.failures += 1
+        account.last_failed_day = day
         if account.next_bill_day == day:
             account.next_bill_day = day + 30
         if account.failures >= 3:
@@ -604,13 +631,14 @@ class HouseholdSimulator:
         """Voluntary churn (hazard rising as recent watch time falls), plan changes, consents, messages."""
         pop, rand, buf, account = self.population, self.rand, self.buffer, self.state[a]
         recent = 0.7 * account.watch_ewma + 0.3 * account.watched_today / 60.0
-        hazard = 0.0004 + 0.05 * math.exp(-recent / 10.0)
-        if pop.is_trial[a] and day < pop.signup_day[a] + TRIAL_DAYS:
-            hazard *= 2.5
+        if pop.is_trial[a] and day == pop.signup_day[a] + TRIAL_DAYS - 1:  # the evening before the first charge
+            cancels = rand.random() < trial_cancel_probability(account.plan, recent)
+        else:
+            cancels = rand.random() < self.voluntary_churn_hazard(a, day, recent)
         device, owner = self.primary_device(a), self.owner(a)
         zone = self.zone(device, a, day)
         evening = max(account.last_event_ms, self.local_ms(a, day, rand.uniform(17, 23) * 3600))
-        if rand.random() < hazard:
+        if cancels:
             reason = "not_watching_enough" if recent < 10 and rand.random() < 0.5 else rand.choice(_CANCEL_REASONS)
             buf.add(evening + rand.randint(60_000, 1_800_000), zone, "subscription_canceled",
                     self.envelope(device, owner, a), f'{{"reason":"{reason}"}}')
@@ -642,6 +670,27 @@ class HouseholdSimulator:
             account.last_winback = day
             if self.message(a, owner, day, "winback_we_miss_you", "push"):
                 self.latent[a] += 0.5  # a win-back that is clicked does bring the household back a little
+
+    def voluntary_churn_hazard(self, a: int, day: int, recent: float) -> float:
+        """Daily probability that a paying household cancels.
+
+        Watching little is what makes a household reconsider, but how much it matters depends on
+        context a recency/frequency model cannot see: the plan (a premium household watching half an
+        hour a day is on its way out, a basic one is content), a sharp drop against its own monthly habit,
+        one active profile in a family household, a recent failed payment, a young subscription.
+        """
+        pop, account = self.population, self.state[a]
+        hazard = 0.03 * _PRICE_WEIGHT[account.plan] * idleness(account.plan, recent)
+        if account.watch_slow > 10.0 and recent < 0.5 * account.watch_slow:
+            hazard *= 2.0  # a sharp drop from its own habit
+        profiles = [p for p in pop.account_profiles[a] if pop.created_day[p] <= day]
+        if len(profiles) >= 3 and sum(day - account.profile_last_day.get(p, -10_000) < 28 for p in profiles) <= 1:
+            hazard *= 3.0  # paying for a family, used by one
+        if day - account.last_failed_day <= 30:
+            hazard *= 4.0  # a failed charge makes the household look at the bill
+        if day - pop.signup_day[a] < 60:
+            hazard *= 1.5  # new subscribers are still deciding
+        return 0.0004 + min(hazard, 0.2)
 
     def message(self, a: int, p: int, day: int, campaign: str, channel: str) -> bool:
         """A lifecycle message and what became of it; True when clicked."""
