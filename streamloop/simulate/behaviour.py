@@ -51,9 +51,9 @@ _DEVICE_WEIGHT = {"tv": 3.0, "mobile": 2.0, "web": 1.0, "tablet": 1.0, "console"
 _LOGOUT_P = {"tv": 0.01, "mobile": 0.04, "web": 0.12, "tablet": 0.03, "console": 0.02}
 # below how many minutes a day a household starts to wonder whether its plan is worth it (basic, standard,
 # premium): a cheap plan is kept even when barely used, a premium one has to earn its price
-_WORTH_IT_MINUTES = (3.0, 10.0, 25.0)
+_WORTH_IT_MINUTES = (2.0, 10.0, 30.0)
 # and how readily an idle household then cancels: the dearer the plan, the sooner the money is missed
-_PRICE_WEIGHT = (0.3, 1.0, 2.0)
+_PRICE_WEIGHT = (0.2, 1.0, 2.5)
 _CANCEL_REASONS = ("too_expensive", "not_enough_content", "switching_service", "technical_issues", "other")
 _SEARCH_WORDS = tuple(GENRES) + ("new movies", "comedy series", "kids", "documentary nature", "thriller 2024")
 
