@@ -134,7 +134,7 @@ def campaigns_run(dry_run, at, as_json):
 
 @main.command()
 @click.option("--profiles", type=int, default=400, show_default=True)
-@click.option("--days", type=int, default=150, show_default=True, help="≥ 120 so LTV has matured 90-day labels")
+@click.option("--days", type=int, default=180, show_default=True, help="LTV needs matured 90-day labels: ≥ 120")
 @click.option("--seed", type=int, default=7, show_default=True)
 def demo(profiles, days, seed):
     """Simulate, build, train and show a personalized home page: the whole loop on embedded defaults."""
