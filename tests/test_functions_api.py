@@ -172,6 +172,19 @@ def test_home_page_shape_reasons_and_no_duplicates(live):
     assert len({r["row_id"] for r in page["rows"]}) == len(page["rows"])
 
 
+@pytest.mark.parametrize(("rows", "items"), [(2, 1), (3, 2)])
+def test_home_page_honours_the_requested_row_and_item_counts(live, rows, items):
+    # GIVEN limits below the defaults (8 rows, 20 items), so an ignored parameter would show
+    base, _ = live
+    # WHEN the app asks for a smaller page
+    page = get(base, f"/v1/profiles/adult/home?country=US&rows={rows}&items={items}").json()
+    # THEN no more rows and items per row than asked for, and still a non-empty page
+    assert 0 < len(page["rows"]) <= rows
+    assert all(0 < len(row["items"]) <= items for row in page["rows"])
+    bigger = get(base, "/v1/profiles/adult/home?country=US&rows=8&items=5").json()
+    assert len(bigger["rows"]) > len(page["rows"])
+
+
 @pytest.mark.parametrize("country", ["US", "DE", "FR"])
 def test_titles_unavailable_in_the_country_never_appear(live, country):
     base, _ = live
