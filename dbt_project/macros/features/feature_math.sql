@@ -15,9 +15,3 @@
        / (cast({{ recent_total }} as double) / {{ recent_days }} + cast({{ prior_total }} as double) / {{ prior_days }})
   end
 {%- endmacro %}
-
-{#- Sum of a daily column over the days [snapshot_date - days, snapshot_date) of a range join that
-    already restricts activity_date to before the snapshot. -#}
-{% macro features_window_sum(column, days, activity_date='activity_date', snapshot_date='snapshot_date') -%}
-  sum(case when {{ activity_date }} >= {{ features_add_days(snapshot_date, -days) }} then {{ column }} else 0 end)
-{%- endmacro %}

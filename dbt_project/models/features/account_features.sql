@@ -36,32 +36,13 @@ profile_features as (
 ),
 
 -- the terms in force at a snapshot: the latest start / plan change / cancellation before it
-lifecycle_spans as (
-
-    select
-        account_id,
-        event_type,
-        plan,
-        price_cents,
-        currency,
-        is_trial,
-        subscription_started_at,
-        cast(occurred_at as date) as event_date,
-        lead(cast(occurred_at as date)) over (partition by account_id order by event_number) as next_event_date
-    from subscription_events
-    where event_type in ('subscription_started', 'plan_changed', 'subscription_canceled')
-
-),
-
 account_terms as (
 
-    select
-        lifecycle_spans.*,
-        snapshots.snapshot_date
-    from lifecycle_spans
-    inner join snapshots
-        on lifecycle_spans.event_date < snapshots.snapshot_date
-        and snapshots.snapshot_date <= coalesce(lifecycle_spans.next_event_date, date '9999-12-31')
+    {{ latest_before_snapshot('subscription_events', 'account_id', 'cast(occurred_at as date)',
+                              columns=['event_type', 'plan', 'price_cents', 'currency', 'is_trial',
+                                       'subscription_started_at'],
+                              order_by='event_number',
+                              where="event_type in ('subscription_started', 'plan_changed', 'subscription_canceled')") }}
 
 ),
 
@@ -113,30 +94,17 @@ first_subscriptions as (
 
 ),
 
--- one range join covers the 90 days before (features) and the 90 days from (labels) the snapshot
 billing_windows as (
 
-    select
-        account_daily.account_id,
-        snapshots.snapshot_date,
-        sum(case when account_daily.activity_date < snapshots.snapshot_date
-                 then account_daily.payments_failed else 0 end) as failed_payments_90d,
-        sum(case when account_daily.activity_date < snapshots.snapshot_date
-                 then account_daily.payments_succeeded else 0 end) as payments_90d,
-        sum(case when account_daily.activity_date < snapshots.snapshot_date
-                 then account_daily.revenue_cents else 0 end) as revenue_past_90d_cents,
-        sum(case when account_daily.activity_date < snapshots.snapshot_date
-                 then account_daily.plan_changes else 0 end) as plan_changes_90d,
-        sum(case when account_daily.activity_date >= snapshots.snapshot_date
-                 then account_daily.revenue_cents else 0 end) as revenue_next_90d_cents,
-        sum(case when account_daily.activity_date >= snapshots.snapshot_date
-                  and account_daily.activity_date < {{ features_add_days('snapshots.snapshot_date', 30) }}
-                 then account_daily.cancellations else 0 end) as cancellations_next_30d
-    from account_daily
-    inner join snapshots
-        on account_daily.activity_date >= {{ features_add_days('snapshots.snapshot_date', -90) }}
-        and account_daily.activity_date < {{ features_add_days('snapshots.snapshot_date', 90) }}
-    group by account_daily.account_id, snapshots.snapshot_date
+    {{ windowed_sums('account_daily', ['account_id'],
+                     {'payments_failed': [90], 'payments_succeeded': [90], 'revenue_cents': [90], 'plan_changes': [90]}) }}
+
+),
+
+-- labels: the same daily measures from the snapshot on
+label_windows as (
+
+    {{ windowed_sums('account_daily', ['account_id'], {'revenue_cents': [90], 'cancellations': [30]}, ahead=true) }}
 
 ),
 
@@ -189,26 +157,23 @@ final as (
                                  'active_subscriptions.snapshot_date') }} as subscription_age_days,
 
         -- household engagement
-        cast(coalesce(households.profile_count, 0) as bigint) as profile_count,
-        cast(coalesce(households.active_profiles_28d, 0) as bigint) as active_profiles_28d,
+        {{ features_zero_filled('households', ['profile_count', 'active_profiles_28d']) }},
         {%- for measure in households %}
-        {%- for days in [7, 28, 90] %}
-        cast(coalesce(households.household_{{ measure }}_{{ days }}d, 0) as bigint)
-            as household_{{ measure }}_{{ days }}d,
-        {%- endfor %}
+        {{ features_zero_filled('households', ['household_' ~ measure ~ '_7d', 'household_' ~ measure ~ '_28d',
+                                               'household_' ~ measure ~ '_90d']) }},
         {%- endfor %}
         households.days_since_last_activity,
 
         -- billing, 90 days before the snapshot
-        cast(coalesce(billing_windows.failed_payments_90d, 0) as bigint) as failed_payments_90d,
-        cast(coalesce(billing_windows.payments_90d, 0) as bigint) as payments_90d,
-        cast(coalesce(billing_windows.revenue_past_90d_cents, 0) as bigint) as revenue_past_90d_cents,
-        cast(coalesce(billing_windows.plan_changes_90d, 0) as bigint) as plan_changes_90d,
+        cast(coalesce(billing_windows.payments_failed_90d, 0) as bigint) as failed_payments_90d,
+        cast(coalesce(billing_windows.payments_succeeded_90d, 0) as bigint) as payments_90d,
+        cast(coalesce(billing_windows.revenue_cents_90d, 0) as bigint) as revenue_past_90d_cents,
+        {{ features_zero_filled('billing_windows', ['plan_changes_90d']) }},
 
         -- labels, from the snapshot on
-        (coalesce(billing_windows.cancellations_next_30d, 0) > 0 or lapses_next_30d.account_id is not null)
+        (coalesce(label_windows.cancellations_30d, 0) > 0 or lapses_next_30d.account_id is not null)
             as is_churned_30d,
-        cast(coalesce(billing_windows.revenue_next_90d_cents, 0) as bigint) as revenue_next_90d_cents,
+        cast(coalesce(label_windows.revenue_cents_90d, 0) as bigint) as revenue_next_90d_cents,
         snapshots.is_churn_label_complete,
         snapshots.is_ltv_label_complete
 
@@ -217,15 +182,9 @@ final as (
         on active_subscriptions.snapshot_date = snapshots.snapshot_date
     left join first_subscriptions
         on active_subscriptions.account_id = first_subscriptions.account_id
-    left join households
-        on active_subscriptions.account_id = households.account_id
-        and active_subscriptions.snapshot_date = households.snapshot_date
-    left join billing_windows
-        on active_subscriptions.account_id = billing_windows.account_id
-        and active_subscriptions.snapshot_date = billing_windows.snapshot_date
-    left join lapses_next_30d
-        on active_subscriptions.account_id = lapses_next_30d.account_id
-        and active_subscriptions.snapshot_date = lapses_next_30d.snapshot_date
+    {{- features_left_join_on_keys('active_subscriptions',
+                                   ['households', 'billing_windows', 'label_windows', 'lapses_next_30d'],
+                                   ['account_id', 'snapshot_date']) }}
 
 )
 

@@ -4,6 +4,16 @@
 -- snapshot_date 00:00 UTC. Range joins over profile-days keep the cost at profiles x snapshots.
 
 {%- set genres = features_genres() %}
+{%- set play_start_parts = ['morning', 'afternoon', 'evening', 'night', 'weekend',
+                            'tv', 'mobile', 'web', 'tablet', 'console'] %}
+{#- daily measure -> window lengths (days) summed into <measure>_<N>d -#}
+{%- set daily_measures = {
+    'plays': [7, 28, 90], 'sessions': [7, 28, 90], 'active_days': [7, 28, 90], 'watch_seconds': [7, 28, 90],
+    'completed_plays': [90], 'watch_sessions': [90], 'binge_sessions': [90], 'play_starts': [90],
+    'list_adds': [28], 'searches': [28], 'ratings': [28]} %}
+{%- for part in play_start_parts %}
+{%- do daily_measures.update({'play_starts_' ~ part: [90]}) %}
+{%- endfor %}
 
 with
 
@@ -65,132 +75,42 @@ profile_snapshots as (
 
 daily_windows as (
 
-    select
-        profile_daily.profile_id,
-        snapshots.snapshot_date,
-        {%- for days in [7, 28, 90] %}
-        {{ features_window_sum('plays', days) }} as plays_{{ days }}d,
-        {{ features_window_sum('sessions', days) }} as sessions_{{ days }}d,
-        {{ features_window_sum(1, days) }} as active_days_{{ days }}d,
-        {{ features_window_sum('watch_seconds', days) }} as watch_seconds_{{ days }}d,
-        {%- endfor %}
-        {{ features_window_sum('completed_plays', 90) }} as completed_plays_90d,
-        {{ features_window_sum('watch_sessions', 90) }} as watch_sessions_90d,
-        {{ features_window_sum('binge_sessions', 90) }} as binge_sessions_90d,
-        {%- for part in ['play_starts', 'play_starts_morning', 'play_starts_afternoon', 'play_starts_evening',
-                         'play_starts_night', 'play_starts_weekend', 'play_starts_tv', 'play_starts_mobile',
-                         'play_starts_web', 'play_starts_tablet', 'play_starts_console'] %}
-        {{ features_window_sum(part, 90) }} as {{ part }}_90d,
-        {%- endfor %}
-        {{ features_window_sum('list_adds', 28) }} as list_adds_28d,
-        {{ features_window_sum('searches', 28) }} as searches_28d,
-        {{ features_window_sum('ratings', 28) }} as ratings_28d
-    from profile_daily
-    inner join snapshots
-        on profile_daily.activity_date >= {{ features_add_days('snapshots.snapshot_date', -90) }}
-        and profile_daily.activity_date < snapshots.snapshot_date
-    group by profile_daily.profile_id, snapshots.snapshot_date
+    {{ windowed_sums('profile_daily', ['profile_id'], daily_measures, expressions={'active_days': 1}) }}
 
 ),
 
--- recency: each active day is "the latest one" for the snapshots after it, up to the next such day
-play_days as (
-
-    select
-        profile_id,
-        activity_date,
-        lead(activity_date) over (partition by profile_id order by activity_date) as next_activity_date
-    from profile_daily
-    where plays > 0
-
-),
-
-session_days as (
-
-    select
-        profile_id,
-        activity_date,
-        lead(activity_date) over (partition by profile_id order by activity_date) as next_activity_date
-    from profile_daily
-    where sessions > 0
-
-),
-
-active_days as (
-
-    select
-        profile_id,
-        activity_date,
-        lead(activity_date) over (partition by profile_id order by activity_date) as next_activity_date
-    from profile_daily
-
-),
-
+-- recency: the latest day with a play / session / any activity before the snapshot
 last_play as (
 
-    select play_days.profile_id, snapshots.snapshot_date, play_days.activity_date as last_play_date
-    from play_days
-    inner join snapshots
-        on play_days.activity_date < snapshots.snapshot_date
-        and snapshots.snapshot_date <= coalesce(play_days.next_activity_date, date '9999-12-31')
+    {{ latest_before_snapshot('profile_daily', 'profile_id', 'activity_date', day_as='last_play_date',
+                              where='plays > 0') }}
 
 ),
 
 last_session as (
 
-    select session_days.profile_id, snapshots.snapshot_date, session_days.activity_date as last_session_date
-    from session_days
-    inner join snapshots
-        on session_days.activity_date < snapshots.snapshot_date
-        and snapshots.snapshot_date <= coalesce(session_days.next_activity_date, date '9999-12-31')
+    {{ latest_before_snapshot('profile_daily', 'profile_id', 'activity_date', day_as='last_session_date',
+                              where='sessions > 0') }}
 
 ),
 
 last_activity as (
 
-    select active_days.profile_id, snapshots.snapshot_date, active_days.activity_date as last_activity_date
-    from active_days
-    inner join snapshots
-        on active_days.activity_date < snapshots.snapshot_date
-        and snapshots.snapshot_date <= coalesce(active_days.next_activity_date, date '9999-12-31')
+    {{ latest_before_snapshot('profile_daily', 'profile_id', 'activity_date', day_as='last_activity_date') }}
 
 ),
 
--- kids flag as of the snapshot: the latest profile_updated before it (same interval trick)
-profile_update_spans as (
-
-    select
-        profile_id,
-        cast(occurred_at as date) as updated_date,
-        lead(cast(occurred_at as date)) over (partition by profile_id order by occurred_at, event_id)
-            as next_updated_date,
-        is_kids
-    from profile_updates
-
-),
-
+-- kids flag as of the snapshot: the latest profile_updated before it
 kids_flags as (
 
-    select profile_update_spans.profile_id, snapshots.snapshot_date, profile_update_spans.is_kids
-    from profile_update_spans
-    inner join snapshots
-        on profile_update_spans.updated_date < snapshots.snapshot_date
-        and snapshots.snapshot_date <= coalesce(profile_update_spans.next_updated_date, date '9999-12-31')
+    {{ latest_before_snapshot('profile_updates', 'profile_id', 'cast(occurred_at as date)', columns=['is_kids'],
+                              order_by='occurred_at, event_id') }}
 
 ),
 
 genre_windows as (
 
-    select
-        profile_genre_daily.profile_id,
-        snapshots.snapshot_date,
-        profile_genre_daily.genre,
-        cast(sum(profile_genre_daily.watch_seconds) as bigint) as watch_seconds_90d
-    from profile_genre_daily
-    inner join snapshots
-        on profile_genre_daily.activity_date >= {{ features_add_days('snapshots.snapshot_date', -90) }}
-        and profile_genre_daily.activity_date < snapshots.snapshot_date
-    group by profile_genre_daily.profile_id, snapshots.snapshot_date, profile_genre_daily.genre
+    {{ windowed_sums('profile_genre_daily', ['profile_id', 'genre'], {'watch_seconds': [90]}) }}
 
 ),
 
@@ -268,10 +188,8 @@ final as (
 
         -- frequency and watch time
         {%- for days in [7, 28, 90] %}
-        cast(coalesce(daily_windows.plays_{{ days }}d, 0) as bigint) as plays_{{ days }}d,
-        cast(coalesce(daily_windows.sessions_{{ days }}d, 0) as bigint) as sessions_{{ days }}d,
-        cast(coalesce(daily_windows.active_days_{{ days }}d, 0) as bigint) as active_days_{{ days }}d,
-        cast(coalesce(daily_windows.watch_seconds_{{ days }}d, 0) as bigint) as watch_seconds_{{ days }}d,
+        {{ features_zero_filled('daily_windows', ['plays', 'sessions', 'active_days', 'watch_seconds'],
+                                suffix='_' ~ days ~ 'd') }},
         {%- endfor %}
 
         -- viewing habits (null when the window has no plays / play starts / watch sessions)
@@ -281,7 +199,7 @@ final as (
         cast({{ features_trend('coalesce(daily_windows.watch_seconds_7d, 0)', 7,
                                'coalesce(daily_windows.watch_seconds_28d - daily_windows.watch_seconds_7d, 0)', 21) }}
              as double) as trend_7d_vs_prior_21d,
-        {%- for part in ['morning', 'afternoon', 'evening', 'night', 'weekend', 'tv', 'mobile', 'web', 'tablet', 'console'] %}
+        {%- for part in play_start_parts %}
         {{ features_ratio('daily_windows.play_starts_' ~ part ~ '_90d', 'daily_windows.play_starts_90d') }}
             as {{ part }}_share_90d,
         {%- endfor %}
@@ -305,29 +223,13 @@ final as (
         {%- endfor %}
 
         -- discovery
-        cast(coalesce(daily_windows.list_adds_28d, 0) as bigint) as list_adds_28d,
-        cast(coalesce(daily_windows.searches_28d, 0) as bigint) as searches_28d,
-        cast(coalesce(daily_windows.ratings_28d, 0) as bigint) as ratings_28d
+        {{ features_zero_filled('daily_windows', ['list_adds_28d', 'searches_28d', 'ratings_28d']) }}
 
     from profile_snapshots
-    left join daily_windows
-        on profile_snapshots.profile_id = daily_windows.profile_id
-        and profile_snapshots.snapshot_date = daily_windows.snapshot_date
-    left join last_play
-        on profile_snapshots.profile_id = last_play.profile_id
-        and profile_snapshots.snapshot_date = last_play.snapshot_date
-    left join last_session
-        on profile_snapshots.profile_id = last_session.profile_id
-        and profile_snapshots.snapshot_date = last_session.snapshot_date
-    left join last_activity
-        on profile_snapshots.profile_id = last_activity.profile_id
-        and profile_snapshots.snapshot_date = last_activity.snapshot_date
-    left join kids_flags
-        on profile_snapshots.profile_id = kids_flags.profile_id
-        and profile_snapshots.snapshot_date = kids_flags.snapshot_date
-    left join genre_features
-        on profile_snapshots.profile_id = genre_features.profile_id
-        and profile_snapshots.snapshot_date = genre_features.snapshot_date
+    {{- features_left_join_on_keys('profile_snapshots',
+                                   ['daily_windows', 'last_play', 'last_session', 'last_activity', 'kids_flags',
+                                    'genre_features'],
+                                   ['profile_id', 'snapshot_date']) }}
 
 )
 

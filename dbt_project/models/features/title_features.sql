@@ -49,23 +49,9 @@ title_snapshots as (
 
 daily_windows as (
 
-    select
-        title_daily.title_id,
-        snapshots.snapshot_date,
-        {{ features_window_sum('plays', 7) }} as plays_7d,
-        {{ features_window_sum('plays', 28) }} as plays_28d,
-        {{ features_window_sum('completed_plays', 28) }} as completed_plays_28d,
-        {{ features_window_sum('watch_seconds', 28) }} as watch_seconds_28d,
-        {{ features_window_sum('list_adds', 28) }} as list_adds_28d,
-        {{ features_window_sum('impressions', 28) }} as impressions_28d,
-        {{ features_window_sum('clicks', 28) }} as clicks_28d,
-        {{ features_window_sum('ratings_up', 90) }} as ratings_up_90d,
-        {{ features_window_sum('ratings_down', 90) }} as ratings_down_90d
-    from title_daily
-    inner join snapshots
-        on title_daily.activity_date >= {{ features_add_days('snapshots.snapshot_date', -90) }}
-        and title_daily.activity_date < snapshots.snapshot_date
-    group by title_daily.title_id, snapshots.snapshot_date
+    {{ windowed_sums('title_daily', ['title_id'],
+                     {'plays': [7, 28], 'completed_plays': [28], 'watch_seconds': [28], 'list_adds': [28],
+                      'impressions': [28], 'clicks': [28], 'ratings_up': [90], 'ratings_down': [90]}) }}
 
 ),
 
@@ -100,37 +86,27 @@ final as (
             as days_since_release,
 
         -- popularity
-        cast(coalesce(daily_windows.plays_7d, 0) as bigint) as plays_7d,
-        cast(coalesce(daily_windows.plays_28d, 0) as bigint) as plays_28d,
-        cast(coalesce(viewer_windows.unique_viewers_7d, 0) as bigint) as unique_viewers_7d,
-        cast(coalesce(viewer_windows.unique_viewers_28d, 0) as bigint) as unique_viewers_28d,
+        {{ features_zero_filled('daily_windows', ['plays_7d', 'plays_28d']) }},
+        {{ features_zero_filled('viewer_windows', ['unique_viewers_7d', 'unique_viewers_28d']) }},
         cast({{ features_trend('coalesce(daily_windows.plays_7d, 0)', 7,
                                'coalesce(daily_windows.plays_28d - daily_windows.plays_7d, 0)', 21) }}
              as double) as trending_velocity,
 
         -- viewing quality (null when no plays in the window)
-        cast(coalesce(daily_windows.completed_plays_28d, 0) as bigint) as completed_plays_28d,
+        {{ features_zero_filled('daily_windows', ['completed_plays_28d']) }},
         {{ features_ratio('daily_windows.completed_plays_28d', 'daily_windows.plays_28d') }} as completion_rate_28d,
-        cast(coalesce(daily_windows.watch_seconds_28d, 0) as bigint) as watch_seconds_28d,
+        {{ features_zero_filled('daily_windows', ['watch_seconds_28d']) }},
         {{ features_ratio('daily_windows.watch_seconds_28d', 'daily_windows.plays_28d') }} as avg_watch_seconds_28d,
 
         -- interest
-        cast(coalesce(daily_windows.list_adds_28d, 0) as bigint) as list_adds_28d,
-        cast(coalesce(daily_windows.impressions_28d, 0) as bigint) as impressions_28d,
-        cast(coalesce(daily_windows.clicks_28d, 0) as bigint) as clicks_28d,
+        {{ features_zero_filled('daily_windows', ['list_adds_28d', 'impressions_28d', 'clicks_28d']) }},
         {{ features_ratio('daily_windows.clicks_28d', 'daily_windows.impressions_28d') }} as click_through_rate_28d,
-        cast(coalesce(daily_windows.ratings_up_90d, 0) as bigint) as ratings_up_90d,
-        cast(coalesce(daily_windows.ratings_down_90d, 0) as bigint) as ratings_down_90d,
+        {{ features_zero_filled('daily_windows', ['ratings_up_90d', 'ratings_down_90d']) }},
         {{ features_ratio('daily_windows.ratings_up_90d - daily_windows.ratings_down_90d',
                           'daily_windows.ratings_up_90d + daily_windows.ratings_down_90d') }} as rating_balance_90d
 
     from title_snapshots
-    left join daily_windows
-        on title_snapshots.title_id = daily_windows.title_id
-        and title_snapshots.snapshot_date = daily_windows.snapshot_date
-    left join viewer_windows
-        on title_snapshots.title_id = viewer_windows.title_id
-        and title_snapshots.snapshot_date = viewer_windows.snapshot_date
+    {{- features_left_join_on_keys('title_snapshots', ['daily_windows', 'viewer_windows'], ['title_id', 'snapshot_date']) }}
 
 )
 

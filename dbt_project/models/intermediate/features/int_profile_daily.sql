@@ -4,6 +4,12 @@
 -- own day; a play or session counts on the day it *ended*, so a snapshot at d (which sums days
 -- before d) only sees plays and sessions whose every event happened before d.
 
+{%- set event_counts = {'searches': 'search', 'list_adds': 'add_to_list', 'list_removes': 'remove_from_list',
+                       'ratings': 'rating', 'impressions': 'impression', 'clicks': 'click'} %}
+{#- local hours [first, last] of each part of the day -#}
+{%- set day_parts = {'morning': [6, 11], 'afternoon': [12, 17], 'evening': [18, 23], 'night': [0, 5]} %}
+{%- set device_types = ['tv', 'mobile', 'web', 'tablet', 'console'] %}
+
 with
 
 events as (
@@ -73,12 +79,9 @@ event_days as (
     select
         profile_id,
         occurred_date as activity_date,
-        sum(case when event_type = 'search' then 1 else 0 end) as searches,
-        sum(case when event_type = 'add_to_list' then 1 else 0 end) as list_adds,
-        sum(case when event_type = 'remove_from_list' then 1 else 0 end) as list_removes,
-        sum(case when event_type = 'rating' then 1 else 0 end) as ratings,
-        sum(case when event_type = 'impression' then 1 else 0 end) as impressions,
-        sum(case when event_type = 'click' then 1 else 0 end) as clicks
+        {%- for column, event_type in event_counts.items() %}
+        sum(case when event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from events
     where event_type <> 'play_start'
     group by profile_id, occurred_date
@@ -91,16 +94,15 @@ play_start_days as (
         profile_id,
         activity_date,
         count(*) as play_starts,
-        sum(case when extract(hour from local_started_at) between 6 and 11 then 1 else 0 end) as play_starts_morning,
-        sum(case when extract(hour from local_started_at) between 12 and 17 then 1 else 0 end) as play_starts_afternoon,
-        sum(case when extract(hour from local_started_at) between 18 and 23 then 1 else 0 end) as play_starts_evening,
-        sum(case when extract(hour from local_started_at) between 0 and 5 then 1 else 0 end) as play_starts_night,
+        {%- for part, hours in day_parts.items() %}
+        sum(case when extract(hour from local_started_at) between {{ hours[0] }} and {{ hours[1] }} then 1 else 0 end)
+            as play_starts_{{ part }},
+        {%- endfor %}
         sum(case when {{ features_is_weekend('local_started_at') }} then 1 else 0 end) as play_starts_weekend,
-        sum(case when device_type = 'tv' then 1 else 0 end) as play_starts_tv,
-        sum(case when device_type = 'mobile' then 1 else 0 end) as play_starts_mobile,
-        sum(case when device_type = 'web' then 1 else 0 end) as play_starts_web,
-        sum(case when device_type = 'tablet' then 1 else 0 end) as play_starts_tablet,
-        sum(case when device_type = 'console' then 1 else 0 end) as play_starts_console
+        {%- for device_type in device_types %}
+        sum(case when device_type = '{{ device_type }}' then 1 else 0 end) as play_starts_{{ device_type }}
+            {{- ',' if not loop.last }}
+        {%- endfor %}
     from play_starts_local
     group by profile_id, activity_date
 
@@ -191,56 +193,27 @@ final as (
         profile_days.activity_date,
 
         -- sessions
-        cast(coalesce(session_days.sessions, 0) as bigint) as sessions,
-        cast(coalesce(session_days.session_seconds, 0) as bigint) as session_seconds,
-        cast(coalesce(watch_session_days.watch_sessions, 0) as bigint) as watch_sessions,
-        cast(coalesce(watch_session_days.binge_sessions, 0) as bigint) as binge_sessions,
+        {{ features_zero_filled('session_days', ['sessions', 'session_seconds']) }},
+        {{ features_zero_filled('watch_session_days', ['watch_sessions', 'binge_sessions']) }},
 
         -- plays
-        cast(coalesce(play_days.plays, 0) as bigint) as plays,
-        cast(coalesce(play_days.watch_seconds, 0) as bigint) as watch_seconds,
-        cast(coalesce(play_days.completed_plays, 0) as bigint) as completed_plays,
-        cast(coalesce(play_days.distinct_titles, 0) as bigint) as distinct_titles,
+        {{ features_zero_filled('play_days', ['plays', 'watch_seconds', 'completed_plays', 'distinct_titles']) }},
 
         -- play starts by local time of day and device
-        cast(coalesce(play_start_days.play_starts, 0) as bigint) as play_starts,
-        cast(coalesce(play_start_days.play_starts_morning, 0) as bigint) as play_starts_morning,
-        cast(coalesce(play_start_days.play_starts_afternoon, 0) as bigint) as play_starts_afternoon,
-        cast(coalesce(play_start_days.play_starts_evening, 0) as bigint) as play_starts_evening,
-        cast(coalesce(play_start_days.play_starts_night, 0) as bigint) as play_starts_night,
-        cast(coalesce(play_start_days.play_starts_weekend, 0) as bigint) as play_starts_weekend,
-        cast(coalesce(play_start_days.play_starts_tv, 0) as bigint) as play_starts_tv,
-        cast(coalesce(play_start_days.play_starts_mobile, 0) as bigint) as play_starts_mobile,
-        cast(coalesce(play_start_days.play_starts_web, 0) as bigint) as play_starts_web,
-        cast(coalesce(play_start_days.play_starts_tablet, 0) as bigint) as play_starts_tablet,
-        cast(coalesce(play_start_days.play_starts_console, 0) as bigint) as play_starts_console,
+        {{ features_zero_filled('play_start_days', ['play_starts', 'play_starts_morning', 'play_starts_afternoon',
+                                                    'play_starts_evening', 'play_starts_night', 'play_starts_weekend',
+                                                    'play_starts_tv', 'play_starts_mobile', 'play_starts_web',
+                                                    'play_starts_tablet', 'play_starts_console']) }},
 
         -- discovery
-        cast(coalesce(event_days.searches, 0) as bigint) as searches,
-        cast(coalesce(event_days.list_adds, 0) as bigint) as list_adds,
-        cast(coalesce(event_days.list_removes, 0) as bigint) as list_removes,
-        cast(coalesce(event_days.ratings, 0) as bigint) as ratings,
-        cast(coalesce(event_days.impressions, 0) as bigint) as impressions,
-        cast(coalesce(event_days.clicks, 0) as bigint) as clicks
+        {{ features_zero_filled('event_days', event_counts.keys() | list) }}
 
     from profile_days
     left join profiles
         on profile_days.profile_id = profiles.profile_id
-    left join event_days
-        on profile_days.profile_id = event_days.profile_id
-        and profile_days.activity_date = event_days.activity_date
-    left join play_start_days
-        on profile_days.profile_id = play_start_days.profile_id
-        and profile_days.activity_date = play_start_days.activity_date
-    left join play_days
-        on profile_days.profile_id = play_days.profile_id
-        and profile_days.activity_date = play_days.activity_date
-    left join watch_session_days
-        on profile_days.profile_id = watch_session_days.profile_id
-        and profile_days.activity_date = watch_session_days.activity_date
-    left join session_days
-        on profile_days.profile_id = session_days.profile_id
-        and profile_days.activity_date = session_days.activity_date
+    {{- features_left_join_on_keys('profile_days',
+                                   ['event_days', 'play_start_days', 'play_days', 'watch_session_days', 'session_days'],
+                                   ['profile_id', 'activity_date']) }}
 
 )
 

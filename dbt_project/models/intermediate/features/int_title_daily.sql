@@ -64,21 +64,10 @@ final as (
     select
         title_days.title_id,
         title_days.activity_date,
-        cast(coalesce(play_days.plays, 0) as bigint) as plays,
-        cast(coalesce(play_days.completed_plays, 0) as bigint) as completed_plays,
-        cast(coalesce(play_days.watch_seconds, 0) as bigint) as watch_seconds,
-        cast(coalesce(event_days.list_adds, 0) as bigint) as list_adds,
-        cast(coalesce(event_days.ratings_up, 0) as bigint) as ratings_up,
-        cast(coalesce(event_days.ratings_down, 0) as bigint) as ratings_down,
-        cast(coalesce(event_days.impressions, 0) as bigint) as impressions,
-        cast(coalesce(event_days.clicks, 0) as bigint) as clicks
+        {{ features_zero_filled('play_days', ['plays', 'completed_plays', 'watch_seconds']) }},
+        {{ features_zero_filled('event_days', ['list_adds', 'ratings_up', 'ratings_down', 'impressions', 'clicks']) }}
     from title_days
-    left join play_days
-        on title_days.title_id = play_days.title_id
-        and title_days.activity_date = play_days.activity_date
-    left join event_days
-        on title_days.title_id = event_days.title_id
-        and title_days.activity_date = event_days.activity_date
+    {{- features_left_join_on_keys('title_days', ['play_days', 'event_days'], ['title_id', 'activity_date']) }}
 
 )
 
