@@ -161,7 +161,14 @@ def _describe_failure(run_result) -> str:
 
 
 def run_build(full_refresh: bool = False, target: str | None = None) -> BuildSummary:
-    """Builds (seeds, models, tests) the warehouse from the lake; incremental unless `full_refresh`."""
+    """Builds (seeds, models, tests) the warehouse from the lake; incremental unless `full_refresh`.
+
+    Runs the Dagster `warehouse_build` job (the one the hourly schedule and the lake sensor run), so
+    the build is recorded where `streamloop ui` shows it and dbt tests land as asset checks.
+    """
+    from orchestration.defs.dbt.assets import warehouse_models
+    from orchestration.runs import execute_job, failures
+
     settings = get_settings()
     lake = Lake(settings.lake_root)
     if not lake.files("events"):
@@ -169,11 +176,13 @@ def run_build(full_refresh: bool = False, target: str | None = None) -> BuildSum
             f"the lake at {settings.lake_root} has no events: run `streamloop simulate` or `streamloop ingest` first"
         )
     start = time.perf_counter()
-    args = ["build", "--exclude", "resource_type:unit_test"]
-    if full_refresh:
-        args.append("--full-refresh")
     say(f"▸ dbt build ({'full refresh' if full_refresh else 'incremental'}) → {settings.warehouse_file}")
-    run_dbt(args, target=target)
+    config = {"full_refresh": full_refresh, "target": target or ""}
+    result = execute_job("warehouse_build", run_config={"ops": {warehouse_models.op.name: {"config": config}}},
+                         progress=True)
+    if not result.success:
+        problems = failures(result)
+        raise StreamloopError(problems[0].split(": ", 1)[-1] if problems else "the warehouse build failed")
     summary = summarize_warehouse(settings.warehouse_file)
     summary.elapsed_seconds = time.perf_counter() - start
     summary.full_refresh = full_refresh

@@ -1,12 +1,15 @@
 """`streamloop train`: train, register, gate, promote, score and publish (CONTRACT §5).
 
-Every step is a function of `ml.training` (the Dagster assets call the same ones); this module
-only sequences them for the CLI and reports progress.
+Runs the Dagster jobs the daily schedule and the UI run — `model_training` (each model's training
+set, model, blocking quality check and promotion), then `batch_scoring` and `publication` — so the
+terminal and the UI share one path and one history. This module only reads the runs' outcomes
+back (from their events and the registry) into a summary.
 
 Each requested model is trained on its own: a model whose training data is absent (e.g. churn and
 LTV on a MovieLens import, which has no subscriptions) is skipped with a one-line reason while the
 others train. A model whose data is present but unusable fails; the run still finishes the other
-models, prints its summary, then raises so the CLI exits non-zero.
+models, prints its summary, then raises so the CLI exits non-zero. A model its gate keeps out of
+production is an outcome ("kept"), not a failure.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ml.training import HEADLINE, MODELS, ModelOutcome
 from streamloop.errors import StreamloopError
-from streamloop.progress import say, step
+from streamloop.progress import say
 
 
 @dataclass
@@ -45,52 +48,87 @@ class TrainingSummary:
         return "\n".join(lines)
 
 
-def run_training(models: list[str] | None = None, *, registry=None, store=None) -> TrainingSummary:
-    from ml.errors import NoTrainingData, TrainingDataError
-    from ml.features import open_warehouse
-    from ml.publish import publish
+def model_asset_keys(name: str) -> list[str]:
+    """The assets of one model in the `model_training` job (orchestration/defs/ml/assets.py)."""
+    training_set = [] if name == "recommender" else [f"{name}_training_set"]
+    return [*training_set, f"{name}_model", f"production_{name}_model"]
+
+
+def run_training(models: list[str] | None = None) -> TrainingSummary:
+    import dagster as dg
+
     from ml.registry import default_registry
-    from ml.training import fit_model, register_gate_promote, score_with_production
-    from streamloop.settings import get_settings
+    from orchestration.runs import execute_job
 
     requested = list(models or MODELS)
     unknown = [m for m in requested if m not in MODELS]
     if unknown:
         raise StreamloopError(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
-    settings = get_settings()
-    registry = registry or default_registry()
-    summary = TrainingSummary()
-    con = open_warehouse()
-    try:
-        for name in (m for m in MODELS if m in requested):
-            with step(f"train {name}"):
-                try:
-                    result = fit_model(name, con, threads=settings.threads, progress=lambda m: say(f"  {m}"))
-                    summary.outcomes.append(register_gate_promote(
-                        result, registry, settings.home_dir / "reports", data_source=str(settings.warehouse_file),
-                        progress=lambda m: say(f"  {m}")))
-                except NoTrainingData as exc:
-                    say(f"  skipped: {exc}")
-                    summary.outcomes.append(ModelOutcome(name, "skipped", str(exc)))
-                except TrainingDataError as exc:
-                    say(f"  failed: {exc}")
-                    summary.outcomes.append(ModelOutcome(name, "failed", str(exc)))
-    finally:
-        con.close()
-    with step("score and publish"):
-        con = open_warehouse(read_only=False)
-        try:
-            scoring = score_with_production(registry, con)
-        finally:
-            con.close()
-        summary.scored, summary.notes = scoring.scored, scoring.notes
-        if scoring.payloads:
-            if store is None:
-                from functions.store import get_store
+    names = [m for m in MODELS if m in requested]
+    registry = default_registry()
+    before = {name: set(registry.versions(name)) for name in names}
 
-                store = get_store(settings)
-            summary.published = publish(store, scoring.payloads)
-    if summary.failed:
+    keys = [dg.AssetKey(key) for name in names for key in model_asset_keys(name)]
+    training = execute_job("model_training", asset_selection=keys, progress=True)
+    summary = TrainingSummary(outcomes=[_outcome(name, training, registry, before[name]) for name in names])
+
+    problems = []
+    for job in ("batch_scoring", "publication"):
+        run = execute_job(job, progress=True)
+        _read_outputs(run, summary)
+        problems += _step_failures(run)
+    if summary.failed or problems:
         say(summary.render())
-        raise StreamloopError("training failed for " + "; ".join(f"{o.name}: {o.reason}" for o in summary.failed))
+        raise StreamloopError("training failed for " + "; ".join(
+            [f"{o.name}: {o.reason}" for o in summary.failed] + problems))
     return summary
+
+
+def _step_failures(result) -> list[str]:
+    from orchestration.runs import failures
+
+    return failures(result)
+
+
+def _outcome(name: str, run, registry, versions_before: set[int]) -> ModelOutcome:
+    """What happened to model `name` in the training run: skipped, failed, promoted or kept."""
+    from orchestration.defs.skips import skip_reasons
+    from orchestration.failures import failure_message
+
+    assets = model_asset_keys(name)
+    skipped = skip_reasons(run.all_events)
+    for key in assets:
+        if key in skipped:
+            return ModelOutcome(name, "skipped", skipped[key])
+    # a model's steps are its assets and its quality check (step key `<asset>_check_…`)
+    errors = [failure_message(e.event_specific_data) for e in run.all_events
+              if e.is_step_failure and any(e.step_key == k or e.step_key.startswith(f"{k}_") for k in assets)]
+    if errors:
+        return ModelOutcome(name, "failed", errors[0])
+    new = sorted(set(registry.versions(name)) - versions_before)
+    if not new:
+        return ModelOutcome(name, "failed", "the run registered no new version")
+    ref = registry.get(name, new[-1])
+    headline = HEADLINE[name]
+    best = max(((b, m[headline]) for b, m in ref.baseline_metrics.items() if headline in m),
+               key=lambda kv: kv[1], default=None)
+    gate = registry.gate_of(name, ref.version)
+    production = registry.production(name)
+    promoted = production is not None and production.version == ref.version
+    reason = "" if promoted else "gate failed: " + "; ".join((gate or {}).get("reasons") or ["not evaluated"])
+    return ModelOutcome(name, "promoted" if promoted else "kept", reason, ref.version, ref.metrics, best, gate)
+
+
+def _read_outputs(run, summary: TrainingSummary) -> None:
+    """Rows written per table and keys published per namespace, from the materializations' metadata;
+    skipped outputs as notes."""
+    from orchestration.defs.skips import skip_reasons
+
+    for event in run.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        name, metadata = materialization.asset_key.to_user_string(), materialization.metadata
+        if "dagster/row_count" in metadata:
+            summary.scored[name] = int(metadata["dagster/row_count"].value)
+        if "keys_written" in metadata:
+            summary.published.update(metadata["keys_written"].value)
+    summary.notes += [f"{key} not written: {reason}" for key, reason in skip_reasons(run.all_events).items()]

@@ -1,4 +1,5 @@
-"""`run_training` end to end on a small synthetic warehouse: train, gate, promote, score, publish."""
+"""`run_training` end to end on a small synthetic warehouse: train, gate, promote, score, publish —
+through the Dagster jobs, into the SQLite online store the API reads."""
 from __future__ import annotations
 
 import duckdb
@@ -6,6 +7,7 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
+from functions.store import get_store
 from ml.registry import default_registry
 from ml.synthetic import account_snapshots, taste_catalog, taste_interactions
 from streamloop.errors import StreamloopError
@@ -17,16 +19,6 @@ def one_thread():
     """One BLAS/OpenMP thread: on a busy 2-core machine, spinning thread pools make tests 20× slower."""
     with threadpool_limits(limits=1):
         yield
-
-
-class MemoryStore:
-    """The online store's put_many, in memory."""
-
-    def __init__(self):
-        self.data: dict[str, dict] = {}
-
-    def put_many(self, ns, items):
-        self.data.setdefault(ns, {}).update(items)
 
 
 def build_warehouse(path, accounts: pd.DataFrame) -> None:
@@ -74,8 +66,7 @@ def test_training_promotes_scores_and_publishes(home):
     from streamloop.train import run_training
 
     build_warehouse(home / "warehouse.duckdb", account_snapshots(n_accounts=300, n_snapshots=8, seed=1))
-    store = MemoryStore()
-    summary = run_training(store=store)
+    summary = run_training()
     statuses = {o.name: o.status for o in summary.outcomes}
     assert statuses["churn"] == "promoted" and statuses["recommender"] == "promoted"
     assert statuses["ltv"] in ("promoted", "kept")
@@ -84,13 +75,17 @@ def test_training_promotes_scores_and_publishes(home):
     assert len(scores) == 300 and scores["churn_risk"].between(0, 1).all()
     assert con.execute("select count(*) from profile_scores").fetchone()[0] > 0
     con.close()
-    assert set(store.data) >= {"profile", "title", "lists", "candidates", "similar"}
-    some_profile = next(iter(store.data["candidates"].values()))
-    assert some_profile["model_version"] == "recommender-v1" and some_profile["items"]
-    assert store.data["profile"]["p0"]["segment"] is not None
-    for value in store.data["candidates"].values():  # a thumbs-down marks a title as seen: never recommended
+    assert set(summary.published) >= {"profile", "title", "lists", "candidates", "similar"}
+    store = get_store(get_settings())
+    profile_ids = [f"p{i}" for i in range(120)]
+    candidates = store.get_many("candidates", profile_ids)
+    assert candidates and all(v["model_version"] == "recommender-v1" and v["items"] for v in candidates.values())
+    assert store.get("profile", "p0")["segment"] is not None
+    for value in candidates.values():  # a thumbs-down marks a title as seen: never recommended
         assert "t119" not in {item for item, _ in value["items"]}
-    assert set(store.data["lists"]) == {"trending", "popular", "new_releases"}
+    assert set(store.get_many("lists", ["trending", "popular", "new_releases", "other"])) == {
+        "trending", "popular", "new_releases"}
+    store.close()
     assert (home / "registry" / "churn" / "v1" / "report" / "roc.png").exists()
     assert "churn" in summary.render()
 
@@ -100,7 +95,7 @@ def test_bad_data_fails_and_leaves_production_untouched(home):
 
     accounts = account_snapshots(n_accounts=300, n_snapshots=8, seed=1)
     build_warehouse(home / "warehouse.duckdb", accounts)
-    run_training(["churn"], store=MemoryStore())
+    run_training(["churn"])
     assert default_registry().production("churn").version == 1
 
     one_class = accounts.copy()
@@ -110,7 +105,7 @@ def test_bad_data_fails_and_leaves_production_untouched(home):
     con.execute("create or replace table account_features as select * from frame")
     con.close()
     with pytest.raises(StreamloopError, match="single class"):
-        run_training(["churn"], store=MemoryStore())
+        run_training(["churn"])
     registry = default_registry()
     assert registry.versions("churn") == [1] and registry.production("churn").version == 1
 
@@ -120,7 +115,7 @@ def test_no_subscriptions_skips_churn_and_ltv_while_the_recommender_trains(home)
 
     empty = account_snapshots(n_accounts=10, n_snapshots=2).head(0)
     build_warehouse(home / "warehouse.duckdb", empty)
-    summary = run_training(store=MemoryStore())
+    summary = run_training()
     outcomes = {o.name: o for o in summary.outcomes}
     assert outcomes["churn"].status == "skipped" and "no subscriptions" in outcomes["churn"].reason
     assert outcomes["ltv"].status == "skipped"

@@ -1,3 +1,5 @@
+-- shown in Dagster as a check of account_features (it reads several models)
+{{ config(meta={'dagster': {'ref': {'name': 'account_features'}}}) }}
 -- Point-in-time audit of account_features against the raw `events` mart, by timestamp:
 -- past-window features only from events before snapshot_date 00:00 UTC, the labels only from
 -- events at or after it (revenue_next_90d_cents in [d, d+90 days); a cancellation in [d, d+30 days)

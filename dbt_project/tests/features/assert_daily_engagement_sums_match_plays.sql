@@ -1,3 +1,5 @@
+-- shown in Dagster as a check of daily_engagement (it reads several models)
+{{ config(meta={'dagster': {'ref': {'name': 'daily_engagement'}}}) }}
 -- daily_engagement and the feature tables share int_profile_daily; its totals must equal the
 -- `plays` mart's (plays with a profile, by the UTC day they ended): nothing lost or doubled.
 

@@ -1,3 +1,5 @@
+-- shown in Dagster as a check of profile_features (it reads several models)
+{{ config(meta={'dagster': {'ref': {'name': 'profile_features'}}}) }}
 -- Point-in-time audit of profile_features: recount a sample of features for every row straight from
 -- the `plays` and `events` marts, keeping only what happened before snapshot_date 00:00 UTC
 -- (timestamps, not the daily aggregates). Any row returned is a feature that saw the future or

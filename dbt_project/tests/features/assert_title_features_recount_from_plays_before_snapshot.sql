@@ -1,3 +1,5 @@
+-- shown in Dagster as a check of title_features (it reads several models)
+{{ config(meta={'dagster': {'ref': {'name': 'title_features'}}}) }}
 -- Point-in-time audit of title_features: plays and unique viewers over 28 days recounted from the
 -- `plays` mart by timestamp (ended before snapshot_date 00:00 UTC, at most 28 days before it).
 

@@ -1,3 +1,5 @@
+-- shown in Dagster as a check of ingestion_reconciliation (it reads several models)
+{{ config(meta={'dagster': {'ref': {'name': 'ingestion_reconciliation'}}}) }}
 -- received = accepted + duplicates + rejected on every received date, and the totals agree with
 -- the records actually staged, the edge rejects and the events mart (returns the failing checks)
 with by_date as (

@@ -2,21 +2,26 @@
 
 One `dbt build` per run: models materialize and their tests run as asset checks, in dbt's own
 order. Runs are incremental (the models find new lake records themselves); a run configured with
-`full_refresh: true` rebuilds every incremental model from the whole lake.
+`full_refresh: true` rebuilds every incremental model from the whole lake. `streamloop build` runs
+this same asset through the `warehouse_build` job.
 """
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.defs.dbt.environment import dbt_environment
+from orchestration.defs.dbt.failures import describe_failure
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.dbt.translator import StreamloopDbtTranslator
 from orchestration.defs.resources import WAREHOUSE_POOL, LakeResource, WarehouseResource
+from streamloop.settings import get_settings
 
 
 class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
     """Rebuild every incremental model from the whole lake instead of only what is new."""
+    target: str = ""
+    """dbt target (profiles.yml) for this run; empty: the resource's (settings.dbt_target)."""
 
 
 # unit tests check the SQL's logic in CI (tests/); a production build runs models and data tests
@@ -25,5 +30,12 @@ class DbtBuildConfig(dg.Config):
 def warehouse_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource,
                      lake: LakeResource, warehouse: WarehouseResource):
     args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    if config.target and config.target != dbt.target:  # the resource puts its --target last: rebind it
+        dbt = DbtCliResource(project_dir=dbt_project, target=config.target, dbt_executable=dbt.dbt_executable)
+    # one artifacts folder, reused: dbt's partial parsing then skips re-parsing an unchanged project
+    target_path = get_settings().home_dir / "dbt" / "build-target"
     with dbt_environment(lake_root=lake.root, warehouse_path=warehouse.path, target=dbt.target):
-        yield from dbt.cli(args, context=context).stream()
+        invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
+        yield from invocation.stream()
+    if not invocation.is_successful():
+        raise dg.Failure(description=f"dbt build failed: {describe_failure(invocation)}")

@@ -15,5 +15,6 @@ def dbt_environment(lake_root: str, warehouse_path: str, target: str | None = No
     # A run of some models (a subset picked in the UI) runs only the tests whose every parent is in
     # it: a relationships test towards a model not built yet would fail on a missing table.
     # For a whole-project build this selects every test, exactly like dbt's default.
+    values["DBT_USE_COLORS"] = "false"  # dbt's lines are read in logs and the UI, not a terminal
     values.setdefault("DBT_INDIRECT_SELECTION", os.environ.get("DBT_INDIRECT_SELECTION", "cautious"))
     return _environment(values)

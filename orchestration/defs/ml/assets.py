@@ -6,7 +6,7 @@ production_churn_model, likewise for LTV; plays/events/titles → recommender_mo
 All ML logic is in the `ml` library; these functions only load, call and describe.
 
 A model whose training data is absent (NoTrainingData, e.g. churn on a MovieLens import with no
-subscriptions) is skipped with its reason logged: its asset is not materialized and its
+subscriptions) is skipped with its reason logged and observed (orchestration.defs.skips): its asset is not materialized and its
 downstream steps are skipped, as `streamloop train` skips it.
 
 Training libraries (xgboost, scikit-learn) are imported inside the asset bodies: the code server
@@ -22,13 +22,10 @@ from ml.features import read_table
 from ml.registry import ModelRef
 from orchestration.defs.ml.registration import promote_candidate, register_model
 from orchestration.defs.resources import WAREHOUSE_POOL, RegistryResource, WarehouseResource
+from orchestration.defs.skips import skipped
 from streamloop.settings import get_settings
 
 GROUP = "models"
-
-
-def _skip(context: dg.AssetExecutionContext, reason: NoTrainingData) -> None:
-    context.log.warning(f"{context.asset_key.to_user_string()} skipped: {reason}")
 
 
 def _training_set_metadata(frame: pd.DataFrame, label: str) -> dict:
@@ -51,7 +48,7 @@ def churn_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseRe
         with warehouse.connect() as con:
             rows = churn.matured_rows(read_table(con, churn.TABLE))
     except NoTrainingData as reason:
-        _skip(context, reason)
+        yield skipped(context, reason)
         return
     yield dg.Output(rows, metadata=_training_set_metadata(rows, churn.LABEL))
 
@@ -84,7 +81,7 @@ def ltv_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         with warehouse.connect() as con:
             rows = ltv.matured_rows(read_table(con, ltv.TABLE))
     except NoTrainingData as reason:
-        _skip(context, reason)
+        yield skipped(context, reason)
         return
     yield dg.Output(rows, metadata=_training_set_metadata(rows, ltv.LABEL))
 
@@ -119,7 +116,7 @@ def recommender_model(context: dg.AssetExecutionContext, registry: RegistryResou
         with warehouse.connect() as con:
             result = fit_model("recommender", con, threads=get_settings().threads, progress=context.log.info)
     except NoTrainingData as reason:
-        _skip(context, reason)
+        yield skipped(context, reason)
         return
     yield register_model(registry.get(), result, data_source=warehouse.path)
 

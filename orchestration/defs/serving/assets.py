@@ -16,6 +16,7 @@ from ml.errors import NoTrainingData
 from ml.features import read_table, table_exists
 from orchestration.defs.ml.assets import production_churn_model, production_ltv_model, production_recommender_model
 from orchestration.defs.resources import WAREHOUSE_POOL, OnlineStoreResource, RegistryResource, WarehouseResource
+from orchestration.defs.skips import skipped
 
 GROUP = "serving"
 
@@ -31,7 +32,7 @@ def account_scores(context: dg.AssetExecutionContext, registry: RegistryResource
     models = registry.get()
     churn_ref = models.production("churn")
     if churn_ref is None:
-        context.log.warning("account_scores skipped: there is no production churn model")
+        yield skipped(context, "there is no production churn model")
         return
     churn = ChurnModel.from_artifacts(models.load_artifacts("churn")[1])
     ltv_ref = models.production("ltv")
@@ -82,7 +83,8 @@ def recommender_outputs(context: dg.AssetExecutionContext, registry: RegistryRes
     models = registry.get()
     ref = models.production("recommender")
     if ref is None:
-        context.log.warning("recommendation_candidates and similar_titles skipped: no production recommender")
+        for key in context.selected_asset_keys:
+            yield skipped(context, "there is no production recommender", asset_key=key)
         return
     recommender = Recommender.from_artifacts(models.load_artifacts("recommender")[1])
     with warehouse.connect(read_only=False) as con:
@@ -112,7 +114,7 @@ def online_store_publication(context: dg.AssetExecutionContext, warehouse: Wareh
             candidates = _optional_table(con, "recommendation_candidates")
             similar = _optional_table(con, "similar_titles")
     except NoTrainingData as reason:
-        context.log.warning(f"nothing published: {reason}")
+        yield skipped(context, reason)
         return
     recommender_version = None
     if candidates is not None and len(candidates):
