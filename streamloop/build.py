@@ -1,8 +1,10 @@
-"""`streamloop build`: runs the dbt project (dbt_project/) in-process and summarizes the warehouse.
+"""`streamloop build`: runs the Dagster `warehouse_build` job (dbt build of dbt_project/) and
+summarizes the warehouse.
 
 dbt reads every location from environment variables (profiles.yml, dbt_project.yml vars), so this
-module only maps settings to those variables, streams one progress line per finished node, and turns
-a dbt failure into a one-line StreamloopError naming the failing node.
+module also maps settings to those variables (the dbt asset uses the mapping) and offers `run_dbt`,
+an in-process dbt invocation for other dbt commands (docs, unit tests). A dbt failure becomes a
+one-line StreamloopError naming the failing node.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from streamloop.lake import Lake
 from streamloop.progress import say
 from streamloop.settings import DBT_PROJECT_DIR, get_settings
 
+FAILED_STATUSES = ("error", "fail", "runtime error")  # a dbt node result's statuses that fail a build
 # marts whose row counts the summary reports, in reading order
 SUMMARY_MARTS = (
     "events", "sessions", "plays", "impression_funnel", "profiles", "accounts", "devices", "titles",
@@ -150,14 +153,18 @@ def _first_line(text: str) -> str:
 def _describe_failure(run_result) -> str:
     for node_result in getattr(run_result, "results", None) or []:
         status = str(node_result.status)
-        if status in ("error", "fail", "runtime error"):
-            # dbt's message starts "<Kind> Error in model x (path)"; the database's words follow
-            detail = [line.strip() for line in (node_result.message or "").splitlines() if line.strip()]
-            if len(detail) > 1 and re.match(r"^[\w ]*Error in \w+ ", detail[0]):
-                detail = detail[1:]
-            reason = detail[0] if detail else status
-            return f"{node_result.node.resource_type} {node_result.node.name}: {reason}"
+        if status in FAILED_STATUSES:
+            return node_failure(node_result.node.resource_type, node_result.node.name, node_result.message or status)
     return "see the dbt log for details"
+
+
+def node_failure(resource_type: str, name: str, message: str) -> str:
+    """'model stg_lake__events: IO Error: …': the node and the first line of the database's words."""
+    # dbt's message starts "<Kind> Error in model x (path)"; the database's words follow
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if len(lines) > 1 and re.match(r"^[\w ]*Error in \w+ ", lines[0]):
+        lines = lines[1:]
+    return f"{resource_type} {name}: {lines[0] if lines else 'failed'}"
 
 
 def run_build(full_refresh: bool = False, target: str | None = None) -> BuildSummary:

@@ -34,6 +34,7 @@ def warehouse_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, 
         dbt = DbtCliResource(project_dir=dbt_project, target=config.target, dbt_executable=dbt.dbt_executable)
     # one artifacts folder, reused: dbt's partial parsing then skips re-parsing an unchanged project
     target_path = get_settings().home_dir / "dbt" / "build-target"
+    (target_path / "run_results.json").unlink(missing_ok=True)  # a failure is read from this run's results only
     with dbt_environment(lake_root=lake.root, warehouse_path=warehouse.path, target=dbt.target):
         invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
         yield from invocation.stream()

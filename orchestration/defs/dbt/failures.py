@@ -1,11 +1,9 @@
 """A failed dbt invocation in one line that names the failing node and the database's words."""
 from __future__ import annotations
 
-import re
-
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
-_FAILED = ("error", "fail", "runtime error")
+from streamloop.build import FAILED_STATUSES, node_failure
 
 
 def describe_failure(invocation: DbtCliInvocation) -> str:
@@ -16,17 +14,10 @@ def describe_failure(invocation: DbtCliInvocation) -> str:
     except (OSError, KeyError, ValueError):
         results = []
     for result in results:
-        if result.get("status") in _FAILED:
+        if result.get("status") in FAILED_STATUSES:
             resource_type, _, name = result["unique_id"].split(".", 2)
-            return f"{resource_type} {name.split('.')[-1]}: {_reason(result.get('message') or result['status'])}"
+            return node_failure(resource_type, name.split(".")[-1], result.get("message") or result["status"])
     error = invocation.get_error()
     text = error.description if error is not None and error.description else "see the dbt log"
-    return _reason(text.split("Errors parsed from dbt logs:")[-1])
-
-
-def _reason(message: str) -> str:
-    # dbt's message starts "<Kind> Error in model x (path)"; the database's words follow
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    if len(lines) > 1 and re.match(r"^[\w ]*Error in \w+ ", lines[0]):
-        lines = lines[1:]
-    return lines[0] if lines else "unknown error"
+    lines = [line.strip() for line in text.split("Errors parsed from dbt logs:")[-1].splitlines() if line.strip()]
+    return lines[0] if lines else "see the dbt log"
