@@ -47,3 +47,15 @@
     )
   {% endif %}
 {% endmacro %}
+
+{#- The events mart's rows that this run rebuilt (every row in a full rebuild): what sessions, plays
+    and the funnel are recomputed from. Reads only the columns a model selects. -#}
+{% macro rebuilt_events() -%}
+  (
+    select events.*
+    from {{ ref('events') }} as events
+    inner join {{ ref('int_device_rebuild_windows') }} as windows
+        on events.device_id = windows.device_id
+        and events.occurred_at >= windows.rebuild_from
+  )
+{%- endmacro %}

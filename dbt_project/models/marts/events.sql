@@ -9,8 +9,9 @@
 }}
 {#- One row per valid, accepted_copies event, stitched to a profile (identity_rule) and a session.
     Incremental: each run replaces the rows of the rebuild windows (int_device_rebuild_windows):
-    int_events_sessionized holds exactly those rows (ids and identity); the other columns are
-    joined back from the accepted copy in int_events_received. -#}
+    int_events_sessionized (a view) computes exactly those rows (ids, identity, session), narrow so
+    its sorts stay light; the other columns are joined back from the accepted copy in
+    int_events_received. -#}
 
 with sessionized as (
 

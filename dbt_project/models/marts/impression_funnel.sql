@@ -11,17 +11,18 @@
     started at or after the click)? A home request is served to one device, so the funnel stays
     within the device's session and is rebuilt with the rebuild windows. -#}
 
-with sessionized as (
+with window_events as (
 
     -- impressions and clicks of this build's rebuild windows (all of them in a full rebuild)
-    select * from {{ ref('int_events_sessionized') }}
+    select event_id, event_type, device_id, session_id, profile_id, title_id, request_id, row_id, rank, propensity, occurred_at
+    from {{ rebuilt_events() }} as rebuilt_events
     where event_type in ('impression', 'click')
 
 ),
 
 impressions as (
 
-    select * from sessionized where event_type = 'impression'
+    select * from window_events where event_type = 'impression'
 
 ),
 
@@ -32,7 +33,7 @@ clicks as (
         request_id,
         title_id,
         min(occurred_at) as clicked_at
-    from sessionized
+    from window_events
     where event_type = 'click'
     group by session_id, request_id, title_id
 

@@ -10,10 +10,11 @@
 {#- One row per session: a run of one device's events with gaps under session_gap_minutes.
     Incremental: each run replaces the sessions of the rebuild windows. -#}
 
-with sessionized as (
+with window_events as (
 
     -- the events of this build's rebuild windows (all of them in a full rebuild)
-    select * from {{ ref('int_events_sessionized') }}
+    select event_id, device_id, session_id, profile_id, account_id, country, device_type, occurred_at
+    from {{ rebuilt_events() }} as rebuilt_events
 
 ),
 
@@ -46,7 +47,7 @@ session_events as (
         min(occurred_at) as started_at,
         max(occurred_at) as ended_at,
         count(*) as event_count
-    from sessionized
+    from window_events
     group by session_id
 
 ),

@@ -3,20 +3,18 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='event_id',
+        on_schema_change='sync_all_columns',
     )
 }}
 {#- One row per valid event_id: the first received copy wins (received_at, then batch and position);
     later copies are duplicates, counted in ingestion_reconciliation. An incremental run re-decides
-    only the event_ids that received a copy since the last build. Narrow (ids, times, type): the
-    other columns stay in int_events_received, found by record_key. -#}
+    only the event_ids that received a copy since the last build. Narrow (what identity stitching
+    and sessions need): the other columns stay in int_events_received, found by record_key. -#}
 
 with valid_records as (
 
-    -- narrow: what identity, sessions, plays and the funnel need; the events mart joins the rest
-    -- back by record_key
     select event_id, record_key, batch_id, record_index, received_at, device_id, event_type, occurred_at,
-           profile_id, account_id, country, device_type, title_id, position_s, duration_s,
-           request_id, row_id, rank, propensity
+           profile_id, account_id
     from {{ ref('int_events_received') }}
     where is_valid
     {%- if is_incremental() %}
@@ -52,7 +50,9 @@ first_copy_keys as (
 
 first_copies as (
 
-    select *
+    -- narrow: what identity stitching and sessions need; the events mart joins the rest back by
+    -- record_key
+    select event_id, record_key, device_id, event_type, occurred_at, profile_id, account_id
     from valid_records
     where event_id not in (select event_id from duplicated_event_ids)
        or record_key in (select record_key from first_copy_keys)

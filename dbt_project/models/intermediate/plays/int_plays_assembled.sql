@@ -2,7 +2,7 @@
     heartbeats/pauses/resumes, to its play_stop or play_complete, the next play_start on the device,
     or the session's end (CONTRACT §3). Playback events before any play_start in the session, or of
     another title than the play's, are orphans and belong to no play. Assembled from this build's
-    rebuild windows (int_events_sessionized): plays never cross a session, nor a window start.
+    rebuild windows (the events mart's rebuilt rows): plays never cross a session, nor a window start.
     watch_seconds counts forward progress only: each step adds the position gained, at most the
     wall-clock time elapsed since the previous event (a seek forward is not watching). A play is
     completed on play_complete or when its last position reaches completion_threshold of the runtime. -#}
@@ -22,7 +22,7 @@ with playback_events as (
         position_s,
         duration_s,
         occurred_at
-    from {{ ref('int_events_sessionized') }}
+    from {{ rebuilt_events() }} as rebuilt_events
     where event_type in ('play_start', 'heartbeat', 'pause', 'resume', 'play_stop', 'play_complete')
 
 ),
