@@ -100,22 +100,22 @@ def _outcome(name: str, run, registry, versions_before: set[int]) -> ModelOutcom
     for key in assets:
         if key in skipped:
             return ModelOutcome(name, "skipped", skipped[key])
+    new = sorted(set(registry.versions(name)) - versions_before)
+    gate = registry.gate_of(name, new[-1]) if new else None
     # a model's steps are its assets and its quality check (step key `<asset>_check_…`)
     errors = [failure_message(e.event_specific_data) for e in run.all_events
               if e.is_step_failure and any(e.step_key == k or e.step_key.startswith(f"{k}_") for k in assets)]
-    if errors:
-        return ModelOutcome(name, "failed", errors[0])
-    new = sorted(set(registry.versions(name)) - versions_before)
-    if not new:
-        return ModelOutcome(name, "failed", "the run registered no new version")
+    production = registry.production(name)
+    promoted = production is not None and production.version == (new[-1] if new else None)
+    # a failed gate also fails its blocking check's step: that is the model kept out, not an error;
+    # no gate verdict, or a passed gate without promotion, means a step broke
+    if gate is None or (gate.get("passed") and not promoted):
+        return ModelOutcome(name, "failed", errors[0] if errors else "the run registered no new version")
     ref = registry.get(name, new[-1])
     headline = HEADLINE[name]
     best = max(((b, m[headline]) for b, m in ref.baseline_metrics.items() if headline in m),
                key=lambda kv: kv[1], default=None)
-    gate = registry.gate_of(name, ref.version)
-    production = registry.production(name)
-    promoted = production is not None and production.version == ref.version
-    reason = "" if promoted else "gate failed: " + "; ".join((gate or {}).get("reasons") or ["not evaluated"])
+    reason = "" if promoted else "gate failed: " + "; ".join(gate.get("reasons") or ["see the check's result"])
     return ModelOutcome(name, "promoted" if promoted else "kept", reason, ref.version, ref.metrics, best, gate)
 
 

@@ -110,6 +110,26 @@ def test_bad_data_fails_and_leaves_production_untouched(home):
     assert registry.versions("churn") == [1] and registry.production("churn").version == 1
 
 
+def test_a_model_its_gate_keeps_out_is_reported_kept_and_the_command_succeeds(home):
+    from streamloop.train import run_training
+
+    accounts = account_snapshots(n_accounts=300, n_snapshots=8, seed=1)
+    build_warehouse(home / "warehouse.duckdb", accounts)
+    run_training(["churn"])
+    # labels shuffled across rows: the signal is gone, so the next model is worse than production
+    noise = accounts.copy()
+    noise["is_churned_30d"] = noise["is_churned_30d"].sample(frac=1, random_state=3).to_numpy()
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    con.register("frame", noise)
+    con.execute("create or replace table account_features as select * from frame")
+    con.close()
+    summary = run_training(["churn"])
+    (outcome,) = summary.outcomes
+    assert (outcome.status, outcome.version) == ("kept", 2) and outcome.reason.startswith("gate failed: ")
+    assert default_registry().production("churn").version == 1
+    assert summary.scored["account_scores"] == 300  # scoring still ran, with production v1
+
+
 def test_no_subscriptions_skips_churn_and_ltv_while_the_recommender_trains(home):
     from streamloop.train import run_training
 

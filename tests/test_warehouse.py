@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -231,13 +232,17 @@ def test_build_of_an_empty_lake_says_what_to_do(streamloop_home):
         run_build()
 
 
-def test_dbt_failure_names_the_failing_model(streamloop_home):
+def test_dbt_failure_names_the_failing_model(streamloop_home, capsys):
     land_events([valid_event("app_open", "e1")], RECEIVED_AT)
     broken = streamloop_home / "lake" / "events" / "received_date=2026-03-02" / "batch-corrupt.parquet"
     broken.write_bytes(b"not parquet at all")
-    with pytest.raises(StreamloopError, match=r"dbt build failed: (model|test) \w+: .+") as failure:
+    with pytest.raises(StreamloopError, match=r"^dbt build failed: (model|test) \w+: .+") as failure:
         run_build()
     assert "\n" not in str(failure.value)
+    # progress went to stderr: the build step, dbt's line for the failing node; stdout stays clean
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "▸ warehouse_models" in err and re.search(r"\d+ of \d+ ERROR creating .* model", err)
 
 
 def test_docs_generate_lists_models_and_exposures(warehouse):
