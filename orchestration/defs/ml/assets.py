@@ -6,13 +6,14 @@ production_churn_model, likewise for LTV; plays/events/titles → recommender_mo
 All ML logic is in the `ml` library; these functions only load, call and describe.
 
 A model whose training data is absent (NoTrainingData, e.g. churn on a MovieLens import with no
-subscriptions) is skipped with its reason logged and observed (orchestration.defs.skips): its asset is not materialized and its
-downstream steps are skipped, as `streamloop train` skips it.
+subscriptions) is skipped with its reason logged and observed (orchestration.defs.skips): its asset
+is not materialized and its downstream steps are skipped, as `streamloop train` skips it.
 
 Training libraries (xgboost, scikit-learn) are imported inside the asset bodies: the code server
 loads this module for every UI page, sensor tick and schedule, none of which trains anything.
 """
 from dataclasses import replace
+from importlib import import_module
 
 import dagster as dg
 import pandas as pd
@@ -37,70 +38,47 @@ def _training_set_metadata(frame: pd.DataFrame, label: str) -> dict:
     }
 
 
-# -- churn --------------------------------------------------------------------------------------
+# -- churn and lifetime value: the same three assets over account snapshots -------------------------
 
-@dg.asset(group_name=GROUP, deps=["account_features"], output_required=False, kinds={"pandas"}, pool=WAREHOUSE_POOL)
-def churn_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """Account snapshots whose 30-day churn label has matured (ml.churn.matured_rows)."""
-    from ml import churn
+def account_model_assets(name: str, *, config: str, label: str, trains: str) -> tuple[dg.AssetsDefinition, ...]:
+    """`<name>_training_set` → `<name>_model` → `production_<name>_model` for the model of module
+    `ml.<name>` (TABLE, LABEL, matured_rows, train_<name>) with default configuration `ml.config.<config>`."""
 
-    try:
-        with warehouse.connect() as con:
-            rows = churn.matured_rows(read_table(con, churn.TABLE))
-    except NoTrainingData as reason:
-        yield skipped(context, reason)
-        return
-    yield dg.Output(rows, metadata=_training_set_metadata(rows, churn.LABEL))
+    @dg.asset(name=f"{name}_training_set", group_name=GROUP, deps=["account_features"], output_required=False,
+              kinds={"pandas"}, pool=WAREHOUSE_POOL,
+              description=f"Account snapshots whose {label} label has matured (ml.{name}.matured_rows).")
+    def training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        module = import_module(f"ml.{name}")
+        try:
+            with warehouse.connect() as con:
+                rows = module.matured_rows(read_table(con, module.TABLE))
+        except NoTrainingData as reason:
+            yield skipped(context, reason)
+            return
+        yield dg.Output(rows, metadata=_training_set_metadata(rows, module.LABEL))
 
+    @dg.asset(name=f"{name}_model", group_name=GROUP, kinds={"xgboost"}, ins={"rows": dg.AssetIn(f"{name}_training_set")},
+              description=f"A newly trained {trains}, registered as the next version (not yet production).")
+    def model(rows: pd.DataFrame, registry: RegistryResource, warehouse: WarehouseResource) -> dg.Output[ModelRef]:
+        module, config_class = import_module(f"ml.{name}"), getattr(import_module("ml.config"), config)
+        configured = replace(config_class(), nthread=get_settings().threads)
+        result = getattr(module, f"train_{name}")(rows, configured)
+        return register_model(registry.get(), result, data_source=warehouse.path)
 
-@dg.asset(group_name=GROUP, kinds={"xgboost"})
-def churn_model(churn_training_set: pd.DataFrame, registry: RegistryResource,
-                warehouse: WarehouseResource) -> dg.Output[ModelRef]:
-    """A newly trained, calibrated churn classifier, registered as the next version (not yet production)."""
-    from ml import churn
-    from ml.config import ChurnConfig
+    @dg.asset(name=f"production_{name}_model", group_name=GROUP, kinds={"xgboost"},
+              ins={"candidate": dg.AssetIn(f"{name}_model")},
+              description=f"The {name} version scoring uses: the candidate, promoted after "
+                          f"check_{name}_model_quality passed.")
+    def production(candidate: ModelRef, registry: RegistryResource) -> dg.MaterializeResult:
+        return promote_candidate(registry.get(), candidate)
 
-    config = replace(ChurnConfig(), nthread=get_settings().threads)  # as ml.training.fit_model
-    return register_model(registry.get(), churn.train_churn(churn_training_set, config), data_source=warehouse.path)
-
-
-@dg.asset(group_name=GROUP, kinds={"xgboost"})
-def production_churn_model(churn_model: ModelRef, registry: RegistryResource) -> dg.MaterializeResult:
-    """The churn version scoring uses: the candidate, promoted after check_churn_model_quality passed."""
-    return promote_candidate(registry.get(), churn_model)
-
-
-# -- lifetime value -------------------------------------------------------------------------------
-
-@dg.asset(group_name=GROUP, deps=["account_features"], output_required=False, kinds={"pandas"}, pool=WAREHOUSE_POOL)
-def ltv_training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """Account snapshots whose 90-day revenue label has matured (ml.ltv.matured_rows)."""
-    from ml import ltv
-
-    try:
-        with warehouse.connect() as con:
-            rows = ltv.matured_rows(read_table(con, ltv.TABLE))
-    except NoTrainingData as reason:
-        yield skipped(context, reason)
-        return
-    yield dg.Output(rows, metadata=_training_set_metadata(rows, ltv.LABEL))
+    return training_set, model, production
 
 
-@dg.asset(group_name=GROUP, kinds={"xgboost"})
-def ltv_model(ltv_training_set: pd.DataFrame, registry: RegistryResource,
-              warehouse: WarehouseResource) -> dg.Output[ModelRef]:
-    """A newly trained 90-day revenue regressor, registered as the next version (not yet production)."""
-    from ml import ltv
-    from ml.config import LtvConfig
-
-    config = replace(LtvConfig(), nthread=get_settings().threads)  # as ml.training.fit_model
-    return register_model(registry.get(), ltv.train_ltv(ltv_training_set, config), data_source=warehouse.path)
-
-
-@dg.asset(group_name=GROUP, kinds={"xgboost"})
-def production_ltv_model(ltv_model: ModelRef, registry: RegistryResource) -> dg.MaterializeResult:
-    """The LTV version scoring uses: the candidate, promoted after check_ltv_model_quality passed."""
-    return promote_candidate(registry.get(), ltv_model)
+churn_training_set, churn_model, production_churn_model = account_model_assets(
+    "churn", config="ChurnConfig", label="30-day churn", trains="calibrated churn classifier")
+ltv_training_set, ltv_model, production_ltv_model = account_model_assets(
+    "ltv", config="LtvConfig", label="90-day revenue", trains="90-day revenue regressor")
 
 
 # -- recommender -------------------------------------------------------------------------------------
