@@ -81,6 +81,7 @@ class RecommenderConfig:
 
     split: str = "global"  # "global": one cut time for all; "per_profile": each profile's latest held out
     eval_cut_quantile: float = 0.8  # interactions after this time quantile are the test period
+    eval_end_quantile: float = 1.0  # < 1 for a backtest: interactions from here on are dropped altogether
     label_cut_quantiles: tuple[float, ...] = (0.5, 0.6, 0.7)  # ranker windows: features before each cut,
     #   labels until the next cut (the last until the evaluation cut); the latest window validates.
     #   (three 10% windows beat two 20% ones on MovieLens' global split: benchmarks/recsys.py)

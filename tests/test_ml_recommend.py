@@ -1,7 +1,10 @@
 """Recommender on planted tastes, its metrics, and the business filters."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
@@ -10,7 +13,8 @@ from ml.errors import NoTrainingData, TrainingDataError
 from ml.recommend.filters import apply_filters, maturity_allows
 from ml.recommend.interactions import normalize, relevant_items
 from ml.recommend.metrics import ndcg_at, recall_at
-from ml.recommend.pipeline import Recommender, train_recommender
+from ml.recommend.pipeline import Recommender, split_positions, train_recommender
+from ml.recommend.ranker import FEATURES, GENERATORS, _mean_ndcg, blend_scores, fit_blend
 from ml.synthetic import taste_catalog, taste_interactions
 
 FAST = RecommenderConfig(als_iterations=4, als_factors=16, ranker_rounds=80, candidates_per_generator=50,
@@ -52,6 +56,69 @@ def test_batch_outputs_exclude_seen_items_and_round_trip(trained):
     assert (similar["title_id"] != similar["similar_title_id"]).all()
     loaded = Recommender.from_artifacts(result.artifacts)
     assert len(loaded.candidates) == len(candidates)
+
+
+def test_evaluation_is_deterministic_whatever_the_row_order():
+    """Two runs on the same interactions, one of them shuffled (the warehouse returns rows sharing a
+    timestamp in no fixed order), give identical choices and metrics."""
+    interactions = taste_interactions(n_profiles=120, n_items=80, seed=5)
+    interactions["ts"] = interactions["ts"].dt.floor("D")  # many ties in time
+    shuffled = interactions.sample(frac=1.0, random_state=3)
+    first, second = (train_recommender(normalize(frame), taste_catalog(n_items=80), FAST, produce_outputs=False)
+                     for frame in (interactions, shuffled))
+    assert first.metrics == second.metrics
+    assert first.baseline_metrics == second.baseline_metrics
+    assert first.details["validation_ndcg"] == second.details["validation_ndcg"]
+
+
+def test_model_choice_never_sees_the_test_window():
+    """Scrambling which items were played after the evaluation cut changes the test metrics but not
+    one thing chosen on validation: scorer, blend weights, validation scores, boosting rounds."""
+    interactions = normalize(taste_interactions(n_profiles=150, n_items=100, seed=8))
+    test_period = split_positions(interactions, "global") >= FAST.eval_cut_quantile
+    scrambled = interactions.copy()
+    rng = np.random.default_rng(0)
+    scrambled.loc[test_period, "item_id"] = rng.permutation(scrambled.loc[test_period, "item_id"].to_numpy())
+    runs = [train_recommender(frame, taste_catalog(n_items=100), FAST, produce_outputs=False)
+            for frame in (interactions, scrambled)]
+    assert runs[0].details["validation_ndcg"] == runs[1].details["validation_ndcg"]
+    assert runs[0].details["scorer"] == runs[1].details["scorer"]
+    assert runs[0].details["blend"] == runs[1].details["blend"]
+    assert runs[0].params == runs[1].params
+    assert runs[0].metrics["ndcg_at_10"] != runs[1].metrics["ndcg_at_10"]  # the test data did change
+
+
+def test_backtest_drops_everything_after_its_test_window():
+    interactions = normalize(taste_interactions(n_profiles=120, n_items=80, seed=6))
+    config = replace(FAST, eval_cut_quantile=0.7, eval_end_quantile=0.85, label_cut_quantiles=(0.4, 0.5, 0.6))
+    result = train_recommender(interactions, taste_catalog(n_items=80), config, produce_outputs=False,
+                               keep_profile_metrics=True)
+    end = interactions.loc[split_positions(interactions, "global") >= 0.85, "ts"].min()
+    assert pd.Timestamp(result.data_window["interactions_to"]) < end
+    per_profile = result.details["profile_metrics"]
+    assert len(per_profile["ours"]["ndcg_at_10"]) == result.metrics["profiles_evaluated"]
+    assert per_profile["ours"]["profile_id"] == per_profile["ease"]["profile_id"]  # paired across models
+    assert np.mean(per_profile["ours"]["ndcg_at_10"]) == pytest.approx(result.metrics["ndcg_at_10"])
+
+
+def test_blend_combines_two_generators_that_each_hold_half_the_signal():
+    rng = np.random.default_rng(1)
+    n_queries, per_query = 300, 40
+    x = np.zeros((n_queries * per_query, len(FEATURES)), dtype=np.float32)
+    first, second = rng.random(len(x)), rng.random(len(x))
+    x[:, FEATURES.index("ease_score_rel")] = first
+    x[:, FEATURES.index("itemknn_score_rel")] = second
+    qid = np.repeat(np.arange(n_queries), per_query)
+    y = np.zeros(len(x), dtype=np.float32)
+    for q in range(n_queries):  # relevant: each query's top 3 by the sum of both
+        rows = np.flatnonzero(qid == q)
+        y[rows[np.argsort(-(first[rows] + second[rows]))[:3]]] = 1.0
+    weights = fit_blend(x, y, qid)
+    assert weights["ease"] > 0 and weights["itemknn"] > 0
+    assert set(weights) == set(GENERATORS)
+    blended = _mean_ndcg(blend_scores(x, weights), y, qid)
+    assert blended > _mean_ndcg(first, y, qid) + 0.1
+    assert blended > _mean_ndcg(second, y, qid) + 0.1
 
 
 def test_test_labels_exclude_items_seen_before_the_cut():

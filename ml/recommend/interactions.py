@@ -51,7 +51,12 @@ def _has_columns(con, table: str, columns: list[str]) -> bool:
 
 
 def normalize(frame: pd.DataFrame) -> pd.DataFrame:
-    """Typed, null-free interaction frame with timestamps as naive UTC datetimes."""
+    """Typed, null-free interaction frame with timestamps as naive UTC datetimes, in one total order.
+
+    Rows are sorted by every column, not by time alone: the warehouse returns rows that share a
+    timestamp in no fixed order, and per-profile cuts, matrix positions (hence ALS's random start)
+    and XGBoost's row order all follow the frame's order, so a rerun must see the same one.
+    """
     require_columns(frame, COLUMNS, "interactions")
     frame = frame[COLUMNS].dropna(subset=["profile_id", "item_id", "ts"]).copy()
     ts = pd.to_datetime(frame["ts"], utc=True)
@@ -59,7 +64,7 @@ def normalize(frame: pd.DataFrame) -> pd.DataFrame:
     frame["profile_id"] = frame["profile_id"].astype(str)
     frame["item_id"] = frame["item_id"].astype(str)
     frame["weight"] = frame["weight"].astype("float32")
-    return frame.sort_values("ts", kind="stable").reset_index(drop=True)
+    return frame.sort_values(["ts", "profile_id", "item_id", "weight"], kind="stable").reset_index(drop=True)
 
 
 @dataclass

@@ -34,7 +34,7 @@ def recall_at(ranked: list, relevant: set, k: int = 20) -> float:
 def ranking_metrics(rankings: dict, relevant: dict, activity: dict, popularity_share: np.ndarray,
                     n_catalog: int) -> dict:
     """Metrics over profiles that have both a ranking and relevant items; `rankings` hold item positions."""
-    users = [u for u in rankings if relevant.get(u)]
+    users = sorted(u for u in rankings if relevant.get(u))  # one order for every model: metrics pair up
     if not users:
         return {"values": {}, "undefined": {"ndcg_at_10": "no profile has relevant items in the test period"},
                 "by_bucket": {}}
@@ -54,4 +54,5 @@ def ranking_metrics(rankings: dict, relevant: dict, activity: dict, popularity_s
     if len(share):
         values["novelty_at_20"] = float(np.mean(-np.log2(share)))
     buckets = {label: {"ndcg_at_10": float(np.mean(v)), "profiles": len(v)} for label, v in by_bucket.items()}
-    return {"values": values, "undefined": {}, "by_bucket": buckets}
+    per_profile = {"users": users, "ndcg_at_10": ndcg, "recall_at_20": recall}  # for paired comparisons
+    return {"values": values, "undefined": {}, "by_bucket": buckets, "per_profile": per_profile}

@@ -5,8 +5,9 @@ Cuts are positions in time (see `split_positions`): one global moment by default
 1. Ranker training: for each cut in `label_cut_quantiles`, fit every generator on interactions
    before the cut, pool candidates, and label them with what each profile plays between that cut
    and the next one (the last window ends at the evaluation cut). The ranker trains on all windows
-   but the latest and is validated on the latest (rounds by early stopping; and if one generator
-   alone ranks that window better, that generator's score orders the candidates instead).
+   but the latest and is validated on the latest (rounds by early stopping); a blend of the
+   generators' scores is fitted on the same earlier windows, and whichever of ranker, blend or a
+   single generator ranks the latest window best orders the candidates.
 2. Evaluation: refit on interactions before the evaluation cut; rank the full catalog for every
    profile with later plays, excluding what it saw before the cut; score ours and every
    generator alone as baselines, same profiles, same test items.
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 
 import numpy as np
@@ -50,15 +51,16 @@ class Recommender:
     """The trained re-ranker and its batch outputs (ranked before business filters)."""
 
     ranker: xgb.Booster
-    scorer: str  # "ranker", or the generator whose score ranked better on validation
+    scorer: str  # "ranker", "blend", or the generator whose score ranked best on validation
     candidates: pd.DataFrame  # profile_id, rank, content_id, score
     similar: pd.DataFrame  # title_id, rank, similar_title_id, score
+    blend: dict[str, float] = field(default_factory=dict)  # generator → weight, when scorer == "blend"
 
     def to_artifacts(self) -> dict[str, bytes]:
         return {
             "model.ubj": bytes(self.ranker.save_raw("ubj")),
             "model.json": json.dumps({"features": list(FEATURES), "generators": list(GENERATORS),
-                                      "scorer": self.scorer}).encode(),
+                                      "scorer": self.scorer, "blend": self.blend}).encode(),
             "candidates.parquet": _parquet(self.candidates),
             "similar.parquet": _parquet(self.similar),
         }
@@ -67,9 +69,10 @@ class Recommender:
     def from_artifacts(cls, artifacts: dict[str, bytes]) -> Recommender:
         booster = xgb.Booster()
         booster.load_model(bytearray(artifacts["model.ubj"]))
-        scorer = json.loads(artifacts["model.json"]).get("scorer", "ranker")  # versions before the scorer choice
-        return cls(booster, scorer, pd.read_parquet(io.BytesIO(artifacts["candidates.parquet"])),
-                   pd.read_parquet(io.BytesIO(artifacts["similar.parquet"])))
+        meta = json.loads(artifacts["model.json"])
+        return cls(booster, meta.get("scorer", "ranker"),  # versions before the scorer choice had none
+                   pd.read_parquet(io.BytesIO(artifacts["candidates.parquet"])),
+                   pd.read_parquet(io.BytesIO(artifacts["similar.parquet"])), meta.get("blend", {}))
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:
@@ -79,7 +82,13 @@ def _parquet(frame: pd.DataFrame) -> bytes:
 
 
 def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: RecommenderConfig | None = None,
-                      produce_outputs: bool = True, progress=lambda message: None) -> TrainingResult:
+                      produce_outputs: bool = True, progress=lambda message: None,
+                      keep_profile_metrics: bool = False) -> TrainingResult:
+    """Train, evaluate on the test period, and (optionally) produce batch outputs.
+
+    `keep_profile_metrics` adds each evaluated profile's NDCG@10 and Recall@20, for ours and every
+    baseline, to `details["profile_metrics"]` (benchmarks pair them across models).
+    """
     config = config or RecommenderConfig()
     if interactions.empty or not (interactions["weight"] > 0).any():
         raise NoTrainingData("no plays or positive signals: nothing to learn tastes from")
@@ -89,6 +98,9 @@ def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: 
                                 f"found {n_profiles}")
     catalog = build_catalog(titles, interactions["item_id"].unique())
     position = split_positions(interactions, config.split)
+    if config.eval_end_quantile < 1.0:  # a backtest: what came after the test period does not exist
+        interactions, position = interactions[position < config.eval_end_quantile], \
+            position[position < config.eval_end_quantile]
     later_than_eval = position >= config.eval_cut_quantile
     before_eval, after_eval = interactions[~later_than_eval], interactions[later_than_eval]
     eval_time = reference_time(before_eval)
@@ -102,7 +114,8 @@ def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: 
         blocks.append(_labelled_block(history, window, catalog, config))
     choice = train_ranker(blocks, config)
     progress("validation NDCG@10 on the latest window: "
-             + ", ".join(f"{k}={v:.4f}" for k, v in choice.validation_ndcg.items()) + f" → ranking by {choice.scorer}")
+             + ", ".join(f"{k}={v:.4f}" for k, v in choice.validation_ndcg.items()) + f" → ranking by {choice.scorer}"
+             + (f" (blend weights fitted on the earlier windows: {choice.blend})" if choice.scorer == "blend" else ""))
 
     progress(f"evaluation: fit on {len(before_eval):,} interactions, test on {len(after_eval):,} later ones "
              f"({config.split} split)")
@@ -124,6 +137,12 @@ def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: 
     baselines = {name: evaluate(candidates.baselines[name]) for name in GENERATORS}
     if not ours["values"]:
         raise TrainingDataError(f"recommender metrics undefined: {ours['undefined']}")
+    profile_metrics = {}
+    if keep_profile_metrics:
+        profile_metrics = {name: {"profile_id": [stage.index.users[u] for u in r["per_profile"]["users"]],
+                                  "ndcg_at_10": r["per_profile"]["ndcg_at_10"].tolist(),
+                                  "recall_at_20": r["per_profile"]["recall_at_20"].tolist()}
+                           for name, r in ({"ours": ours} | baselines).items() if r["values"]}
 
     recommender = None
     if produce_outputs:
@@ -140,8 +159,10 @@ def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: 
                      "evaluation_cut": str(eval_time),
                      "interactions_to": str(interactions["ts"].max()), "catalog_items": len(catalog)},
         params=asdict(config),
-        details={"scorer": choice.scorer, "validation_ndcg": choice.validation_ndcg, "by_bucket": {"ranker": ours["by_bucket"]} | {n: r["by_bucket"] for n, r in baselines.items()},
-                 "importance": dict(sorted(importance.items(), key=lambda kv: -kv[1]))},
+        details={"scorer": choice.scorer, "blend": choice.blend, "validation_ndcg": choice.validation_ndcg,
+                 "by_bucket": {"ranker": ours["by_bucket"]} | {n: r["by_bucket"] for n, r in baselines.items()},
+                 "importance": dict(sorted(importance.items(), key=lambda kv: -kv[1]))}
+        | ({"profile_metrics": profile_metrics} if keep_profile_metrics else {}),
     )
 
 
@@ -189,4 +210,4 @@ def _fit_for_serving(interactions: pd.DataFrame, catalog: Catalog, choice: Ranke
                     for i, neighbours in enumerate(stage.generators["itemknn"].most_similar(config.similar_items))
                     for rank, (j, score) in enumerate(neighbours, start=1)]
     similar = pd.DataFrame(similar_rows, columns=["title_id", "rank", "similar_title_id", "score"])
-    return Recommender(choice.booster, choice.scorer, candidates, similar)
+    return Recommender(choice.booster, choice.scorer, candidates, similar, choice.blend)

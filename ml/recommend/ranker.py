@@ -6,6 +6,11 @@ generator's top K unseen items; each (profile, candidate) row carries the genera
 ranks, item popularity/trend/age/kind/completion rate, the profile's activity and recency, and
 the profile–genre affinity of the item. The ranker (`rank:ndcg`, one query per profile) learns
 which candidates the profile goes on to play after the cut.
+
+Beside the ranker, a *blend* — a weighted sum of the generators' relative scores, its weights
+searched on the training windows — is a second learned scorer: on data where one generator is
+already strong (EASE on MovieLens' per-profile split) the trees do not beat it but a blend with
+the neighbourhood model does. The latest window, which neither was fitted on, picks the scorer.
 """
 from __future__ import annotations
 
@@ -160,16 +165,51 @@ def labels_for(candidates: Candidates, stage: Stage, relevant: dict[str, set[str
 
 @dataclass
 class RankerChoice:
-    """The trained re-ranker and the scorer that ranks candidates in the end.
+    """The trained re-ranker, the blend, and the scorer that ranks candidates in the end.
 
-    `scorer` is "ranker" unless a single generator ranked the validation window's candidates
-    better than the re-ranker did, in which case that generator's score orders the candidates.
+    `scorer` is whichever of "ranker", "blend" and the single generators ranked the validation
+    window's candidates best (ties go to the ranker, then the blend).
     """
 
     booster: xgb.Booster
     scorer: str
     rounds: int
     validation_ndcg: dict[str, float]
+    blend: dict[str, float]  # generator → weight on its relative score
+
+
+BLEND_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0)
+
+
+def blend_scores(features: np.ndarray, weights: dict[str, float]) -> np.ndarray:
+    """Σ weight × the generator's score relative to its best candidate for the profile."""
+    total = np.zeros(len(features), dtype=np.float64)
+    for name, weight in weights.items():
+        if weight:
+            total += weight * np.nan_to_num(features[:, FEATURES.index(f"{name}_score_rel")])
+    return total
+
+
+def fit_blend(x: np.ndarray, y: np.ndarray, qid: np.ndarray) -> dict[str, float]:
+    """Blend weights by coordinate ascent on NDCG@10 over the grid BLEND_WEIGHTS.
+
+    The best generator alone anchors the blend at weight 1 (so the blend starts as that generator
+    and is kept only where mixing in another improves the training windows); two passes.
+    """
+    alone = {name: _mean_ndcg(blend_scores(x, {name: 1.0}), y, qid) for name in GENERATORS}
+    anchor = max(alone, key=alone.get)
+    weights = {name: float(name == anchor) for name in GENERATORS}
+    best = alone[anchor]
+    for _ in range(2):
+        for name in GENERATORS:
+            if name == anchor:
+                continue
+            for weight in BLEND_WEIGHTS:
+                trial = weights | {name: weight}
+                value = _mean_ndcg(blend_scores(x, trial), y, qid)
+                if value > best + 1e-9:
+                    best, weights = value, trial
+    return weights
 
 
 def _stack(blocks: list[tuple[Candidates, np.ndarray]]):
@@ -228,20 +268,24 @@ def train_ranker(blocks: list[tuple[Candidates, np.ndarray]], config: Recommende
     booster = xgb.train(_params(config), dtrain, num_boost_round=config.ranker_rounds,
                         evals=[(dvalid, "validation")], early_stopping_rounds=30, verbose_eval=False)
     booster = booster[: booster.best_iteration + 1]
-    validation = {"ranker": _mean_ndcg(booster.inplace_predict(x_val, validate_features=False), y_val, qid_val)}
+    blend = fit_blend(x, y, qid)
+    validation = {"ranker": _mean_ndcg(booster.inplace_predict(x_val, validate_features=False), y_val, qid_val),
+                  "blend": _mean_ndcg(blend_scores(x_val, blend), y_val, qid_val)}
     for name in GENERATORS:
         validation[name] = _mean_ndcg(x_val[:, FEATURES.index(f"{name}_score")], y_val, qid_val)
-    best = max(validation, key=lambda name: (validation[name], name == "ranker"))
-    return RankerChoice(booster, best, booster.num_boosted_rounds(), validation)
+    preference = {"ranker": 2, "blend": 1}
+    best = max(validation, key=lambda name: (validation[name], preference.get(name, 0)))
+    return RankerChoice(booster, best, booster.num_boosted_rounds(), validation, blend)
 
 
 def refit_ranker(choice: RankerChoice, blocks: list[tuple[Candidates, np.ndarray]],
                  config: RecommenderConfig) -> RankerChoice:
-    """Retrain on all windows (the latest included) with the validated number of rounds and scorer."""
+    """Retrain on all windows (the latest included) with the validated rounds and scorer; the blend
+    weights are searched again on all windows."""
     x, y, qid = _stack(blocks)
     booster = xgb.train(_params(config), xgb.DMatrix(x, label=y, qid=qid, feature_names=list(FEATURES)),
                         num_boost_round=choice.rounds, verbose_eval=False)
-    return RankerChoice(booster, choice.scorer, choice.rounds, choice.validation_ndcg)
+    return RankerChoice(booster, choice.scorer, choice.rounds, choice.validation_ndcg, fit_blend(x, y, qid))
 
 
 def rank_candidates(choice: RankerChoice, candidates: Candidates, depth: int) -> dict[int, list[tuple[int, float]]]:
@@ -250,6 +294,8 @@ def rank_candidates(choice: RankerChoice, candidates: Candidates, depth: int) ->
         return {}
     if choice.scorer == "ranker":
         scores = choice.booster.inplace_predict(candidates.features, validate_features=False)
+    elif choice.scorer == "blend":
+        scores = blend_scores(candidates.features, choice.blend)
     else:
         scores = candidates.features[:, FEATURES.index(f"{choice.scorer}_score")]
     order = np.lexsort((-scores, candidates.user_pos))
