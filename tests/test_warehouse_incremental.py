@@ -53,11 +53,23 @@ def crafted_halves() -> tuple[list[dict], list[dict]]:
         event("d4-a", "play_start", minutes(0), "d4", profile="p4", account="a4", title_id="t2", position_s=0, duration_s=100),
         event("d4-b", "heartbeat", minutes(1), "d4", profile="p4", account="a4", title_id="t2", position_s=60),
         event("d4-c", "payment_succeeded", minutes(2), "d4", account="a4", amount_cents=999, currency="EUR"),
+        # d5: a login, a logout an hour later, anonymous browsing; a late login (second half) after the
+        # logout takes that browsing retroactively, the first session stays with p5
+        event("d5-login", "login", minutes(0), "d5", profile="p5", account="a5"),
+        event("d5-a", "app_open", minutes(5), "d5"),
+        event("d5-logout", "logout", minutes(60), "d5", profile="p5", account="a5"),
+        event("d5-b", "app_open", minutes(65), "d5"),
+        # d6: an explicit event without an account, a session after the login of another profile;
+        # a late login of its profile (second half) gives it that login's account
+        event("d6-login", "login", minutes(0), "d6", profile="p6", account="a6"),
+        event("d6-a", "app_open", minutes(60), "d6", profile="p7"),
     ]
     second = [
         event("d1-late-login", "login", minutes(20), "d1", profile="p2", account="a1"),
         event("d3-bridge", "heartbeat", minutes(20), "d3", profile="p3", account="a3", title_id="t9", position_s=5),
         event("d4-d", "play_stop", minutes(2), "d4", profile="p4", account="a4", title_id="t2", position_s=95),
+        event("d5-late-login", "login", minutes(100), "d5", profile="p6", account="a5"),
+        event("d6-late-login", "login", minutes(100), "d6", profile="p7", account="a6"),
         # copies of first-half events (a retried delivery keeps its id)
         event("d1-b", "impression", minutes(5), "d1", title_id="t1", row_id="top", rank=1, request_id="r1"),
         event("d4-c", "payment_succeeded", minutes(2), "d4", account="a4", amount_cents=999, currency="EUR"),
@@ -192,7 +204,8 @@ def test_the_edge_cases_took_effect(two_warehouses):
     incremental, _, _, _ = two_warehouses
     with duckdb.connect(str(incremental), read_only=True) as con:
         rules = dict(con.execute(
-            "select event_id, identity_rule || ':' || coalesce(profile_id, '-') from events where event_id like 'd1-%'"
+            "select event_id, identity_rule || ':' || coalesce(profile_id, '-') || ':' || coalesce(account_id, '-')"
+            " from events where device_id in ('d1', 'd5', 'd6')"
         ).fetchall())
         d3_sessions = con.execute("select count(distinct session_id) from events where device_id = 'd3'").fetchone()[0]
         d4_play = con.execute("select end_reason, is_completed from plays where device_id = 'd4'").fetchall()
@@ -204,9 +217,13 @@ def test_the_edge_cases_took_effect(two_warehouses):
             "select (select count(*) from int_events_sessionized), (select count(*) from events)").fetchone()
     assert full_rebuilds == 0 and 0 < recomputed < total
     # before the late login, d1's anonymous events resolved retroactively to p1 (the 12:00 login)
-    assert rules["d1-a"] == "device_retroactive:p2" and rules["d1-b"] == "device_retroactive:p2"
-    assert rules["d1-c"] == "device_forward:p2"
-    assert rules["d1-f"] == "device_forward:p1"
+    assert rules["d1-a"] == "device_retroactive:p2:a1" and rules["d1-b"] == "device_retroactive:p2:a1"
+    assert rules["d1-c"] == "device_forward:p2:a1"
+    assert rules["d1-f"] == "device_forward:p1:a1"
+    # a late login re-resolves events after a logout and account-less explicit events, not the
+    # events resolved forward to the login before them
+    assert rules["d5-a"] == "device_forward:p5:a5" and rules["d5-b"] == "device_retroactive:p6:a5"
+    assert rules["d6-a"] == "explicit:p7:a6"
     assert d3_sessions == 1
     assert d4_play == [("play_stop", True)]
     assert duplicates >= 2

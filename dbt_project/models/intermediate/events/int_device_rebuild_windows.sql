@@ -3,9 +3,14 @@
     from then on are re-stitched, re-sessionized and replaced in the marts.
 
     rebuild_from is the start of the session containing the earliest of
-      - the device's earliest new or changed event (late events land anywhere in the past), and
-      - for a new login/profile_switch, the device's previous login/profile_switch (the events in
-        between may now resolve retroactively to the new login) or its first event if none.
+      - the device's earliest new or changed event (late events land anywhere in the past; an
+        event changes when its accepted copy does), and
+      - for a new login/profile_switch L, the earliest event before it whose stitching L can change:
+        L becomes the next login of the events after the previous login/profile_switch P, and only
+        two kinds of them read their next login (CONTRACT §3): events after a logout (resolved
+        retroactively) and explicit events without an account (their account may come from it).
+        So: the first logout or account-less explicit event from P on; none: L itself; no P: the
+        device's first event. Events between P and L resolved forward to P keep P.
     Sessions end at a gap of session_gap_minutes, so nothing before that session start can change.
     The session start is searched within lookback_days before that moment; a device with no gap in
     that span is rebuilt from its first event (exact, only slower).
@@ -15,7 +20,7 @@
 
 with deduplicated as (
 
-    select device_id, event_id, event_type, occurred_at
+    select device_id, event_id, record_key, event_type, occurred_at, profile_id, account_id
     from {{ ref('int_events_deduplicated') }}
 
 ),
@@ -33,9 +38,9 @@ windows as (
 
 {%- else %}
 
-changed_event_ids as (
+new_records as (
 
-    select distinct event_id
+    select record_key
     from {{ ref('int_events_received') }}
     where is_valid and {{ staged_since_watermark() }}
 
@@ -49,9 +54,12 @@ device_changes as (
         min(deduplicated.occurred_at) filter (
             where deduplicated.event_type in {{ login_event_types_sql() }}
         ) as earliest_changed_login_at
+    -- changed events: those whose accepted copy was staged by this run. A new copy of a known
+    -- event can only win if it is earlier than the accepted one (then it is accepted now); a later
+    -- copy (a retried delivery) changes nothing, so it does not reopen the device's past
     from deduplicated
-    inner join changed_event_ids
-        on deduplicated.event_id = changed_event_ids.event_id
+    inner join new_records
+        on deduplicated.record_key = new_records.record_key
     group by deduplicated.device_id
 
 ),
@@ -60,6 +68,8 @@ device_history as (
 
     select
         device_changes.device_id,
+        any_value(device_changes.earliest_changed_at) as earliest_changed_at,
+        any_value(device_changes.earliest_changed_login_at) as earliest_changed_login_at,
         min(deduplicated.occurred_at) as first_event_at,
         max(deduplicated.occurred_at) filter (
             where deduplicated.event_type in {{ login_event_types_sql() }}
@@ -72,21 +82,41 @@ device_history as (
 
 ),
 
+restitchable as (
+
+    -- logouts and account-less explicit events from the previous login on (few): the events a new
+    -- login can re-resolve start at the first of them (at the same instant as P: kept, to be safe)
+    select
+        device_history.device_id,
+        min(deduplicated.occurred_at) as first_restitchable_at
+    from device_history
+    inner join deduplicated
+        on device_history.device_id = deduplicated.device_id
+        and deduplicated.occurred_at >= device_history.previous_login_at
+        and deduplicated.occurred_at < device_history.earliest_changed_login_at
+    where deduplicated.event_type = 'logout'
+       or (deduplicated.event_type not in {{ identity_event_types_sql() }}
+           and deduplicated.profile_id is not null and deduplicated.account_id is null)
+    group by device_history.device_id
+
+),
+
 anchors as (
 
     select
-        device_changes.device_id,
+        device_history.device_id,
         device_history.first_event_at,
         least(
-            device_changes.earliest_changed_at,
+            device_history.earliest_changed_at,
             case
-                when device_changes.earliest_changed_login_at is not null
-                    then coalesce(device_history.previous_login_at, device_history.first_event_at)
+                when device_history.earliest_changed_login_at is null then null
+                when device_history.previous_login_at is null then device_history.first_event_at
+                else coalesce(restitchable.first_restitchable_at, device_history.earliest_changed_login_at)
             end
         ) as anchor_at
-    from device_changes
-    inner join device_history
-        on device_changes.device_id = device_history.device_id
+    from device_history
+    left join restitchable
+        on device_history.device_id = restitchable.device_id
 
 ),
 
