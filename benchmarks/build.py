@@ -25,14 +25,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 
-# each step prints one JSON line: wall and CPU seconds and peak RSS of its own process
+# each step prints one JSON line: wall and CPU seconds and peak RSS of its own process and the
+# processes it waited for (the build may run dbt in a subprocess)
 STEP = """
 import json, resource, sys, time
 began = time.perf_counter()
 {body}
-usage = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({{"wall": time.perf_counter() - began, "cpu": usage.ru_utime + usage.ru_stime,
-                   "rss_mb": usage.ru_maxrss / 1024, "result": result}}))
+own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({{"wall": time.perf_counter() - began,
+                   "cpu": own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
+                   "rss_mb": max(own.ru_maxrss, children.ru_maxrss) / 1024, "result": result}}))
 """
 
 SCAN = """
@@ -76,7 +78,8 @@ def run_step(body: str, home: Path, threads: int) -> dict:
 
 def dbt_split(home: Path, top: int = 6) -> str:
     """Seconds dbt spent in models vs tests, and the slowest nodes (from the last run_results.json)."""
-    results = json.loads((home / "dbt" / "target" / "run_results.json").read_text())["results"]
+    latest = max(home.glob("dbt/*/run_results.json"), key=lambda path: path.stat().st_mtime)
+    results = json.loads(latest.read_text())["results"]
     models = sum(r["execution_time"] for r in results if r["unique_id"].startswith(("model.", "seed.")))
     tests = sum(r["execution_time"] for r in results if r["unique_id"].startswith(("test.", "unit_test.")))
     slowest = sorted(results, key=lambda r: -r["execution_time"])[:top]
@@ -90,7 +93,9 @@ def recomputed_share(warehouse: Path) -> str:
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         devices, rows, total = con.execute(
-            "select (select count(*) from int_device_rebuild_windows), (select count(*) from int_events_sessionized),"
+            "select (select count(*) from int_device_rebuild_windows),"
+            " (select count(*) from events inner join int_device_rebuild_windows as windows"
+            "  on events.device_id = windows.device_id and events.occurred_at >= windows.rebuild_from),"
             " (select count(*) from events)").fetchone()
     return f"{devices:,} devices, {rows:,} of {total:,} events recomputed ({rows / total:.1%})"
 
@@ -111,6 +116,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--home", default=None, help="an already simulated STREAMLOOP_HOME (it is not modified)")
     args = parser.parse_args()
+    load_before = os.getloadavg()
 
     with tempfile.TemporaryDirectory(prefix="streamloop-build-bench-") as tmp:
         home = Path(tmp) / "home"
@@ -152,6 +158,8 @@ def main() -> None:
     print(f"full build dbt:        {full_split}")
     print(f"incremental build dbt: {incremental_split}")
     print(f"incremental rebuild windows: {recomputed}")
+    print("load average (1/5/15 min) before: {:.1f} {:.1f} {:.1f}, after: {:.1f} {:.1f} {:.1f}  (other jobs share the cores)"
+          .format(*load_before, *os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@
         So: the first logout or account-less explicit event from P on; none: L itself; no P: the
         device's first event. Events between P and L resolved forward to P keep P.
     Sessions end at a gap of session_gap_minutes, so nothing before that session start can change.
-    The session start is searched within lookback_days before that moment; a device with no gap in
-    that span is rebuilt from its first event (exact, only slower).
+    The session start is searched within lookback_days before that moment (the span's first event
+    starts a session when it lies a whole gap after the span's start: its predecessor is earlier
+    still); a device with no session start in that span is rebuilt from its first event (exact,
+    only slower).
     A full rebuild (see needs_full_rebuild) lists every device with rebuild_from = -infinity. #}
 
 {% set full_rebuild = needs_full_rebuild() %}
@@ -126,10 +128,14 @@ events_before_anchor as (
         anchors.device_id,
         anchors.first_event_at,
         deduplicated.occurred_at,
-        lag(deduplicated.occurred_at) over (
-            partition by deduplicated.device_id
-            order by deduplicated.occurred_at
-        ) as previous_occurred_at
+        -- the first event of the span follows an event before the span's start (or none)
+        coalesce(
+            lag(deduplicated.occurred_at) over (
+                partition by deduplicated.device_id
+                order by deduplicated.occurred_at
+            ),
+            anchors.anchor_at - interval {{ var('lookback_days') }} day
+        ) as previous_event_no_later_than
     from anchors
     inner join deduplicated
         on anchors.device_id = deduplicated.device_id
@@ -145,7 +151,7 @@ windows as (
         coalesce(
             max(events_before_anchor.occurred_at) filter (
                 where events_before_anchor.occurred_at = events_before_anchor.first_event_at
-                   or events_before_anchor.occurred_at - events_before_anchor.previous_occurred_at
+                   or events_before_anchor.occurred_at - events_before_anchor.previous_event_no_later_than
                       >= interval {{ var('session_gap_minutes') }} minute
             ),
             anchors.first_event_at
