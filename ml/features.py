@@ -43,10 +43,17 @@ def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 
 def read_table(con: duckdb.DuckDBPyConnection, table: str, where: str | None = None) -> pd.DataFrame:
-    """The whole table (optionally filtered) as pandas; a missing table is NoTrainingData."""
+    """The whole table (optionally filtered) as pandas, ordered by its key columns; a missing table is
+    NoTrainingData.
+
+    The order matters: a warehouse stores rows in whatever order its last build wrote them, and a
+    model trained on the same rows in another order (sampling, calibration folds) scores differently.
+    """
     if not table_exists(con, table):
         raise NoTrainingData(f"table {table} is not in the warehouse; run `streamloop build` first")
-    sql = f'select * from "{table}"' + (f" where {where}" if where else "")
+    columns = [row[0] for row in con.execute(f'describe "{table}"').fetchall()]
+    keys = ", ".join(f'"{c}"' for c in columns if c in KEY_COLUMNS)
+    sql = f'select * from "{table}"' + (f" where {where}" if where else "") + (f" order by {keys}" if keys else "")
     return con.execute(sql).df()
 
 

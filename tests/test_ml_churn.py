@@ -125,3 +125,19 @@ def test_feature_columns_skip_text_columns():
     frame = pd.DataFrame({"account_id": ["a"], "plan": ["basic"], "price_cents": [799], "is_trial": [True],
                           "is_churn_label_complete": [True]})
     assert feature_columns(frame) == ["price_cents", "is_trial"]
+
+
+def test_training_does_not_depend_on_the_order_the_warehouse_stored_rows_in(snapshots):
+    import duckdb
+
+    from ml.features import read_table
+
+    config = ChurnConfig(nthread=1)
+    metrics = []
+    for seed in (1, 2):  # the same rows, stored in two different physical orders
+        con = duckdb.connect()
+        con.register("frame", snapshots.sample(frac=1, random_state=seed))
+        con.execute("create table account_features as select * from frame")
+        metrics.append(train_churn(read_table(con, "account_features"), config).metrics)
+        con.close()
+    assert metrics[0] == metrics[1]
