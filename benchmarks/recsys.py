@@ -17,6 +17,8 @@ test window at several disjoint moments (global: the 10% of interactions after t
 time percentile; per-profile: each profile's 70–80%, 80–90%, 90–100% of its own history), and
 per-profile metrics are pooled over all backtests. Ours minus the best baseline (the baseline with
 the highest pooled mean) comes with a paired bootstrap 95% interval over the pooled profiles.
+Baselines are popularity, trending, ItemKNN, EASE and implicit ALS; rows marked "our component"
+(EASE applied to rating/completion-weighted histories) are parts of ours, shown for transparency.
 `--single` runs only the cut training itself uses (the latest 20%). Wall and CPU seconds are
 printed (the machine is shared: CPU seconds are the steadier measure).
 """
@@ -122,10 +124,12 @@ def evaluate_split(interactions: pd.DataFrame, titles: pd.DataFrame, split: str,
               f"ranked by {result.details['scorer']} (validation NDCG@10: "
               + ", ".join(f"{k} {v:.3f}" for k, v in result.details["validation_ndcg"].items())
               + f"), {run['wall']:.0f}s wall / {run['cpu']:.0f}s CPU\n")
-        print_table({"ours": result.metrics} | result.baseline_metrics)
+        print_table({"ours": result.metrics} | result.baseline_metrics
+                    | {f"{n} (our component)": m for n, m in result.details["component_metrics"].items()})
 
     # pool every (backtest, profile) pair: each model's per-profile metrics line up within a backtest
     models = list(runs[0]["result"].details["profile_metrics"])
+    baselines = list(runs[0]["result"].baseline_metrics)
     pooled = {m: {metric: np.concatenate([r["result"].details["profile_metrics"][m][metric] for r in runs])
                   for metric in PAIRED} for m in models}
     n = len(pooled["ours"]["ndcg_at_10"])
@@ -134,14 +138,16 @@ def evaluate_split(interactions: pd.DataFrame, titles: pd.DataFrame, split: str,
     rows = {}
     for m in models:
         rows[m] = {metric: float(pooled[m][metric].mean()) for metric in PAIRED}
-        per_run = [r["result"].metrics if m == "ours" else r["result"].baseline_metrics[m] for r in runs]
+        per_run = [r["result"].metrics if m == "ours" else
+                   (r["result"].baseline_metrics | r["result"].details["component_metrics"])[m] for r in runs]
         rows[m] |= {f"{metric} spread": float(np.std([p[metric] for p in per_run])) for metric in PAIRED}
         rows[m] |= {metric: float(np.mean([p.get(metric, np.nan) for p in per_run])) for metric in METRICS[2:]}
+    rows = {(f"{m} (our component)" if m not in baselines and m != "ours" else m): v for m, v in rows.items()}
     print_table(rows, columns=("ndcg_at_10", "ndcg_at_10 spread", "recall_at_20", "recall_at_20 spread",
                                *METRICS[2:]))
     print("(spread: standard deviation of the per-backtest values; coverage/novelty: mean over backtests)")
     for metric in PAIRED:
-        best = max((m for m in models if m != "ours"), key=lambda m: rows[m][metric])
+        best = max(baselines, key=lambda m: rows[m][metric])
         low, high = paired_interval(pooled["ours"][metric], pooled[best][metric])
         wins = sum(r["result"].metrics[metric] >= r["result"].baseline_metrics[best][metric] for r in runs)
         print(f"{metric}: ours {rows['ours'][metric]:.4f} vs best baseline {best} {rows[best][metric]:.4f}: "

@@ -4,7 +4,8 @@ scores any batch of user rows over the full catalog (dense users × items, float
 - popularity: how many profiles interacted with the item (a baseline and a cold-start list);
 - trending: the same, with each interaction decayed by its age at the cut (half-life in config);
 - ItemKNN: cosine co-occurrence with shrinkage, top neighbours per item;
-- EASE (Steck 2019): closed-form item–item ridge regression with a zero diagonal;
+- EASE (Steck 2019): closed-form item–item ridge regression with a zero diagonal, fitted on 0/1
+  interactions; it also scores weighted histories (completed plays and thumbs-ups count more);
 - implicit ALS (Hu, Koren, Volinsky 2008): confidence-weighted matrix factorization solved by
   alternating least squares (conjugate-gradient solves).
 """
@@ -107,7 +108,7 @@ class EaseGenerator:
     def score(self, rows: sp.csr_matrix) -> np.ndarray:
         scores = np.zeros((rows.shape[0], self.n_items), dtype=np.float32)
         if len(self.items):
-            sub = (rows[:, self.items] > 0).astype(np.float32)
+            sub = rows[:, self.items].astype(np.float32)  # 0/1 rows, or weighted ones (ease_weighted)
             scores[:, self.items] = np.asarray(sub @ self.weights, dtype=np.float32)
         return scores
 

@@ -7,10 +7,13 @@ Cuts are positions in time (see `split_positions`): one global moment by default
    and the next one (the last window ends at the evaluation cut). The ranker trains on all windows
    but the latest and is validated on the latest (rounds by early stopping); a blend of the
    generators' scores is fitted on the same earlier windows, and whichever of ranker, blend or a
-   single generator ranks the latest window best orders the candidates.
+   single generator ranks the latest window best orders the candidates. With those choices fixed,
+   ranker and blend are refitted on every window, the latest included (all still before the
+   evaluation cut: the most recent tastes matter most when the test period comes next).
 2. Evaluation: refit on interactions before the evaluation cut; rank the full catalog for every
    profile with later plays, excluding what it saw before the cut; score ours and every
-   generator alone as baselines, same profiles, same test items.
+   baseline generator alone (and each other component, reported apart), same profiles, same
+   test items.
 3. Outputs (optional): retrain the ranker on every window including the evaluation one, refit the
    generators on all interactions, and rank candidates for every profile; similar titles come
    from the ItemKNN neighbours.
@@ -33,6 +36,7 @@ from ml.recommend.catalog import Catalog, build_catalog
 from ml.recommend.interactions import relevant_items
 from ml.recommend.metrics import ranking_metrics
 from ml.recommend.ranker import (
+    BASELINES,
     FEATURES,
     GENERATORS,
     RankerChoice,
@@ -113,6 +117,7 @@ def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: 
         progress(f"ranker window: features from {len(history):,} interactions, labels from the next {len(window):,}")
         blocks.append(_labelled_block(history, window, catalog, config))
     choice = train_ranker(blocks, config)
+    evaluated = refit_ranker(choice, blocks, config)  # the validated choices, refitted on every window
     progress("validation NDCG@10 on the latest window: "
              + ", ".join(f"{k}={v:.4f}" for k, v in choice.validation_ndcg.items()) + f" → ranking by {choice.scorer}"
              + (f" (blend weights fitted on the earlier windows: {choice.blend})" if choice.scorer == "blend" else ""))
@@ -125,7 +130,7 @@ def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: 
     if len(users) == 0:
         raise TrainingDataError("no profile with plays before the evaluation cut plays anything new after it")
     candidates = build_candidates(stage, users, config)
-    ranked = rank_candidates(choice, candidates, depth=20)
+    ranked = rank_candidates(evaluated, candidates, depth=20)
     relevant_pos = {stage.index.users.get_loc(u): set(stage.index.item_pos(list(items)).tolist())
                     for u, items in relevant.items() if u in stage.index.users}
     activity = {int(u): int(stage.user_activity[u]) for u in users}
@@ -134,7 +139,8 @@ def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: 
         return ranking_metrics(rankings, relevant_pos, activity, stage.popularity_share, len(catalog))
 
     ours = evaluate({u: [i for i, _ in items] for u, items in ranked.items()})
-    baselines = {name: evaluate(candidates.baselines[name]) for name in GENERATORS}
+    baselines = {name: evaluate(candidates.baselines[name]) for name in BASELINES}
+    components = {name: evaluate(candidates.baselines[name]) for name in GENERATORS if name not in BASELINES}
     if not ours["values"]:
         raise TrainingDataError(f"recommender metrics undefined: {ours['undefined']}")
     profile_metrics = {}
@@ -142,14 +148,14 @@ def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: 
         profile_metrics = {name: {"profile_id": [stage.index.users[u] for u in r["per_profile"]["users"]],
                                   "ndcg_at_10": r["per_profile"]["ndcg_at_10"].tolist(),
                                   "recall_at_20": r["per_profile"]["recall_at_20"].tolist()}
-                           for name, r in ({"ours": ours} | baselines).items() if r["values"]}
+                           for name, r in ({"ours": ours} | baselines | components).items() if r["values"]}
 
     recommender = None
     if produce_outputs:
         progress("outputs: refit on all interactions, rank candidates for every profile")
         eval_block = (candidates, labels_for(candidates, stage, relevant))
         recommender = _fit_for_serving(interactions, catalog, choice, blocks + [eval_block], config)
-    importance = choice.booster.get_score(importance_type="gain")
+    importance = evaluated.booster.get_score(importance_type="gain")
     return TrainingResult(
         name="recommender", model=recommender, artifacts=recommender.to_artifacts() if recommender else {},
         metrics=ours["values"], undefined_metrics=ours["undefined"],
@@ -159,7 +165,8 @@ def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: 
                      "evaluation_cut": str(eval_time),
                      "interactions_to": str(interactions["ts"].max()), "catalog_items": len(catalog)},
         params=asdict(config),
-        details={"scorer": choice.scorer, "blend": choice.blend, "validation_ndcg": choice.validation_ndcg,
+        details={"scorer": choice.scorer, "blend": evaluated.blend, "validation_ndcg": choice.validation_ndcg,
+                 "component_metrics": {name: result["values"] for name, result in components.items()},
                  "by_bucket": {"ranker": ours["by_bucket"]} | {n: r["by_bucket"] for n, r in baselines.items()},
                  "importance": dict(sorted(importance.items(), key=lambda kv: -kv[1]))}
         | ({"profile_metrics": profile_metrics} if keep_profile_metrics else {}),

@@ -33,7 +33,11 @@ from ml.recommend.generators import (
 )
 from ml.recommend.interactions import Index, positive_matrix, seen_matrix
 
-GENERATORS = ("popularity", "trending", "itemknn", "ease", "als")
+GENERATORS = ("popularity", "trending", "itemknn", "ease", "ease_weighted", "als")
+# the generators reported as baselines; ease_weighted (EASE's item weights applied to the profile's
+# weighted history: completions and thumbs-ups count more) is one of our components, not a baseline
+BASELINES = ("popularity", "trending", "itemknn", "ease", "als")
+WEIGHTED_INPUT = ("ease_weighted", "als")  # scored on summed interaction weights, the others on 0/1
 ITEM_FEATURES = ("item_log_popularity", "item_trending", "item_age_days", "item_completion_rate", "item_is_series")
 USER_FEATURES = ("user_log_activity", "user_days_since_last")
 FEATURES = tuple(f"{g}_{kind}" for g in GENERATORS for kind in ("score", "rank", "score_rel")) + ITEM_FEATURES \
@@ -72,6 +76,7 @@ def fit_stage(history: pd.DataFrame, cut: pd.Timestamp, catalog: Catalog, config
         "als": AlsGenerator.fit(weighted, config.als_factors, config.als_regularization, config.als_alpha,
                                 config.als_iterations, config.seed),
     }
+    generators["ease_weighted"] = generators["ease"]  # same item weights, weighted rows (WEIGHTED_INPUT)
     positive = history[history["weight"] > 0]
     item_pos = index.item_pos(positive["item_id"])
     plays = np.bincount(item_pos[item_pos >= 0], minlength=len(catalog))
@@ -125,7 +130,7 @@ def build_candidates(stage: Stage, user_positions: np.ndarray, config: Recommend
         seen = stage.seen[rows].toarray() > 0
         scores, tops = {}, {}
         for name in GENERATORS:
-            matrix = stage.weighted if name == "als" else stage.binary
+            matrix = stage.weighted if name in WEIGHTED_INPUT else stage.binary
             s = stage.generators[name].score(matrix[rows])
             s[seen] = -np.inf
             scores[name], tops[name] = s, _top_k(s, k)
