@@ -1,9 +1,23 @@
-{#- One row per device seen in valid events; account, type and OS from its latest event. -#}
+-- depends_on: {{ ref('int_device_rebuild_windows') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='device_id',
+    )
+}}
+{#- One row per device seen in valid events; account, type and OS from its latest event.
+    Incremental: a device's row depends on its own events only, and those change only for the
+    devices in int_device_rebuild_windows, so a build recomputes those devices (from all their
+    events) and keeps the others. -#}
 
 with device_events as (
 
     select device_id, account_id, profile_id, device_type, os, event_id, occurred_at
     from {{ ref('events') }}
+    {%- if is_incremental() %}
+    where device_id in (select device_id from {{ ref('int_device_rebuild_windows') }})
+    {%- endif %}
 
 ),
 

@@ -2,28 +2,10 @@
     a valid event), a duplicate (a later copy of an accepted event_id) or rejected (at the edge or in
     the warehouse), so received_count = accepted_count + duplicate_count + rejected_count. -#}
 
-with received as (
+with warehouse_counts as (
 
-    select
-        received.received_date,
-        received.is_valid,
-        deduplicated.record_key is not null as is_accepted
-    from {{ ref('int_events_received') }} as received
-    left join {{ ref('int_events_deduplicated') }} as deduplicated
-        on received.record_key = deduplicated.record_key
-
-),
-
-warehouse_counts as (
-
-    select
-        received_date,
-        count(*) as warehouse_received_count,
-        count(*) filter (where is_accepted) as accepted_count,
-        count(*) filter (where is_valid and not is_accepted) as duplicate_count,
-        count(*) filter (where not is_valid) as rejected_in_warehouse_count
-    from received
-    group by received_date
+    -- kept per received date, recounted where a build changed something
+    select * from {{ ref('int_received_daily_counts') }}
 
 ),
 
