@@ -59,3 +59,11 @@
         and events.occurred_at >= windows.rebuild_from
   )
 {%- endmacro %}
+
+{#- pre_hook of per-device incremental models: drop the rows of the devices this run recomputes -#}
+{% macro delete_rebuilt_devices() %}
+  {% if is_incremental() %}
+    delete from {{ this }}
+    where device_id in (select device_id from {{ ref('int_device_rebuild_windows') }})
+  {% endif %}
+{% endmacro %}

@@ -3,22 +3,11 @@
       status  canceled (latest subscription_started is followed by a subscription_canceled),
               past_due (its latest payment failed), active (it subscribed or paid), or unknown. -#}
 
-with account_events as (
+with partials as (
 
-    select
-        account_id,
-        profile_id,
-        event_id,
-        event_type,
-        country,
-        plan,
-        price_cents,
-        currency,
-        is_trial,
-        amount_cents,
-        occurred_at
-    from {{ ref('events') }}
-    where account_id is not null
+    -- per account, device and profile (int_account_device_activity): the latest across rows is the
+    -- latest overall
+    select * from {{ ref('int_account_device_activity') }}
 
 ),
 
@@ -26,16 +15,16 @@ billing as (
 
     select
         account_id,
-        last(plan order by occurred_at, event_id) filter (where event_type in ('subscription_started', 'plan_changed')) as plan,
-        last(price_cents order by occurred_at, event_id) filter (where event_type in ('subscription_started', 'plan_changed')) as price_cents,
-        last(currency order by occurred_at, event_id) filter (where currency is not null) as currency,
-        last(is_trial order by occurred_at, event_id) filter (where event_type = 'subscription_started') as is_trial,
-        max(occurred_at) filter (where event_type = 'subscription_started') as subscribed_at,
-        max(occurred_at) filter (where event_type = 'subscription_canceled') as last_canceled_at,
-        last(event_type order by occurred_at, event_id) filter (where event_type in ('payment_succeeded', 'payment_failed')) as last_payment_event_type,
-        count(*) filter (where event_type = 'payment_failed') as failed_payments_total,
-        count(*) filter (where event_type = 'payment_succeeded') as succeeded_payments_total
-    from account_events
+        max(latest_plan).plan as plan,
+        max(latest_plan).price_cents as price_cents,
+        max(latest_currency).currency as currency,
+        max(latest_subscription).is_trial as is_trial,
+        max(latest_subscription).occurred_at as subscribed_at,
+        max(last_canceled_at) as last_canceled_at,
+        max(latest_payment).event_type as last_payment_event_type,
+        cast(sum(failed_payments) as bigint) as failed_payments_total,
+        cast(sum(succeeded_payments) as bigint) as succeeded_payments_total
+    from partials
     group by account_id
 
 ),
@@ -44,9 +33,9 @@ activity as (
 
     select
         account_id,
-        last(country order by occurred_at, event_id) as country,
+        max(latest_context).country as country,
         count(distinct profile_id) as profile_count
-    from account_events
+    from partials
     group by account_id
 
 ),
