@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 
 class PopularityGenerator:
@@ -116,7 +117,12 @@ class EaseGenerator:
 class AlsGenerator:
     """Implicit ALS; each half-step solves every row's least-squares system with a few steps of
     conjugate gradient (Takács et al. 2011), vectorized over all rows with sparse products, so
-    cost grows with the interactions, not with a per-row Python loop."""
+    cost grows with the interactions, not with a per-row Python loop.
+
+    The iterations run on one BLAS thread: a threaded matrix product sums in an order that depends
+    on the thread count, and twelve alternating solves amplify that last-bit difference into
+    different factors, so the same seed would give different models on machines with different
+    core counts (the products here are small: one thread costs little)."""
 
     name = "als"
 
@@ -128,6 +134,11 @@ class AlsGenerator:
     @classmethod
     def fit(cls, matrix: sp.csr_matrix, factors: int, regularization: float, alpha: float,
             iterations: int, seed: int, cg_steps: int = 3) -> AlsGenerator:
+        with threadpool_limits(limits=1, user_api="blas"):
+            return cls._fit(matrix, factors, regularization, alpha, iterations, seed, cg_steps)
+
+    @classmethod
+    def _fit(cls, matrix, factors, regularization, alpha, iterations, seed, cg_steps) -> AlsGenerator:
         rng = np.random.default_rng(seed)
         confidence = matrix.tocsr().astype(np.float64)
         confidence.data = alpha * confidence.data  # c - 1 for observed entries
@@ -144,7 +155,8 @@ class AlsGenerator:
         confidence.data = self.alpha * confidence.data
         fixed = self.item_factors.astype(np.float64)
         start = np.zeros((rows.shape[0], fixed.shape[1]))
-        users = _conjugate_gradient(confidence, fixed, self.regularization, start, steps=fixed.shape[1] // 4)
+        with threadpool_limits(limits=1, user_api="blas"):
+            users = _conjugate_gradient(confidence, fixed, self.regularization, start, steps=fixed.shape[1] // 4)
         return (users @ fixed.T).astype(np.float32)
 
 
