@@ -4,6 +4,7 @@ plain DuckDB scan of the same raw files, then an incremental build after one mor
     .venv/bin/python benchmarks/build.py                              # simulate 3,000 profiles × 90 days
     .venv/bin/python benchmarks/build.py --profiles 300 --days 14     # a quick run
     .venv/bin/python benchmarks/build.py --home PATH                  # reuse a simulated STREAMLOOP_HOME
+    .venv/bin/python benchmarks/build.py --home PATH --dbt-only       # dbt alone, without the Dagster job
 
 The last full received-date partition of the lake (≥ 0.5 % of it) is held back for the full build and landed before the
 incremental one. Each step runs in its own process so its wall time, CPU time (user + system: the
@@ -62,6 +63,15 @@ print(summary.render(), file=sys.stderr)
 result = {{"received": summary.received, "accepted": summary.accepted, "events": summary.rows_per_mart.get("events")}}
 """
 
+# --dbt-only: the same `dbt build` in-process, without the Dagster job around it (isolates the SQL)
+DBT_BUILD = """
+from streamloop.build import run_dbt, summarize_warehouse
+from streamloop.settings import get_settings
+run_dbt(["build", "--exclude", "resource_type:unit_test"] + (["--full-refresh"] if {full_refresh} else []))
+summary = summarize_warehouse(get_settings().warehouse_file)
+result = {{"received": summary.received, "accepted": summary.accepted, "events": summary.rows_per_mart.get("events")}}
+"""
+
 SIMULATE = """
 from streamloop.simulate import SimulationConfig, run_simulation
 summary = run_simulation(SimulationConfig(profiles={profiles}, days={days}, seed={seed}, start_date="2026-01-05"))
@@ -115,7 +125,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--home", default=None, help="an already simulated STREAMLOOP_HOME (it is not modified)")
+    parser.add_argument("--dbt-only", action="store_true",
+                        help="run `dbt build` in-process instead of `streamloop build` (the Dagster job)")
     args = parser.parse_args()
+    build = DBT_BUILD if args.dbt_only else BUILD
     load_before = os.getloadavg()
 
     with tempfile.TemporaryDirectory(prefix="streamloop-build-bench-") as tmp:
@@ -134,11 +147,11 @@ def main() -> None:
         scan = run_step(SCAN.format(threads=args.threads, glob=f"{events}/*/*.parquet"), home, args.threads)
         parse_scan = run_step(PARSE_SCAN.format(threads=args.threads, glob=f"{events}/*/*.parquet"), home,
                               args.threads)
-        full = run_step(BUILD.format(full_refresh=True), home, args.threads)
+        full = run_step(build.format(full_refresh=True), home, args.threads)
         full_split = dbt_split(home)
         shutil.move(str(held), str(events / last_day))
         added = run_step(SCAN.format(threads=args.threads, glob=f"{events}/{last_day}/*.parquet"), home, args.threads)
-        incremental = run_step(BUILD.format(full_refresh=False), home, args.threads)
+        incremental = run_step(build.format(full_refresh=False), home, args.threads)
         incremental_split = dbt_split(home)
         recomputed = recomputed_share(home / "warehouse.duckdb")
 
