@@ -14,7 +14,7 @@ from ml.recommend.filters import apply_filters, maturity_allows
 from ml.recommend.interactions import normalize, relevant_items
 from ml.recommend.metrics import ndcg_at, recall_at
 from ml.recommend.pipeline import Recommender, split_positions, train_recommender
-from ml.recommend.ranker import FEATURES, GENERATORS, _mean_ndcg, blend_scores, fit_blend
+from ml.recommend.ranker import FEATURES, GENERATORS, _mean_ndcg, blend_scores, choose_scorer, fit_blend
 from ml.synthetic import taste_catalog, taste_interactions
 
 FAST = RecommenderConfig(als_iterations=4, als_factors=16, ranker_rounds=80, candidates_per_generator=50,
@@ -119,6 +119,16 @@ def test_blend_combines_two_generators_that_each_hold_half_the_signal():
     blended = _mean_ndcg(blend_scores(x, weights), y, qid)
     assert blended > _mean_ndcg(first, y, qid) + 0.1
     assert blended > _mean_ndcg(second, y, qid) + 0.1
+
+
+def test_a_learned_scorer_must_beat_the_best_generator_by_more_than_noise():
+    rng = np.random.default_rng(2)
+    ease = rng.random(200)
+    noisy = {"ease": ease, "itemknn": ease - 0.1, "ranker": ease + rng.normal(0.005, 0.2, 200), "blend": ease}
+    assert choose_scorer(noisy) == "ease"
+    clear = noisy | {"ranker": ease + rng.normal(0.05, 0.2, 200)}
+    assert choose_scorer(clear) == "ranker"
+    assert choose_scorer(clear | {"blend": ease + 0.1}) == "blend"  # the larger clear gain wins
 
 
 def test_test_labels_exclude_items_seen_before_the_cut():

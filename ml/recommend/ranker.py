@@ -9,8 +9,9 @@ which candidates the profile goes on to play after the cut.
 
 Beside the ranker, a *blend* — a weighted sum of the generators' relative scores, its weights
 searched on the training windows — is a second learned scorer: on data where one generator is
-already strong (EASE on MovieLens' per-profile split) the trees do not beat it but a blend with
-the neighbourhood model does. The latest window, which neither was fitted on, picks the scorer.
+already strong (EASE on MovieLens' per-profile split) a blend with the neighbourhood model may do
+better than the trees. The latest window, which neither was fitted on, picks the scorer: a learned
+one only when it beats the best generator by more than its noise (`choose_scorer`).
 """
 from __future__ import annotations
 
@@ -172,8 +173,8 @@ def labels_for(candidates: Candidates, stage: Stage, relevant: dict[str, set[str
 class RankerChoice:
     """The trained re-ranker, the blend, and the scorer that ranks candidates in the end.
 
-    `scorer` is whichever of "ranker", "blend" and the single generators ranked the validation
-    window's candidates best (ties go to the ranker, then the blend).
+    `scorer` is "ranker", "blend" or a single generator, chosen on the validation window by
+    `choose_scorer`.
     """
 
     booster: xgb.Booster
@@ -234,8 +235,8 @@ def _stack(blocks: list[tuple[Candidates, np.ndarray]]):
     return x[order], y[order], qid[order]
 
 
-def _mean_ndcg(scores: np.ndarray, y: np.ndarray, qid: np.ndarray, k: int = 10) -> float:
-    """Mean NDCG@k over queries, relevance = labels, among each query's candidates."""
+def _query_ndcg(scores: np.ndarray, y: np.ndarray, qid: np.ndarray, k: int = 10) -> np.ndarray:
+    """NDCG@k of each query, relevance = labels, among the query's candidates."""
     bounds = np.flatnonzero(np.diff(qid)) + 1
     values = []
     for s, labels in zip(np.split(scores, bounds), np.split(y, bounds)):
@@ -243,7 +244,11 @@ def _mean_ndcg(scores: np.ndarray, y: np.ndarray, qid: np.ndarray, k: int = 10) 
         dcg = float(np.sum(top / np.log2(np.arange(2, len(top) + 2))))
         ideal = float(np.sum(1.0 / np.log2(np.arange(2, min(int(labels.sum()), k) + 2))))
         values.append(dcg / ideal)
-    return float(np.mean(values))
+    return np.array(values)
+
+
+def _mean_ndcg(scores: np.ndarray, y: np.ndarray, qid: np.ndarray, k: int = 10) -> float:
+    return float(np.mean(_query_ndcg(scores, y, qid, k)))
 
 
 def _params(config: RecommenderConfig) -> dict:
@@ -274,13 +279,31 @@ def train_ranker(blocks: list[tuple[Candidates, np.ndarray]], config: Recommende
                         evals=[(dvalid, "validation")], early_stopping_rounds=30, verbose_eval=False)
     booster = booster[: booster.best_iteration + 1]
     blend = fit_blend(x, y, qid)
-    validation = {"ranker": _mean_ndcg(booster.inplace_predict(x_val, validate_features=False), y_val, qid_val),
-                  "blend": _mean_ndcg(blend_scores(x_val, blend), y_val, qid_val)}
+    per_query = {"ranker": _query_ndcg(booster.inplace_predict(x_val, validate_features=False), y_val, qid_val),
+                 "blend": _query_ndcg(blend_scores(x_val, blend), y_val, qid_val)}
     for name in GENERATORS:
-        validation[name] = _mean_ndcg(x_val[:, FEATURES.index(f"{name}_score")], y_val, qid_val)
-    preference = {"ranker": 2, "blend": 1}
-    best = max(validation, key=lambda name: (validation[name], preference.get(name, 0)))
-    return RankerChoice(booster, best, booster.num_boosted_rounds(), validation, blend)
+        per_query[name] = _query_ndcg(x_val[:, FEATURES.index(f"{name}_score")], y_val, qid_val)
+    validation = {name: float(values.mean()) for name, values in per_query.items()}
+    return RankerChoice(booster, choose_scorer(per_query), booster.num_boosted_rounds(), validation, blend)
+
+
+def choose_scorer(per_query: dict[str, np.ndarray]) -> str:
+    """The best single generator on validation, unless a learned scorer (ranker, blend) beats it by
+    more than one standard error of the paired per-profile difference.
+
+    A validation window holds a few hundred profiles at most: a learned scorer ahead by less than
+    its noise was as likely to lose on the next window (MovieLens backtests), and a generator alone
+    is the simpler model.
+    """
+    generators = [name for name in per_query if name not in ("ranker", "blend")]
+    best = max(generators, key=lambda name: per_query[name].mean())
+    chosen, margin = best, 0.0
+    for learned in ("ranker", "blend"):
+        diff = per_query[learned] - per_query[best]
+        standard_error = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.inf
+        if diff.mean() > standard_error and diff.mean() > margin:
+            chosen, margin = learned, diff.mean()
+    return chosen
 
 
 def refit_ranker(choice: RankerChoice, blocks: list[tuple[Candidates, np.ndarray]],
