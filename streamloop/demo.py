@@ -32,6 +32,19 @@ def run_demo(profiles: int, days: int, seed: int) -> None:
     say(f"demo finished in {time.perf_counter() - started:.0f}s. Next: `streamloop serve`, `streamloop ui`.")
 
 
+def _showcase(profiles: list[tuple[str, str]]) -> tuple[str, str]:
+    """The most active profile that the Top Picks experiment shows the recommender to (half of the
+    profiles see the popularity control), so the demo shows the model at work; else the most active."""
+    from datetime import UTC, datetime
+
+    from functions.experiments import load_experiments
+    from streamloop.settings import REPO_ROOT
+
+    test = load_experiments(REPO_ROOT / "experiments").test_for("home.top_picks", datetime.now(UTC))
+    treated = [p for p in profiles if test is not None and test.assign(p[0]) == "ranker"]
+    return (treated or profiles)[0]
+
+
 def _sample_home_page(settings) -> str:
     """Calls the real app through its ASGI interface for the most active profile."""
     import logging
@@ -47,9 +60,9 @@ def _sample_home_page(settings) -> str:
     from functions.app import create_app
 
     with duckdb.connect(str(settings.warehouse_file), read_only=True) as con:
-        most_active = ("select p.profile_id, p.country from plays join profiles p using (profile_id) "
-                       "group by all order by count(*) desc limit 1")
-        profile_id, country = con.execute(most_active).fetchone()
+        by_activity = ("select p.profile_id, p.country from plays join profiles p using (profile_id) "
+                       "group by all order by count(*) desc, p.profile_id limit 50")
+        profile_id, country = _showcase(con.execute(by_activity).fetchall())
     key = (settings.api_key_list or ["demo-key"])[0]
     os.environ.setdefault("STREAMLOOP_API_KEYS", key)
     get_settings.cache_clear()
