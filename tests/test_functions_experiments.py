@@ -153,3 +153,20 @@ def test_bandit_propensity_matches_observed_selection_frequency(tmp_path):
         reported[arm.name] = propensity
     for name, p in reported.items():
         assert picks[name] / 6000 == pytest.approx(p, abs=0.03)
+
+
+def test_demo_showcases_the_most_active_profile_the_recommender_is_shown_to():
+    from datetime import UTC, datetime
+
+    from functions.experiments import load_experiments
+    from streamloop.demo import _showcase
+    from streamloop.settings import REPO_ROOT
+
+    test = load_experiments(REPO_ROOT / "experiments").test_for("home.top_picks", datetime.now(UTC))
+    profiles = [(f"p{i:04d}", "US") for i in range(40)]  # most active first
+    chosen = _showcase(profiles)
+    if test is None:  # the experiment has ended: the most active profile
+        assert chosen == profiles[0]
+    else:
+        first_treated = next(p for p in profiles if test.assign(p[0]) == "ranker")
+        assert chosen == first_treated and test.assign(chosen[0]) == "ranker"
