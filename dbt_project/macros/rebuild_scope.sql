@@ -64,6 +64,12 @@
 {% macro delete_rebuilt_devices() %}
   {% if is_incremental() %}
     delete from {{ this }}
-    where device_id in (select device_id from {{ ref('int_device_rebuild_windows') }})
+    where {{ in_rebuilt_devices() }}
   {% endif %}
 {% endmacro %}
+
+{#- The condition "the row's device is in this run's rebuild windows": per-device models recompute
+    only those devices when incremental -#}
+{% macro in_rebuilt_devices() -%}
+  device_id in (select device_id from {{ ref('int_device_rebuild_windows') }})
+{%- endmacro %}

@@ -16,7 +16,7 @@ with device_events as (
     select device_id, account_id, profile_id, device_type, os, event_id, occurred_at
     from {{ ref('events') }}
     {%- if is_incremental() %}
-    where device_id in (select device_id from {{ ref('int_device_rebuild_windows') }})
+    where {{ in_rebuilt_devices() }}
     {%- endif %}
 
 ),

@@ -29,7 +29,7 @@ with account_events as (
     from {{ ref('events') }}
     where account_id is not null
     {%- if is_incremental() %}
-      and device_id in (select device_id from {{ ref('int_device_rebuild_windows') }})
+      and {{ in_rebuilt_devices() }}
     {%- endif %}
 
 ),

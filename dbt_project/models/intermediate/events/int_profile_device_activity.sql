@@ -29,7 +29,7 @@ with device_events as (
         occurred_at
     from {{ ref('events') }}
     {%- if is_incremental() %}
-    where device_id in (select device_id from {{ ref('int_device_rebuild_windows') }})
+    where {{ in_rebuilt_devices() }}
     {%- endif %}
 
 ),
