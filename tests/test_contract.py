@@ -80,6 +80,9 @@ def test_unknown_type_and_non_objects():
     assert any(e.startswith("event_type") for e in validate_event(event))
     assert validate_event([1, 2]) == ["event: must be a JSON object (got list)"]
     assert validate_event(None)[0].startswith("event:")
+    for unhashable in ({"a": 1}, ["play_start"]):  # once raised TypeError (a 500 in the collector)
+        event["event_type"] = unhashable
+        assert any(e.startswith("event_type: must be one of") for e in validate_event(event))
 
 
 def test_booleans_are_not_numbers_and_numbers_not_booleans():

@@ -32,121 +32,173 @@ def parse_timestamp(value: str) -> datetime | None:
         return None
 
 
-# A compiled check appends to `errors` every way `value` breaks its rule; `field` names the value
-# in messages (passed in, because an array's items share one check)
+# A compiled check appends to `errors` every way `value` breaks its rule; `field` names the value in
+# messages (an argument, because an array's items share one check)
 Check = Callable[[object, list, str], None]
-_MISSING = object()
+
+# the Python test of one JSON Schema type for a value in local `v` (booleans are not numbers; an
+# integral float counts as an integer)
+_TYPE_EXPRESSIONS = {
+    "string": "isinstance({v}, str)",
+    "object": "isinstance({v}, dict)",
+    "array": "isinstance({v}, list)",
+    "boolean": "isinstance({v}, bool)",
+    "null": "{v} is None",
+    "integer": "((isinstance({v}, int) and not isinstance({v}, bool)) or (isinstance({v}, float) and {v}.is_integer()))",
+    "number": "(isinstance({v}, (int, float)) and not isinstance({v}, bool))",
+}
 
 
-def _child(field: str, key: str) -> str:
-    return f"{field}.{key}" if field else key
+class _Source:
+    """Python source of one check function, with the constants (enums, patterns) it refers to."""
+
+    def __init__(self, parent: _Source | None = None):
+        self.lines: list[str] = []
+        # a nested block shares its parent's constants and goes one local variable deeper (v0, v1, …)
+        self.constants: dict[str, object] = parent.constants if parent else {}
+        self.depth = parent.depth + 1 if parent else 0
+
+    def constant(self, value) -> str:
+        name = f"_c{len(self.constants)}"
+        self.constants[name] = value
+        return name
+
+    def emit(self, indent: int, line: str) -> None:
+        self.lines.append("    " * indent + line)
 
 
-def _type_test(types) -> Callable[[object], bool]:
-    """JSON Schema `type`: booleans are not numbers, and an integral float counts as an integer."""
-    names = [types] if isinstance(types, str) else list(types)
-    allow_bool = "boolean" in names
-    python_types = tuple(t for name in names if name != "boolean" for t in _JSON_TYPES[name])
-    integral_float = "integer" in names and "number" not in names
-
-    def ok(value) -> bool:
-        if isinstance(value, bool):
-            return allow_bool
-        if isinstance(value, python_types):
-            return True
-        return integral_float and isinstance(value, float) and value.is_integer()
-
-    return ok
+def _field(static: str | None, runtime: str) -> str:
+    """A message's field name: a literal when known at compile time, else the expression."""
+    return repr(static) if static is not None else runtime
 
 
-def _enum_test(enum: list) -> Callable[[object], bool]:
-    has_bool = any(isinstance(e, bool) for e in enum)
+def _child_field(static: str | None, runtime: str, key: str) -> tuple[str | None, str]:
+    if static is not None:
+        name = f"{static}.{key}" if static else key
+        return name, repr(name)
+    return None, f"(({runtime}) + '.' + {key!r} if ({runtime}) else {key!r})"
+
+
+def _emit_rule(src: _Source, rule: dict, var: str, static: str | None, runtime: str, indent: int) -> None:
+    """Statements that check the value in local `var` (field: `static` if known, else the expression
+    `runtime`), in the order of JSON Schema's keywords as read here: const, enum, type end the checks."""
+    field = _field(static, runtime)
+    branches = []
+    if "const" in rule:
+        const = src.constant(rule["const"])
+        branches.append((f"{var} != {const}", f"f\"{{{field}}}: must be {{{const}!r}}\""))
+    if "enum" in rule:
+        enum = rule["enum"]
+        members = src.constant(_enum_members(enum))
+        has_bool = any(isinstance(e, bool) for e in enum)
+        text = src.constant(", ".join(map(str, enum)))
+        test = f"not (_in({var}, {members}) and isinstance({var}, bool) == {has_bool})"
+        branches.append((test, f"f\"{{{field}}}: must be one of {{{text}}} (got {{{var}!r}})\""))
+    if "type" in rule:
+        types = [rule["type"]] if isinstance(rule["type"], str) else list(rule["type"])
+        test = " or ".join(_TYPE_EXPRESSIONS[t].format(v=var) for t in types)
+        expected = src.constant(" or ".join(types))
+        branches.append((f"not ({test})", f"f\"{{{field}}}: must be {{{expected}}} (got {{type({var}).__name__}})\""))
+    keyword = "if"
+    for test, message in branches:
+        src.emit(indent, f"{keyword} {test}:")
+        src.emit(indent + 1, f"errors.append({message})")
+        keyword = "elif"
+    body = _value_checks(src, rule, var, static, runtime)
+    if body:
+        src.emit(indent, f"{keyword} {var} is not None:" if branches else f"if {var} is not None:")
+        for depth, line in body:
+            src.emit(indent + 1 + depth, line)
+
+
+def _value_checks(src: _Source, rule: dict, var: str, static: str | None, runtime: str) -> list[tuple[int, str]]:
+    """(relative indent, line) pairs for the keywords that depend on the value's kind."""
+    field = _field(static, runtime)
+    out: list[tuple[int, str]] = []
+    text = []
+    if rule.get("minLength", 0) > 0:
+        text += [f"if len({var}) < {rule['minLength']}:", f"    errors.append(f\"{{{field}}}: must not be empty\")"]
+    if "maxLength" in rule:
+        text += [f"if len({var}) > {rule['maxLength']}:",
+                 f"    errors.append(f\"{{{field}}}: longer than {rule['maxLength']} characters\")"]
+    if "pattern" in rule:
+        pattern = src.constant(re.compile(rule["pattern"]))
+        text += [f"if not {pattern}.search({var}):",
+                 f"    errors.append(f\"{{{field}}}: {{{var}!r}} does not match {{{pattern}.pattern}}\")"]
+    if rule.get("format") == "date-time":
+        text += [f"if parse_timestamp({var}) is None:",
+                 f"    errors.append(f\"{{{field}}}: not an RFC 3339 timestamp with offset (got {{{var}!r}})\")"]
+    if rule.get("format") == "date":
+        text += ["try:", f"    date.fromisoformat({var})", "except ValueError:",
+                 f"    errors.append(f\"{{{field}}}: not an ISO date (got {{{var}!r}})\")"]
+    number = []
+    if "minimum" in rule:
+        number += [f"if {var} < {rule['minimum']!r}:", f"    errors.append(f\"{{{field}}}: must be >= {rule['minimum']}\")"]
+    if "exclusiveMinimum" in rule:
+        number += [f"if {var} <= {rule['exclusiveMinimum']!r}:",
+                   f"    errors.append(f\"{{{field}}}: must be > {rule['exclusiveMinimum']}\")"]
+    if "maximum" in rule:
+        number += [f"if {var} > {rule['maximum']!r}:", f"    errors.append(f\"{{{field}}}: must be <= {rule['maximum']}\")"]
+    obj = _object_checks(src, rule, var, static, runtime)
+    array = []
+    if rule.get("minItems", 0) > 0:
+        array += [(0, f"if len({var}) < {rule['minItems']}:"),
+                  (1, f"errors.append(f\"{{{field}}}: needs at least {rule['minItems']} item(s)\")")]
+    if "items" in rule:
+        item = src.constant(compile_rule(rule["items"]))
+        index_field = f"f\"{{{field}}}[{{i}}]\""
+        array += [(0, f"for i, item in enumerate({var}):"), (1, f"{item}(item, errors, {index_field})")]
+    keyword = "if"
+    for kind, lines in (("isinstance({v}, str)", [(0, t) for t in text]),
+                        ("isinstance({v}, (int, float)) and not isinstance({v}, bool)", [(0, t) for t in number]),
+                        ("isinstance({v}, dict)", obj), ("isinstance({v}, list)", array)):
+        if lines:
+            out.append((0, f"{keyword} {kind.format(v=var)}:"))
+            out += [(1 + depth, line) for depth, line in lines]
+            keyword = "elif"
+    return out
+
+
+def _object_checks(src: _Source, rule: dict, var: str, static: str | None, runtime: str) -> list[tuple[int, str]]:
+    sub = _Source(parent=src)
+    for key in rule.get("required", ()):
+        name, expr = _child_field(static, runtime, key)
+        sub.emit(0, f"if {key!r} not in {var}:")
+        sub.emit(1, f"errors.append(f\"{{{expr}}}: required\")")
+    for key, child in rule.get("properties", {}).items():
+        name, expr = _child_field(static, runtime, key)
+        local = f"v{sub.depth}"
+        sub.emit(0, f"if {key!r} in {var}:")
+        sub.emit(1, f"{local} = {var}[{key!r}]")
+        _emit_rule(sub, child, local, name, expr, 1)
+    return [((len(line) - len(line.lstrip(" "))) // 4, line.lstrip(" ")) for line in sub.lines]
+
+
+def _enum_members(enum: list):
     try:
-        members = frozenset(enum)
+        return frozenset(enum)
     except TypeError:  # an enum of unhashable values: compare one by one
-        members = enum
+        return list(enum)
 
-    def ok(value) -> bool:
-        try:
-            found = value in members
-        except TypeError:  # an unhashable value (object, array) is never an enum member
-            found = False
-        return found and isinstance(value, bool) == has_bool
 
-    return ok
+def _in(value, members) -> bool:
+    try:
+        return value in members
+    except TypeError:  # an unhashable value (object, array) is never an enum member
+        return False
 
 
 def compile_rule(rule: dict, field: str | None = None) -> Check:
-    """The checks of one (possibly nested) schema rule as a function: the schema is read once here,
-    not on every event. Checks run in a fixed order and the first of const/enum/type that fails
-    ends the value's checks, as in JSON Schema's reading of these keywords. With `field` known here
-    (everything but array items), nested names are built once instead of per event."""
-    const = rule.get("const", _MISSING)
-    enum = rule.get("enum")
-    enum_ok = _enum_test(enum) if enum is not None else None
-    enum_text = ", ".join(map(str, enum)) if enum is not None else ""
-    types = rule.get("type")
-    type_ok = _type_test(types) if types is not None else None
-    expected = (types if isinstance(types, str) else " or ".join(types)) if types is not None else ""
-    min_length, max_length = rule.get("minLength", 0), rule.get("maxLength")
-    pattern = re.compile(rule["pattern"]) if "pattern" in rule else None
-    fmt = rule.get("format")
-    minimum, exclusive, maximum = rule.get("minimum"), rule.get("exclusiveMinimum"), rule.get("maximum")
-    required = tuple(rule.get("required", ()))
-    properties = [(key, None if field is None else _child(field, key),
-                   compile_rule(sub, None if field is None else _child(field, key)))
-                  for key, sub in rule.get("properties", {}).items()]
-    min_items = rule.get("minItems", 0)
-    items = compile_rule(rule["items"]) if "items" in rule else None
-
-    def check(value, errors: list, field: str) -> None:
-        if const is not _MISSING and value != const:
-            errors.append(f"{field}: must be {const!r}")
-            return
-        if enum_ok is not None and not enum_ok(value):
-            errors.append(f"{field}: must be one of {enum_text} (got {value!r})")
-            return
-        if type_ok is not None and not type_ok(value):
-            errors.append(f"{field}: must be {expected} (got {type(value).__name__})")
-            return
-        if value is None:
-            return
-        if isinstance(value, str):
-            if len(value) < min_length:
-                errors.append(f"{field}: must not be empty")
-            if max_length is not None and len(value) > max_length:
-                errors.append(f"{field}: longer than {max_length} characters")
-            if pattern is not None and not pattern.search(value):
-                errors.append(f"{field}: {value!r} does not match {pattern.pattern}")
-            if fmt == "date-time" and parse_timestamp(value) is None:
-                errors.append(f"{field}: not an RFC 3339 timestamp with offset (got {value!r})")
-            if fmt == "date":
-                try:
-                    date.fromisoformat(value)
-                except ValueError:
-                    errors.append(f"{field}: not an ISO date (got {value!r})")
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            if minimum is not None and value < minimum:
-                errors.append(f"{field}: must be >= {minimum}")
-            if exclusive is not None and value <= exclusive:
-                errors.append(f"{field}: must be > {exclusive}")
-            if maximum is not None and value > maximum:
-                errors.append(f"{field}: must be <= {maximum}")
-        elif isinstance(value, dict):
-            for key in required:
-                if key not in value:
-                    errors.append(f"{_child(field, key)}: required")
-            for key, name, sub in properties:
-                if key in value:
-                    sub(value[key], errors, name if name is not None else _child(field, key))
-        elif isinstance(value, list):
-            if len(value) < min_items:
-                errors.append(f"{field}: needs at least {min_items} item(s)")
-            if items is not None:
-                for i, item in enumerate(value):
-                    items(item, errors, f"{field}[{i}]")
-
-    return check
+    """The checks of one schema rule as generated Python: the schema is read once, here, into one
+    function with the nested objects' checks inlined (array items get their own function). With
+    `field` known here (everything but array items), field names are literals."""
+    src = _Source()
+    _emit_rule(src, rule, "value", field, "field", 1)
+    source = "\n".join(["def check(value, errors, field):", *src.lines, "    return None"])
+    namespace = {"parse_timestamp": parse_timestamp, "date": date, "_in": _in, **src.constants}
+    # the source is generated from the contract files in this repository, never from input data
+    exec(compile(source, f"<contract check {field or 'item'}>", "exec"), namespace)  # noqa: S102
+    return namespace["check"]
 
 
 _EVENT_CHECK = compile_rule(EVENT_SCHEMA, "")
@@ -165,7 +217,7 @@ def validate_event(event, received_at: datetime | None = None) -> list[str]:
     errors: list[str] = []
     _EVENT_CHECK(event, errors, "")
     event_type = event.get("event_type")
-    if event_type in _TYPE_CHECKS:
+    if isinstance(event_type, str) and event_type in _TYPE_CHECKS:  # an object or array is not hashable
         for key, check in _TYPE_CHECKS[event_type]:
             if key in event:
                 # a non-object `properties` is already reported by the envelope check
