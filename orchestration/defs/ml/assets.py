@@ -88,11 +88,16 @@ ltv_training_set, ltv_model, production_ltv_model = account_model_assets(
 def recommender_model(context: dg.AssetExecutionContext, registry: RegistryResource,
                       warehouse: WarehouseResource):
     """Candidate generators + XGBoost re-ranker with their batch outputs, registered as the next version."""
-    from ml.training import fit_model
+    from ml.config import RecommenderConfig
+    from ml.recommend.catalog import load_titles
+    from ml.recommend.interactions import load_interactions
+    from ml.recommend.pipeline import train_recommender
 
+    config = replace(RecommenderConfig(), nthread=get_settings().threads)
     try:
         with warehouse.connect() as con:
-            result = fit_model("recommender", con, threads=get_settings().threads, progress=context.log.info)
+            interactions, titles = load_interactions(con), load_titles(con)
+        result = train_recommender(interactions, titles, config, progress=context.log.info)
     except NoTrainingData as reason:
         yield skipped(context, reason)
         return
