@@ -245,6 +245,17 @@ def test_dbt_failure_names_the_failing_model(streamloop_home, capsys):
     assert "▸ warehouse_models" in err and re.search(r"\d+ of \d+ ERROR creating .* model", err)
 
 
+def test_a_target_whose_adapter_is_missing_fails_in_one_line(streamloop_home):
+    import importlib.util
+
+    if importlib.util.find_spec("dbt.adapters.spark") is not None:
+        pytest.skip("dbt-spark is installed here: the spark target would start a Spark session")
+    land_events([valid_event("app_open", "e1")], RECEIVED_AT)
+    with pytest.raises(StreamloopError, match=r"^dbt build failed: .*spark") as failure:
+        run_build(target="spark")
+    assert "\n" not in str(failure.value)
+
+
 def test_docs_generate_lists_models_and_exposures(warehouse):
     run_dbt(["docs", "generate"])
     target = warehouse["home"] / "dbt" / "target"

@@ -19,5 +19,6 @@ def describe_failure(invocation: DbtCliInvocation) -> str:
             return node_failure(resource_type, name.split(".")[-1], result.get("message") or result["status"])
     error = invocation.get_error()
     text = error.description if error is not None and error.description else "see the dbt log"
+    # dbt's own message ("Encountered an error:\nCould not find adapter type spark!") as one line
     lines = [line.strip() for line in text.split("Errors parsed from dbt logs:")[-1].splitlines() if line.strip()]
-    return lines[0] if lines else "see the dbt log"
+    return " ".join(lines)[:300] if lines else "see the dbt log"
