@@ -58,7 +58,7 @@ def run_training(models: list[str] | None = None) -> TrainingSummary:
     import dagster as dg
 
     from ml.registry import default_registry
-    from orchestration.runs import execute_job
+    from orchestration.runs import execute_job, failures
 
     requested = list(models or MODELS)
     unknown = [m for m in requested if m not in MODELS]
@@ -72,22 +72,15 @@ def run_training(models: list[str] | None = None) -> TrainingSummary:
     training = execute_job("model_training", asset_selection=keys, progress=True)
     summary = TrainingSummary(outcomes=[_outcome(name, training, registry, before[name]) for name in names])
 
-    problems = []
+    problems = [f"{o.name}: {o.reason}" for o in summary.failed]
     for job in ("batch_scoring", "publication"):
         run = execute_job(job, progress=True)
         _read_outputs(run, summary)
-        problems += _step_failures(run)
-    if summary.failed or problems:
+        problems += [f"{job} step {line}" for line in failures(run)]
+    if problems:
         say(summary.render())
-        raise StreamloopError("training failed for " + "; ".join(
-            [f"{o.name}: {o.reason}" for o in summary.failed] + problems))
+        raise StreamloopError("train failed: " + "; ".join(problems))
     return summary
-
-
-def _step_failures(result) -> list[str]:
-    from orchestration.runs import failures
-
-    return failures(result)
 
 
 def _outcome(name: str, run, registry, versions_before: set[int]) -> ModelOutcome:
