@@ -148,3 +148,17 @@ def test_unknown_model_name_is_refused(home):
 
     with pytest.raises(StreamloopError, match="unknown model"):
         run_training(["nope"])
+
+
+def test_a_corrupt_production_artifact_fails_scoring_in_one_line_and_changes_nothing(home):
+    from streamloop.train import run_training
+
+    build_warehouse(home / "warehouse.duckdb", account_snapshots(n_accounts=300, n_snapshots=8, seed=1))
+    run_training(["churn"])
+    artifact = next(p for p in (home / "registry" / "churn" / "v1").iterdir() if p.suffix == ".ubj")
+    artifact.write_bytes(artifact.read_bytes()[:-10] + b"tampered!!")
+    with pytest.raises(StreamloopError, match=r"^train failed: batch_scoring step account_scores: .*corrupt") as failure:
+        run_training(["ltv"])
+    assert "\n" not in str(failure.value)
+    registry = default_registry()
+    assert registry.production("churn").version == 1 and registry.versions("churn") == [1]
