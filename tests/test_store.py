@@ -241,3 +241,39 @@ def test_dynamodb_idempotency_markers_carry_a_ttl(monkeypatch):
         profile = client.get_item(TableName="t", Key={"pk": {"S": "profile#p1"}})["Item"]
         assert int(seen["expires_at"]["N"]) > time.time() + 86400
         assert "expires_at" not in profile
+
+
+def test_sqlite_idempotency_markers_expire_like_dynamodb_ttl(tmp_path, monkeypatch):
+    import sqlite3
+
+    import functions.store.sqlite as sqlite_store
+    from functions.store.base import EXPIRING_NAMESPACES
+
+    clock = [1_800_000_000.0]
+    monkeypatch.setattr(sqlite_store.time, "time", lambda: clock[0])
+    store = sqlite_store.SQLiteStore(tmp_path / "online.sqlite")
+    assert store.add_if_absent("seen", "e1", 1) and not store.add_if_absent("seen", "e1", 1)
+    store.put("profile", "p1", {"segment": "loyal"})
+    clock[0] += EXPIRING_NAMESPACES["seen"] + 1  # a month later the marker has expired
+    assert store.add_if_absent("seen", "e2", 2)
+    with sqlite3.connect(tmp_path / "online.sqlite") as con:
+        assert [r[0] for r in con.execute("select key from kv where ns = 'seen'")] == ["e2"]
+    assert store.get("profile", "p1") == {"segment": "loyal"}  # namespaces without expiry are kept
+    assert store.add_if_absent("seen", "e1", 1)  # the expired claim no longer blocks a new one
+    store.close()
+
+
+def test_sqlite_opens_a_store_written_before_expiry_existed(tmp_path):
+    import sqlite3
+
+    from functions.store.sqlite import SQLiteStore
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as con:
+        con.execute("create table kv (ns text not null, key text not null, value blob not null,"
+                    " primary key (ns, key)) without rowid")
+        con.execute("insert into kv values ('profile', 'p1', '{\"a\": 1}')")
+    store = SQLiteStore(path)
+    assert store.get("profile", "p1") == {"a": 1}
+    assert store.add_if_absent("seen", "e1", 1) and not store.add_if_absent("seen", "e1", 1)
+    store.close()

@@ -14,6 +14,9 @@ from streamloop.errors import StreamloopError
 
 Value = Any
 Updater = Callable[[Value | None], Value | None]
+# namespaces whose items expire this many seconds after their last write: idempotency markers only need
+# to outlive any client's retries (DynamoDB: TTL on `expires_at`; SQLite: purged by the writer)
+EXPIRING_NAMESPACES = {"seen": 30 * 86400}
 
 
 class StoreError(StreamloopError):

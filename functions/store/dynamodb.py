@@ -13,13 +13,11 @@ from collections.abc import Iterable, Mapping
 
 import orjson
 
-from functions.store.base import OnlineStore, StoreError, Updater, Value
+from functions.store.base import EXPIRING_NAMESPACES, OnlineStore, StoreError, Updater, Value
 
 _MAX_ATTEMPTS = 8          # retries of unprocessed batch items
 _MAX_UPDATE_ATTEMPTS = 25  # optimistic updates of one hot key (bandit counts) can collide repeatedly
 _BACKOFF_S = 0.02
-# namespaces whose items expire (DynamoDB TTL on `expires_at`): idempotency markers outlive any client retry
-EXPIRING_NAMESPACES = {"seen": 30 * 86400}
 
 
 def _pk(ns: str, key: str) -> str:

@@ -15,17 +15,27 @@ from pathlib import Path
 
 import orjson
 
-from functions.store.base import OnlineStore, StoreError, Updater, Value
+from functions.store.base import EXPIRING_NAMESPACES, OnlineStore, StoreError, Updater, Value
 
 _SCHEMA = """
 create table if not exists kv (
-    ns    text not null,
-    key   text not null,
-    value blob not null,
+    ns         text not null,
+    key        text not null,
+    value      blob not null,
+    expires_at integer,
     primary key (ns, key)
 ) without rowid
 """
 _CHUNK = 500  # keys per IN (...) query, below SQLite's variable limit
+_PURGE_EVERY_S = 600  # how often a writer of an expiring namespace deletes its expired items
+
+
+_UPSERT = ("insert into kv (ns, key, value, expires_at) values (?, ?, ?, ?) "
+           "on conflict (ns, key) do update set value = excluded.value, expires_at = excluded.expires_at")
+
+
+def _expiry(ns: str) -> int | None:
+    return int(time.time()) + EXPIRING_NAMESPACES[ns] if ns in EXPIRING_NAMESPACES else None
 
 
 class SQLiteStore(OnlineStore):
@@ -35,11 +45,14 @@ class SQLiteStore(OnlineStore):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._purged_at: dict[str, float] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             con = self._con()
             con.execute("pragma journal_mode=wal")
             con.execute(_SCHEMA)
+            if "expires_at" not in {row[1] for row in con.execute("pragma table_info(kv)")}:  # older file
+                con.execute("alter table kv add column expires_at integer")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the online store {self.path}: {exc}") from exc
 
@@ -101,10 +114,9 @@ class SQLiteStore(OnlineStore):
             raise StoreError(f"online store write failed: {exc}") from exc
 
     def put_many(self, ns: str, items: Mapping[str, Value]) -> None:
-        rows = [(ns, key, orjson.dumps(value)) for key, value in items.items()]
-        self._transaction(lambda con: con.executemany(
-            "insert into kv (ns, key, value) values (?, ?, ?) "
-            "on conflict (ns, key) do update set value = excluded.value", rows))
+        expires_at = _expiry(ns)
+        rows = [(ns, key, orjson.dumps(value), expires_at) for key, value in items.items()]
+        self._transaction(lambda con: con.executemany(_UPSERT, rows))
 
     def add_if_absent(self, ns: str, key: str, value: Value) -> bool:
         return bool(self.add_many_if_absent(ns, {key: value}))
@@ -113,12 +125,23 @@ class SQLiteStore(OnlineStore):
         # one read and one batched insert per call (the collector claims ~500 ids per request); the
         # immediate transaction holds the write lock, so no other writer can claim a key in between
         def work(con):
+            self._purge_expired(con, ns)
             existing = self._existing(con, ns, list(items))
             absent = [key for key in items if key not in existing]
-            con.executemany("insert into kv (ns, key, value) values (?, ?, ?)",
-                            [(ns, key, orjson.dumps(items[key])) for key in absent])
+            expires_at = _expiry(ns)
+            con.executemany("insert into kv (ns, key, value, expires_at) values (?, ?, ?, ?)",
+                            [(ns, key, orjson.dumps(items[key]), expires_at) for key in absent])
             return set(absent)
         return self._transaction(work)
+
+    def _purge_expired(self, con: sqlite3.Connection, ns: str) -> None:
+        """Deletes the namespace's expired items, at most every _PURGE_EVERY_S per store: what DynamoDB's
+        TTL does for the same namespaces, so the file does not grow with every event ever claimed."""
+        now = time.time()
+        if ns not in EXPIRING_NAMESPACES or now - self._purged_at.get(ns, 0.0) < _PURGE_EVERY_S:
+            return
+        con.execute("delete from kv where ns = ? and expires_at < ?", (ns, int(now)))
+        self._purged_at[ns] = now
 
     def update(self, ns: str, key: str, fn: Updater) -> Value | None:
         return self.update_many(ns, {key: fn})[key]
@@ -129,9 +152,9 @@ class SQLiteStore(OnlineStore):
             out = {key: fn(current.get(key)) for key, fn in fns.items()}
             con.executemany("delete from kv where ns = ? and key = ?",
                             [(ns, key) for key, new in out.items() if new is None])
-            con.executemany("insert into kv (ns, key, value) values (?, ?, ?) "
-                            "on conflict (ns, key) do update set value = excluded.value",
-                            [(ns, key, orjson.dumps(new)) for key, new in out.items() if new is not None])
+            expires_at = _expiry(ns)
+            con.executemany(_UPSERT, [(ns, key, orjson.dumps(new), expires_at)
+                                      for key, new in out.items() if new is not None])
             return out
         return self._transaction(work)
 
