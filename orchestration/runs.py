@@ -53,9 +53,10 @@ class _DbtResultLines(io.TextIOBase):
 @contextmanager
 def _run_history_without_fsync() -> Iterator[None]:
     """Dagster's SQLite run history opens, commits and closes a connection per event, and each commit
-    and close waits for the disk: ~40 s for the ~600 events of one dbt build. Without fsync (for the
-    connections this process opens during the run) the same build records in ~1 s. Only the run
-    history is exposed, and only to an operating-system crash; the warehouse is DuckDB's own file."""
+    and close waits for the disk: ~45 s for the ~600 events of one dbt build on a busy machine, ~7 s
+    without fsync (for the SQLAlchemy connections this process opens during the run; measured in
+    docs/benchmarks.md). Only the run history is exposed, and only to an operating-system crash: the
+    warehouse is DuckDB's own file and the online store opens its own sqlite3 connections."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
