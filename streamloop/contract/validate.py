@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 from streamloop.contract.schema import CATALOG_SCHEMA, EVENT_SCHEMA, MAX_FUTURE_SKEW_SECONDS, TYPE_RULES
 
@@ -24,7 +25,14 @@ _RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|z|
 
 def parse_timestamp(value: str) -> datetime | None:
     """RFC 3339 timestamp with offset -> aware datetime; None if not RFC 3339 or without offset."""
-    if not isinstance(value, str) or not _RFC3339_RE.match(value) or not _OFFSET_RE.search(value):
+    return _parse_rfc3339(value) if isinstance(value, str) else None
+
+
+# The collector reads each event's occurred_at three times (format check, future-skew check,
+# real-time state) within one request: a small cache of recent strings parses each once.
+@lru_cache(maxsize=4096)
+def _parse_rfc3339(value: str) -> datetime | None:
+    if not _RFC3339_RE.match(value) or not _OFFSET_RE.search(value):
         return None
     try:
         return datetime.fromisoformat(value.replace("z", "Z"))
@@ -222,7 +230,7 @@ def validate_event(event, received_at: datetime | None = None) -> list[str]:
             if key in event:
                 # a non-object `properties` is already reported by the envelope check
                 check(event[key], errors if key != "properties" or isinstance(event[key], dict) else [], key)
-    occurred = parse_timestamp(event.get("occurred_at")) if isinstance(event.get("occurred_at"), str) else None
+    occurred = parse_timestamp(event.get("occurred_at"))
     if occurred is not None:
         now = received_at or datetime.now(UTC)
         if occurred - now > timedelta(seconds=MAX_FUTURE_SKEW_SECONDS):
