@@ -73,6 +73,20 @@ def seeded_home(home: Path) -> Path:
     return home
 
 
+def bench_validation(batches: list[list[dict]], repeats: int = 3) -> float:
+    """Best of `repeats` passes over every event, in µs per event."""
+    from streamloop.contract import validate_event
+
+    events = [event for batch in batches for event in batch]
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for event in events:
+            validate_event(event)
+        best = min(best, time.perf_counter() - start)
+    return best / len(events) * 1e6
+
+
 def bench_in_process(batches: list[list[dict]]) -> dict:
     from functions.services import Services
     from streamloop.settings import Settings
@@ -116,6 +130,8 @@ def main():
     args = parser.parse_args()
     batches = make_batches(args.batches, args.batch_size)
     body_kb = sum(len(orjson.dumps({"events": b})) for b in batches) / len(batches) / 1024
+    validation = bench_validation(batches)
+    print(f"contract validation (validate_event on the same mix): {validation:.1f} µs/event")
     r = bench_in_process(batches)
     print(f"collector in-process: {r['events']:,} events in {args.batches} batches of {args.batch_size} "
           f"(~{body_kb:.0f} KB each): {r['eps']:,.0f} events/s wall, {r['eps_per_core']:,.0f} events/s per CPU-second "

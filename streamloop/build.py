@@ -174,7 +174,8 @@ def run_build(full_refresh: bool = False, target: str | None = None) -> BuildSum
     the build is recorded where `streamloop ui` shows it and dbt tests land as asset checks.
     """
     from orchestration.defs.dbt.assets import warehouse_models
-    from orchestration.runs import execute_job, failures
+    from orchestration.failures import failure_message
+    from orchestration.runs import execute_job
 
     settings = get_settings()
     lake = Lake(settings.lake_root)
@@ -188,8 +189,8 @@ def run_build(full_refresh: bool = False, target: str | None = None) -> BuildSum
     result = execute_job("warehouse_build", run_config={"ops": {warehouse_models.op.name: {"config": config}}},
                          progress=True)
     if not result.success:
-        problems = failures(result)
-        raise StreamloopError(problems[0].split(": ", 1)[-1] if problems else "the warehouse build failed")
+        problems = [failure_message(e.event_specific_data) for e in result.all_events if e.is_step_failure]
+        raise StreamloopError(problems[0] if problems else "the warehouse build failed")
     summary = summarize_warehouse(settings.warehouse_file)
     summary.elapsed_seconds = time.perf_counter() - start
     summary.full_refresh = full_refresh
