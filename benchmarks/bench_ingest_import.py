@@ -56,11 +56,11 @@ def measure(kind: str, path: str) -> None:
     """Child process: run one command, print seconds and peak RSS as JSON."""
     start = time.perf_counter()
     if kind == "ingest":
-        from streamloop.ingest import ingest_paths
+        from streamloop.core.ingest import ingest_paths
 
         received = ingest_paths([path]).total.received
     else:
-        from streamloop.importers.movielens import import_movielens
+        from streamloop.core.importers.movielens import import_movielens
 
         received = import_movielens(path).events.received
     seconds = time.perf_counter() - start

@@ -57,7 +57,7 @@ result = con.execute("select count(*), sum(length(try(json_extract_string(raw, '
 """
 
 BUILD = """
-from streamloop.build import run_build
+from streamloop.app.build import run_build
 summary = run_build(full_refresh={full_refresh})
 print(summary.render(), file=sys.stderr)
 result = {{"received": summary.received, "accepted": summary.accepted, "events": summary.rows_per_mart.get("events")}}
@@ -65,15 +65,16 @@ result = {{"received": summary.received, "accepted": summary.accepted, "events":
 
 # --dbt-only: the same `dbt build` in-process, without the Dagster job around it (isolates the SQL)
 DBT_BUILD = """
-from streamloop.build import run_dbt, summarize_warehouse
-from streamloop.settings import get_settings
+from orchestration.dbt_runner import run_dbt
+from streamloop.app.build import summarize_warehouse
+from streamloop.core.settings import get_settings
 run_dbt(["build", "--exclude", "resource_type:unit_test"] + (["--full-refresh"] if {full_refresh} else []))
 summary = summarize_warehouse(get_settings().warehouse_file)
 result = {{"received": summary.received, "accepted": summary.accepted, "events": summary.rows_per_mart.get("events")}}
 """
 
 SIMULATE = """
-from streamloop.simulate import SimulationConfig, run_simulation
+from streamloop.core.simulate import SimulationConfig, run_simulation
 summary = run_simulation(SimulationConfig(profiles={profiles}, days={days}, seed={seed}, start_date="2026-01-05"))
 result = summary.events
 """

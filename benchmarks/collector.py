@@ -65,7 +65,7 @@ def make_batches(batches: int, size: int, seed: int = 1) -> list[list[dict]]:
 
 
 def seeded_home(home: Path) -> Path:
-    from functions.store.sqlite import SQLiteStore
+    from streamloop.core.store.sqlite import SQLiteStore
 
     store = SQLiteStore(home / "online.sqlite")
     store.put_many("title", title_values(20_000, random.Random(1)))
@@ -75,7 +75,7 @@ def seeded_home(home: Path) -> Path:
 
 def bench_validation(batches: list[list[dict]], repeats: int = 3) -> float:
     """Best of `repeats` passes over every event, in µs per event."""
-    from streamloop.contract import validate_event
+    from streamloop.core.contract import validate_event
 
     events = [event for batch in batches for event in batch]
     best = float("inf")
@@ -89,7 +89,7 @@ def bench_validation(batches: list[list[dict]], repeats: int = 3) -> float:
 
 def bench_in_process(batches: list[list[dict]]) -> dict:
     from functions.services import Services
-    from streamloop.settings import Settings
+    from streamloop.core.settings import Settings
 
     with tempfile.TemporaryDirectory() as home:
         services = Services(Settings(home=seeded_home(Path(home)), api_keys="k"))

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from functions.store.sqlite import SQLiteStore
+from streamloop.core.store.sqlite import SQLiteStore
 
 OUT = ROOT / "benchmarks" / "out"
 GENRES = ["drama", "comedy", "action", "thriller", "documentary", "kids", "romance", "sci_fi", "horror", "animation",

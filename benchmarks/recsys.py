@@ -66,14 +66,14 @@ def from_csv(data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 def from_pipeline(data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     home = tempfile.mkdtemp(prefix="streamloop-recsys-")
     os.environ["STREAMLOOP_HOME"] = home
-    from streamloop.settings import get_settings
+    from streamloop.core.settings import get_settings
 
     get_settings.cache_clear()
     from ml.features import open_warehouse
     from ml.recommend.catalog import load_titles
     from ml.recommend.interactions import load_interactions
-    from streamloop.build import run_build
-    from streamloop.importers.movielens import import_movielens
+    from streamloop.app.build import run_build
+    from streamloop.core.importers.movielens import import_movielens
 
     import_movielens(data)
     run_build(full_refresh=True)

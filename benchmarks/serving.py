@@ -29,7 +29,7 @@ API_KEY = "bench-key"
 
 def seed_state(path: Path, profiles: int, n: int = 20_000) -> None:
     """Real-time state for n profiles (2 titles in progress, 3 completed), as the collector writes it."""
-    from functions.store.sqlite import SQLiteStore
+    from streamloop.core.store.sqlite import SQLiteStore
 
     store = SQLiteStore(path)
     rng = random.Random(5)
@@ -49,7 +49,7 @@ def seed_state(path: Path, profiles: int, n: int = 20_000) -> None:
 
 def bench_in_process(path: Path, profiles: int, requests: int) -> dict:
     from functions.services import Services
-    from streamloop.settings import Settings
+    from streamloop.core.settings import Settings
 
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(home=home, online_store_path=path, api_keys=API_KEY)

@@ -40,8 +40,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="streamloop-bench-") as tmp:
         os.environ["STREAMLOOP_HOME"] = args.home or tmp
-        from streamloop.settings import get_settings
-        from streamloop.simulate import SimulationConfig, run_simulation
+        from streamloop.core.settings import get_settings
+        from streamloop.core.simulate import SimulationConfig, run_simulation
 
         get_settings.cache_clear()
         config = SimulationConfig(profiles=args.profiles, days=args.days, seed=args.seed,

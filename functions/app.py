@@ -14,7 +14,7 @@ from functions.logs import configure_logging, request_id_var
 from functions.responses import error_response
 from functions.routers import events, health, home, titles
 from functions.services import Services
-from streamloop.settings import Settings, get_settings
+from streamloop.core.settings import Settings, get_settings
 
 log = logging.getLogger("streamloop.api")
 

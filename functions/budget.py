@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from functions.store import OnlineStore, StoreError
+from streamloop.core.store import OnlineStore, StoreError
 
 
 class ReadBudget:

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from ml.recommend.filters import is_allowed
+from streamloop.core.filters import is_allowed
 
 Reader = Callable[[str, list[str]], dict]   # (namespace, keys) -> {key: value}; may raise StoreError
 

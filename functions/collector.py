@@ -1,7 +1,7 @@
 """The event collector behind POST /v1/events: validate, deduplicate, land, update real-time state.
 
 Order of operations, and why:
-1. validate every event against the contract (streamloop.contract) — failures are kept with reasons;
+1. validate every event against the contract (streamloop.core.contract) — failures are kept with reasons;
 2. claim each valid event id in the store's `seen` namespace (atomic add-if-absent) — a retried event
    is counted as a duplicate and landed once;
 3. land accepted events (and rejected ones, with reasons) in the raw lake, one file per request;
@@ -24,9 +24,9 @@ import orjson
 from functions.catalog import TitleCache
 from functions.experiments import Experiments, decode_decision
 from functions.realtime import STATE_EVENTS, apply_events
-from functions.store import OnlineStore, StoreError
-from streamloop.contract import validate_event
-from streamloop.errors import StreamloopError
+from streamloop.core.contract import validate_event
+from streamloop.core.errors import StreamloopError
+from streamloop.core.store import OnlineStore, StoreError
 
 log = logging.getLogger("streamloop.collector")
 
@@ -63,9 +63,9 @@ class Collector:
         return self._store_factory()
 
     def lake(self):
-        # pyarrow (via streamloop.lake) is imported on the first landing, not at cold start
+        # pyarrow (via streamloop.core.lake) is imported on the first landing, not at cold start
         if self._lake is None:
-            from streamloop.lake import Lake
+            from streamloop.core.lake import Lake
 
             self._lake = Lake(self.lake_root)
         return self._lake
@@ -122,7 +122,7 @@ class Collector:
     def _land(self, source, received_at, accepted_raws, rejected_raws, reasons) -> None:
         if not accepted_raws and not rejected_raws:
             return
-        from streamloop.lake import new_batch_id
+        from streamloop.core.lake import new_batch_id
 
         batch_id = new_batch_id()
         if accepted_raws:

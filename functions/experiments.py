@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from streamloop.errors import StreamloopError
+from streamloop.core.errors import StreamloopError
 
 ROW_KINDS = ("continue_watching", "top_picks", "because_you_watched", "trending", "genre", "new_releases", "popular")
 _NAME_RE = re.compile(r"^[a-z0-9_-]+$")  # ids and names travel inside request ids, separated by dots

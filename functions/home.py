@@ -22,8 +22,8 @@ from functions.budget import ReadBudget
 from functions.catalog import ListsCache, TitleCache
 from functions.experiments import Bandit, Experiments, encode_decision
 from functions.exposures import ExposureLog
-from functions.store import OnlineStore, StoreError
-from ml.recommend.filters import is_allowed
+from streamloop.core.filters import is_allowed
+from streamloop.core.store import OnlineStore, StoreError
 
 log = logging.getLogger("streamloop.home")
 

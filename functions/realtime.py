@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from streamloop.contract.validate import parse_timestamp
+from streamloop.core.contract.validate import parse_timestamp
 
 PLAY_EVENTS = frozenset({"play_start", "heartbeat", "pause", "resume", "play_stop"})
 STATE_EVENTS = PLAY_EVENTS | {"play_complete", "profile_updated"}

@@ -6,7 +6,7 @@ same validation, deduplication and landing as POST /v1/events.
 """
 from __future__ import annotations
 
-from streamloop.contract import EVENT_TYPES
+from streamloop.core.contract import EVENT_TYPES
 
 # Segment Video Spec events -> contract play events
 VIDEO_EVENTS = {

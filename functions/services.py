@@ -15,8 +15,8 @@ from functions.collector import Collector
 from functions.experiments import load_experiments
 from functions.exposures import ExposureLog
 from functions.home import HomeService
-from functions.store import OnlineStore, get_store
-from streamloop.settings import REPO_ROOT, Settings
+from streamloop.core.settings import REPO_ROOT, Settings
+from streamloop.core.store import OnlineStore, get_store
 
 READ_BUDGET_S = 0.05  # per budgeted read step; a page makes at most three
 

@@ -5,7 +5,7 @@ MovieLens import has no subscriptions, so churn and LTV have nothing to learn); 
 model with the message as its reason. `TrainingDataError` means the data exists but cannot train a
 trustworthy model (too few rows, one class, a missing feature); that is a failure, not a skip.
 """
-from streamloop.errors import StreamloopError
+from streamloop.core.errors import StreamloopError
 
 
 class NoTrainingData(StreamloopError):

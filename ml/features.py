@@ -28,7 +28,7 @@ _NOT_FEATURE = re.compile(r"(_label_complete$|^label_|_next_\d+d|^churned_at$|^c
 def open_warehouse(path: str | Path | None = None, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     """Connect to the DuckDB warehouse (settings.warehouse_file by default)."""
     if path is None:
-        from streamloop.settings import get_settings
+        from streamloop.core.settings import get_settings
 
         path = get_settings().warehouse_file
     path = Path(path)

@@ -123,7 +123,7 @@ class ModelRef:
 
 def code_version() -> str:
     """The git commit of the checkout if there is one, else the installed package version."""
-    from streamloop.settings import REPO_ROOT
+    from streamloop.core.settings import REPO_ROOT
 
     try:
         sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO_ROOT, capture_output=True,
@@ -306,7 +306,7 @@ def registry_for(uri: str, s3_client=None) -> ModelRegistry:
 
 def default_registry() -> ModelRegistry:
     """The registry at settings.registry_root (HOME/registry, or s3://… in production)."""
-    from streamloop.settings import get_settings
+    from streamloop.core.settings import get_settings
 
     settings = get_settings()
     if settings.registry_root.startswith("s3://"):

@@ -18,7 +18,7 @@ import dagster as dg
 
 from orchestration.defs.progress import PROGRESS_LOGGER
 from orchestration.failures import failure_message
-from streamloop.settings import get_settings
+from streamloop.core.settings import get_settings
 
 # dbt's line for a finished node ("12 of 80 OK created sql table model main.events ... [OK in 0.5s]");
 # passing tests are left out: a build runs hundreds of them
@@ -81,7 +81,7 @@ def execute_job(name: str, *, run_config: dict | None = None,
     dbt's node results) instead of Dagster's console log.
     """
     from orchestration.definitions import defs
-    from streamloop.dagster_ui import prepare_dagster_home
+    from orchestration.instance import prepare_dagster_home
 
     config = dict(run_config or {})
     if progress:

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from streamloop.errors import StreamloopError
+from streamloop.core.errors import StreamloopError
 
 
 class _Group(click.Group):
@@ -39,7 +39,7 @@ def main():
 @click.option("--malformed-rate", type=float, default=None, help="share of malformed records")
 def simulate(profiles, days, seed, start_date, late_rate, duplicate_rate, malformed_rate):
     """Simulate a streaming service and land its events and catalog in the lake."""
-    from streamloop.simulate import SimulationConfig, run_simulation
+    from streamloop.core.simulate import SimulationConfig, run_simulation
 
     given = {"late_rate": late_rate, "duplicate_rate": duplicate_rate, "malformed_rate": malformed_rate,
              "start_date": start_date}
@@ -53,7 +53,7 @@ def simulate(profiles, days, seed, start_date, late_rate, duplicate_rate, malfor
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 def ingest(catalog, paths):
     """Validate JSON/JSONL(.gz) files and land them in the lake, keeping rejects with reasons."""
-    from streamloop.ingest import ingest_paths
+    from streamloop.core.ingest import ingest_paths
 
     summary = ingest_paths(list(paths), catalog=catalog)
     click.echo(summary.render())
@@ -65,9 +65,9 @@ def ingest(catalog, paths):
 def import_(kind, path):
     """Import a public data set through the event contract (MovieLens or Sparkify)."""
     if kind == "movielens":
-        from streamloop.importers.movielens import import_movielens as run
+        from streamloop.core.importers.movielens import import_movielens as run
     else:
-        from streamloop.importers.sparkify import import_sparkify as run
+        from streamloop.core.importers.sparkify import import_sparkify as run
     click.echo(run(path).render())
 
 
@@ -76,7 +76,7 @@ def import_(kind, path):
 @click.option("--target", type=click.Choice(["duckdb", "spark"]), default=None, help="dbt target (default from settings)")
 def build(full_refresh, target):
     """Run the dbt build (incremental by default) and print a summary."""
-    from streamloop.build import run_build
+    from streamloop.app.build import run_build
 
     click.echo(run_build(full_refresh=full_refresh, target=target).render())
 
@@ -85,7 +85,7 @@ def build(full_refresh, target):
 @click.option("--only", default=None, help="comma-separated subset of churn,ltv,recommender")
 def train(only):
     """Train, evaluate, register and (if the gates pass) promote models."""
-    from streamloop.train import run_training
+    from streamloop.app.train import run_training
 
     models = [m.strip() for m in only.split(",")] if only else None
     click.echo(run_training(models).render())
@@ -138,7 +138,7 @@ def campaigns_run(dry_run, at, as_json):
 @click.option("--seed", type=int, default=7, show_default=True)
 def demo(profiles, days, seed):
     """Simulate, build, train and show a personalized home page: the whole loop on embedded defaults."""
-    from streamloop.demo import run_demo
+    from streamloop.app.demo import run_demo
 
     run_demo(profiles=profiles, days=days, seed=seed)
 
@@ -147,7 +147,7 @@ def demo(profiles, days, seed):
 @click.option("--port", type=int, default=3000, show_default=True)
 def ui(port):
     """Open the Dagster UI with the whole lineage."""
-    from streamloop.dagster_ui import run_ui
+    from streamloop.app.dagster_ui import run_ui
 
     run_ui(port=port)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from streamloop.lake import Lake
-from streamloop.settings import get_settings
+from streamloop.core.lake import Lake
+from streamloop.core.settings import get_settings
 
 
 def use_home(monkeypatch: pytest.MonkeyPatch, home: Path) -> Path:

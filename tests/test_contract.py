@@ -9,7 +9,13 @@ from datetime import UTC, datetime, timedelta
 import jsonschema
 import pytest
 
-from streamloop.contract import EVENT_SCHEMA, EVENT_TYPES, required_properties, validate_catalog_record, validate_event
+from streamloop.core.contract import (
+    EVENT_SCHEMA,
+    EVENT_TYPES,
+    required_properties,
+    validate_catalog_record,
+    validate_event,
+)
 
 VALID_PROPERTIES = {
     "title_id": "t1", "row_id": "top_picks", "rank": 1, "request_id": "r1", "position_s": 10, "duration_s": 3600,

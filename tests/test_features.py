@@ -20,9 +20,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from streamloop.contract import validate_catalog_record, validate_event
-from streamloop.lake import Lake
-from streamloop.settings import get_settings
+from streamloop.core.contract import validate_catalog_record, validate_event
+from streamloop.core.lake import Lake
+from streamloop.core.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[1]
 FEATURES_DIR = REPO / "dbt_project" / "models" / "features"
@@ -186,7 +186,7 @@ def build(full_refresh: bool) -> None:
     args = ["build", "--select", "+path:models/features", "+daily_engagement", "--exclude", "resource_type:unit_test",
             "--indirect-selection", "cautious"]
     args += ["--full-refresh"] if full_refresh else []
-    run_in_child(f"from streamloop.build import run_dbt; run_dbt({args!r})")
+    run_in_child(f"from orchestration.dbt_runner import run_dbt; run_dbt({args!r})")
 
 
 def run_in_child(code: str) -> None:
@@ -335,7 +335,7 @@ def test_profile_features_match_a_python_recount(builds):
 def test_feature_unit_tests_pass(builds):
     """dbt unit tests of the feature layer (window edges, labels, binges), on the built warehouse's schemas."""
     selector = "test_type:unit,path:models/features test_type:unit,path:models/intermediate/features"
-    run_in_child(f"from streamloop.build import run_dbt; run_dbt(['test', '--select', *{selector.split()!r}])")
+    run_in_child(f"from orchestration.dbt_runner import run_dbt; run_dbt(['test', '--select', *{selector.split()!r}])")
 
 
 def test_feature_dictionary_lists_every_contract_column():

@@ -10,7 +10,7 @@ import pytest
 from test_functions_support import API_KEY, LiveServer, catalog, event, make_services, page_title_ids, serve
 
 from functions.app import create_app
-from ml.recommend.filters import MATURITY_ORDER
+from streamloop.core.filters import MATURITY_ORDER
 
 AUTH = {"x-api-key": API_KEY}
 
@@ -30,7 +30,7 @@ def post(base, path, body=None, content=None, headers=None):
 
 
 def lake_rows(services, kind):
-    from streamloop.lake import Lake
+    from streamloop.core.lake import Lake
 
     files = Lake(services.settings.lake_root).files(kind)
     return [row for f in files for row in pq.read_table(f).to_pylist()]

@@ -10,8 +10,8 @@ import pytest
 from test_functions_support import event, make_services
 
 from functions.experiments import decode_decision, load_experiments
-from streamloop.errors import StreamloopError
-from streamloop.settings import REPO_ROOT
+from streamloop.core.errors import StreamloopError
+from streamloop.core.settings import REPO_ROOT
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -90,7 +90,7 @@ def test_top_picks_variants_really_differ_and_exposures_are_logged(tmp_path):
     services.exposures.flush()
     import pyarrow.parquet as pq
 
-    from streamloop.lake import Lake
+    from streamloop.core.lake import Lake
 
     raws = [json.loads(r["raw"]) for f in Lake(services.settings.lake_root).files("events")
             for r in pq.read_table(f).to_pylist()]
@@ -159,8 +159,8 @@ def test_demo_showcases_the_most_active_profile_the_recommender_is_shown_to():
     from datetime import UTC, datetime
 
     from functions.experiments import load_experiments
-    from streamloop.demo import _showcase
-    from streamloop.settings import REPO_ROOT
+    from streamloop.app.demo import _showcase
+    from streamloop.core.settings import REPO_ROOT
 
     test = load_experiments(REPO_ROOT / "experiments").test_for("home.top_picks", datetime.now(UTC))
     profiles = [(f"p{i:04d}", "US") for i in range(40)]  # most active first

@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 import pytest
 from test_functions_support import API_KEY, event, seed
 
-from functions.store.sqlite import SQLiteStore
-from streamloop.errors import StreamloopError
-from streamloop.settings import get_settings
+from streamloop.core.errors import StreamloopError
+from streamloop.core.settings import get_settings
+from streamloop.core.store.sqlite import SQLiteStore
 
 
 @dataclass

@@ -8,8 +8,8 @@ import pytest
 from test_functions_support import API_KEY, LiveServer, catalog, event, make_services, page_title_ids, seed
 
 from functions.app import create_app
-from functions.store import StoreError
-from functions.store.sqlite import SQLiteStore
+from streamloop.core.store import StoreError
+from streamloop.core.store.sqlite import SQLiteStore
 
 AUTH = {"x-api-key": API_KEY}
 

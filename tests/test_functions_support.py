@@ -13,8 +13,8 @@ import uvicorn
 
 from functions.app import create_app
 from functions.services import Services
-from functions.store.sqlite import SQLiteStore
-from streamloop.settings import REPO_ROOT, Settings
+from streamloop.core.settings import REPO_ROOT, Settings
+from streamloop.core.store.sqlite import SQLiteStore
 
 API_KEY = "test-key-1"
 GENRES = ("drama", "comedy", "action", "documentary", "kids")

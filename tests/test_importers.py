@@ -13,12 +13,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from streamloop.contract import validate_catalog_record, validate_event
-from streamloop.errors import StreamloopError
-from streamloop.importers import movielens
-from streamloop.importers.movielens import import_movielens
-from streamloop.importers.sparkify import import_sparkify, timezone_for, title_id_for
-from streamloop.settings import get_settings
+from streamloop.core.contract import validate_catalog_record, validate_event
+from streamloop.core.errors import StreamloopError
+from streamloop.core.importers import movielens
+from streamloop.core.importers.movielens import import_movielens
+from streamloop.core.importers.sparkify import import_sparkify, timezone_for, title_id_for
+from streamloop.core.settings import get_settings
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from streamloop import ingest
 from streamloop.cli import main
-from streamloop.errors import StreamloopError
-from streamloop.ingest import ingest_paths
-from streamloop.settings import get_settings
+from streamloop.core.errors import StreamloopError
+from streamloop.core.ingest import ingest_paths
+from streamloop.core.settings import get_settings
 
 
 @pytest.fixture(autouse=True)

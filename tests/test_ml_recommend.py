@@ -10,12 +10,12 @@ from threadpoolctl import threadpool_limits
 
 from ml.config import RecommenderConfig
 from ml.errors import NoTrainingData, TrainingDataError
-from ml.recommend.filters import apply_filters, maturity_allows
 from ml.recommend.interactions import normalize, relevant_items
 from ml.recommend.metrics import ndcg_at, recall_at
 from ml.recommend.pipeline import Recommender, split_positions, train_recommender
 from ml.recommend.ranker import FEATURES, GENERATORS, _mean_ndcg, blend_scores, choose_scorer, fit_blend
 from ml.synthetic import taste_catalog, taste_interactions
+from streamloop.core.filters import apply_filters, maturity_allows
 
 FAST = RecommenderConfig(als_iterations=4, als_factors=16, ranker_rounds=80, candidates_per_generator=50,
                          output_candidates=50, similar_items=10, nthread=1)
@@ -181,6 +181,6 @@ def test_filters_module_imports_without_numpy_or_pandas():
     import subprocess
     import sys
 
-    code = ("import sys; import ml.recommend.filters; "
+    code = ("import sys; import streamloop.core.filters; "
             "assert 'pandas' not in sys.modules and 'numpy' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)

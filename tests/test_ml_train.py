@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from functions.store import get_store
 from ml.registry import default_registry
 from ml.synthetic import account_snapshots, taste_catalog, taste_interactions
-from streamloop.errors import StreamloopError
-from streamloop.settings import get_settings
+from streamloop.core.errors import StreamloopError
+from streamloop.core.settings import get_settings
+from streamloop.core.store import get_store
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -63,7 +63,7 @@ def home(tmp_path, monkeypatch):
 
 
 def test_training_promotes_scores_and_publishes(home):
-    from streamloop.train import run_training
+    from streamloop.app.train import run_training
 
     build_warehouse(home / "warehouse.duckdb", account_snapshots(n_accounts=300, n_snapshots=8, seed=1))
     summary = run_training()
@@ -91,7 +91,7 @@ def test_training_promotes_scores_and_publishes(home):
 
 
 def test_bad_data_fails_and_leaves_production_untouched(home):
-    from streamloop.train import run_training
+    from streamloop.app.train import run_training
 
     accounts = account_snapshots(n_accounts=300, n_snapshots=8, seed=1)
     build_warehouse(home / "warehouse.duckdb", accounts)
@@ -111,7 +111,7 @@ def test_bad_data_fails_and_leaves_production_untouched(home):
 
 
 def test_a_model_its_gate_keeps_out_is_reported_kept_and_the_command_succeeds(home):
-    from streamloop.train import run_training
+    from streamloop.app.train import run_training
 
     accounts = account_snapshots(n_accounts=300, n_snapshots=8, seed=1)
     build_warehouse(home / "warehouse.duckdb", accounts)
@@ -131,7 +131,7 @@ def test_a_model_its_gate_keeps_out_is_reported_kept_and_the_command_succeeds(ho
 
 
 def test_no_subscriptions_skips_churn_and_ltv_while_the_recommender_trains(home):
-    from streamloop.train import run_training
+    from streamloop.app.train import run_training
 
     empty = account_snapshots(n_accounts=10, n_snapshots=2).head(0)
     build_warehouse(home / "warehouse.duckdb", empty)
@@ -144,14 +144,14 @@ def test_no_subscriptions_skips_churn_and_ltv_while_the_recommender_trains(home)
 
 
 def test_unknown_model_name_is_refused(home):
-    from streamloop.train import run_training
+    from streamloop.app.train import run_training
 
     with pytest.raises(StreamloopError, match="unknown model"):
         run_training(["nope"])
 
 
 def test_a_corrupt_production_artifact_fails_scoring_in_one_line_and_changes_nothing(home):
-    from streamloop.train import run_training
+    from streamloop.app.train import run_training
 
     build_warehouse(home / "warehouse.duckdb", account_snapshots(n_accounts=300, n_snapshots=8, seed=1))
     run_training(["churn"])

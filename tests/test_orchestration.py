@@ -11,8 +11,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from streamloop.lake import Lake
-from streamloop.settings import get_settings
+from streamloop.core.lake import Lake
+from streamloop.core.settings import get_settings
 
 
 @pytest.fixture
@@ -185,7 +185,7 @@ def test_dbt_assets_build_a_slice_on_full_refresh_then_incrementally(home):
     from orchestration.defs.lake.assets import raw_catalog, raw_events, raw_rejected
     from orchestration.defs.resources import local_resources
     from orchestration.runs import execute_job, failures
-    from streamloop.contract import validate_catalog_record, validate_event
+    from streamloop.core.contract import validate_catalog_record, validate_event
 
     settings = get_settings()
     lake = Lake(settings.lake_root)
@@ -333,7 +333,6 @@ def _small_warehouse(path) -> None:
 
 
 def test_serving_scores_with_production_models_and_publishes_what_exists(home):
-    from functions.store.sqlite import SQLiteStore
     from orchestration.defs.resources import local_resources
     from orchestration.defs.serving.assets import (
         account_scores,
@@ -341,6 +340,7 @@ def test_serving_scores_with_production_models_and_publishes_what_exists(home):
         profile_scores,
         recommender_outputs,
     )
+    from streamloop.core.store.sqlite import SQLiteStore
 
     settings = get_settings()
     _small_warehouse(settings.warehouse_file)
@@ -377,7 +377,8 @@ def test_ui_keeps_dagster_state_under_streamloop_home(home, monkeypatch):
 
     import yaml
 
-    from streamloop.dagster_ui import WORKSPACE, prepare_dagster_home, ui_environment
+    from orchestration.instance import prepare_dagster_home
+    from streamloop.app.dagster_ui import WORKSPACE, ui_environment
 
     monkeypatch.chdir(home)
     monkeypatch.setenv("STREAMLOOP_HOME", "relative/home")  # a code server may resolve it from elsewhere

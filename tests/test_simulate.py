@@ -13,13 +13,13 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-import streamloop.simulate.run as simulate_run
+import streamloop.core.simulate.run as simulate_run
 from streamloop.cli import main as cli
-from streamloop.contract import EVENT_TYPES, MATURITY_RATINGS, validate_catalog_record, validate_event
-from streamloop.errors import StreamloopError
-from streamloop.settings import get_settings
-from streamloop.simulate import SimulationConfig, run_simulation
-from streamloop.simulate.behaviour import HouseholdSimulator, trial_cancel_probability
+from streamloop.core.contract import EVENT_TYPES, MATURITY_RATINGS, validate_catalog_record, validate_event
+from streamloop.core.errors import StreamloopError
+from streamloop.core.settings import get_settings
+from streamloop.core.simulate import SimulationConfig, run_simulation
+from streamloop.core.simulate.behaviour import HouseholdSimulator, trial_cancel_probability
 
 START = "2026-02-02"
 MODERATE_DAYS = 60

@@ -5,9 +5,9 @@ import threading
 
 import pytest
 
-from functions.store import StoreError, get_store
-from functions.store.dynamodb import DynamoDBStore
-from functions.store.sqlite import SQLiteStore
+from streamloop.core.store import StoreError, get_store
+from streamloop.core.store.dynamodb import DynamoDBStore
+from streamloop.core.store.sqlite import SQLiteStore
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])
@@ -190,7 +190,7 @@ def test_backend_failures_raise_store_error(tmp_path, monkeypatch):
 
 
 def test_get_store_picks_the_backend_from_settings(tmp_path, monkeypatch):
-    from streamloop.settings import get_settings
+    from streamloop.core.settings import get_settings
 
     monkeypatch.setenv("STREAMLOOP_HOME", str(tmp_path))
     monkeypatch.setenv("STREAMLOOP_ONLINE_STORE", "sqlite")
@@ -246,8 +246,8 @@ def test_dynamodb_idempotency_markers_carry_a_ttl(monkeypatch):
 def test_sqlite_idempotency_markers_expire_like_dynamodb_ttl(tmp_path, monkeypatch):
     import sqlite3
 
-    import functions.store.sqlite as sqlite_store
-    from functions.store.base import EXPIRING_NAMESPACES
+    import streamloop.core.store.sqlite as sqlite_store
+    from streamloop.core.store.base import EXPIRING_NAMESPACES
 
     clock = [1_800_000_000.0]
     monkeypatch.setattr(sqlite_store.time, "time", lambda: clock[0])
@@ -266,7 +266,7 @@ def test_sqlite_idempotency_markers_expire_like_dynamodb_ttl(tmp_path, monkeypat
 def test_sqlite_opens_a_store_written_before_expiry_existed(tmp_path):
     import sqlite3
 
-    from functions.store.sqlite import SQLiteStore
+    from streamloop.core.store.sqlite import SQLiteStore
 
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as con:

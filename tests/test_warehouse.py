@@ -13,10 +13,11 @@ import duckdb
 import pytest
 from conftest import land_events, use_home
 
-from streamloop.build import run_build, run_dbt, summarize_warehouse
-from streamloop.contract import EVENT_TYPES, validate_event
-from streamloop.errors import StreamloopError
-from streamloop.settings import DBT_PROJECT_DIR, get_settings
+from orchestration.dbt_runner import run_dbt
+from streamloop.app.build import run_build, summarize_warehouse
+from streamloop.core.contract import EVENT_TYPES, validate_event
+from streamloop.core.errors import StreamloopError
+from streamloop.core.settings import DBT_PROJECT_DIR, get_settings
 
 RECEIVED_AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 CONTEXT = {"country": "DE", "device_type": "tv", "app_version": "5.1", "os": "tizen", "timezone": "Europe/Berlin"}

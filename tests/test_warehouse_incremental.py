@@ -18,7 +18,7 @@ import duckdb
 import pytest
 from conftest import land_events, use_home
 
-from streamloop.build import run_build
+from streamloop.app.build import run_build
 
 DAY1 = datetime(2026, 3, 1, tzinfo=UTC)
 CONTEXT = {"country": "DE", "device_type": "tv", "app_version": "5.1", "os": "tizen", "timezone": "Europe/Berlin"}

@@ -1,5 +1,5 @@
 {#- The event contract as the warehouse sees it: rows of the seeds generated from
-    streamloop/contract/event.schema.json (see streamloop/contract/export_seeds.py). -#}
+    streamloop/core/contract/event.schema.json (see streamloop/core/contract/export_seeds.py). -#}
 
 
 {#- properties whose column name differs from the property name (clashes or house naming) -#}

@@ -10,8 +10,8 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from streamloop.errors import StreamloopError
-from streamloop.settings import REPO_ROOT
+from streamloop.core.errors import StreamloopError
+from streamloop.core.settings import REPO_ROOT
 
 log = logging.getLogger("streamloop.lifecycle")
 

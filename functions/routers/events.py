@@ -11,7 +11,7 @@ from functions.collector import LandingError
 from functions.dependencies import get_services, require_api_key
 from functions.responses import error_response, json_response
 from functions.segment import map_batch
-from functions.store import StoreError
+from streamloop.core.store import StoreError
 
 MAX_BODY_BYTES = 1_000_000
 MAX_EVENTS = 500

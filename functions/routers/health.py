@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request
 
 from functions.dependencies import get_services
 from functions.responses import json_response
-from functions.store import StoreError
+from streamloop.core.store import StoreError
 
 router = APIRouter()
 

@@ -1,6 +1,6 @@
 """The resources every asset uses, bound once per environment.
 
-`local` binds the embedded defaults under STREAMLOOP_HOME (resolved through streamloop.settings);
+`local` binds the embedded defaults under STREAMLOOP_HOME (resolved through streamloop.core.settings);
 `aws` binds the same resources to S3 / DynamoDB locations read from environment variables with
 `dg.EnvVar`, so a deployment fails loudly when one is missing instead of writing to a local folder.
 Assets never branch on the environment: they only see the resources bound here.
@@ -12,8 +12,8 @@ import duckdb
 from dagster_dbt import DbtCliResource
 
 from orchestration.defs.dbt.project import dbt_executable, dbt_project
-from streamloop.lake import Lake
-from streamloop.settings import Settings, get_settings
+from streamloop.core.lake import Lake
+from streamloop.core.settings import Settings, get_settings
 
 # DuckDB allows one writer per file: every step that opens the warehouse runs in this concurrency
 # pool, limited to one at a time by the instance (streamloop ui writes that limit to dagster.yaml)
@@ -21,7 +21,7 @@ WAREHOUSE_POOL = "warehouse"
 
 
 class LakeResource(dg.ConfigurableResource):
-    """The raw lake (streamloop.lake): a local folder or s3://bucket/prefix."""
+    """The raw lake (streamloop.core.lake): a local folder or s3://bucket/prefix."""
 
     root: str
 
@@ -50,7 +50,7 @@ class RegistryResource(dg.ConfigurableResource):
 
 
 class OnlineStoreResource(dg.ConfigurableResource):
-    """The online key-value store the API serves from (functions.store): SQLite file or DynamoDB."""
+    """The online key-value store the API serves from (streamloop.core.store): SQLite file or DynamoDB."""
 
     backend: str  # sqlite | dynamodb
     sqlite_path: str | None = None
@@ -59,10 +59,10 @@ class OnlineStoreResource(dg.ConfigurableResource):
 
     def get(self):
         if self.backend == "dynamodb":
-            from functions.store.dynamodb import DynamoDBStore
+            from streamloop.core.store.dynamodb import DynamoDBStore
 
             return DynamoDBStore(self.dynamodb_table, self.aws_region)
-        from functions.store.sqlite import SQLiteStore
+        from streamloop.core.store.sqlite import SQLiteStore
 
         return SQLiteStore(self.sqlite_path)
 

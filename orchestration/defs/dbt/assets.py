@@ -14,7 +14,7 @@ from orchestration.defs.dbt.failures import describe_failure
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.dbt.translator import StreamloopDbtTranslator
 from orchestration.defs.resources import WAREHOUSE_POOL, LakeResource, WarehouseResource
-from streamloop.settings import get_settings
+from streamloop.core.settings import get_settings
 
 
 class DbtBuildConfig(dg.Config):

@@ -1,12 +1,12 @@
-"""The environment dbt's profiles.yml and vars read: streamloop build's mapping from settings, with
+"""The environment dbt's profiles.yml and vars read: the mapping from settings (orchestration.dbt_runner), with
 the lake and warehouse locations of the resources bound to this run (they differ per environment)."""
 from __future__ import annotations
 
 import os
 from contextlib import AbstractContextManager
 
-from streamloop.build import _environment
-from streamloop.build import dbt_environment as settings_environment
+from orchestration.dbt_runner import dbt_environment as settings_environment
+from orchestration.dbt_runner import environment as _environment
 
 
 def dbt_environment(lake_root: str, warehouse_path: str, target: str | None = None) -> AbstractContextManager:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
-from streamloop.build import FAILED_STATUSES, node_failure
+from orchestration.dbt_runner import FAILED_STATUSES, node_failure
 
 
 def describe_failure(invocation: DbtCliInvocation) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource, DbtProject
 
 from orchestration.defs.dbt.environment import dbt_environment
-from streamloop.settings import DBT_PROJECT_DIR, get_settings
+from streamloop.core.settings import DBT_PROJECT_DIR, get_settings
 
 _PROJECT_FOLDERS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
 

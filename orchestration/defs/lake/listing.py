@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from streamloop.lake import KINDS, Lake
+from streamloop.core.lake import KINDS, Lake
 
 _RECEIVED_DATE = re.compile(r"/received_date=(\d{4}-\d{2}-\d{2})/")
 
@@ -38,7 +38,7 @@ def list_lake_files(lake: Lake) -> list[LakeFile]:
 def _list_s3(lake: Lake) -> list[LakeFile]:
     import boto3
 
-    from streamloop.settings import get_settings
+    from streamloop.core.settings import get_settings
 
     bucket, _, prefix = lake.root[5:].partition("/")
     paginator = boto3.client("s3", region_name=get_settings().aws_region).get_paginator("list_objects_v2")

@@ -24,7 +24,7 @@ from ml.registry import ModelRef
 from orchestration.defs.ml.registration import promote_candidate, register_model
 from orchestration.defs.resources import WAREHOUSE_POOL, RegistryResource, WarehouseResource
 from orchestration.defs.skips import skipped
-from streamloop.settings import get_settings
+from streamloop.core.settings import get_settings
 
 GROUP = "models"
 

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from streamloop.contract import MATURITY_RATINGS
+from streamloop.core.contract import MATURITY_RATINGS
 
 FACTORS = 8
 GENRES = ("action", "adventure", "animation", "comedy", "crime", "documentary", "drama", "family",

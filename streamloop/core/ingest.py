@@ -25,10 +25,10 @@ from typing import Literal
 
 import orjson
 
-from streamloop.contract import validate_catalog_record, validate_event
-from streamloop.errors import StreamloopError
-from streamloop.lake import Lake, new_batch_id
-from streamloop.progress import say
+from streamloop.core.contract import validate_catalog_record, validate_event
+from streamloop.core.errors import StreamloopError
+from streamloop.core.lake import Lake, new_batch_id
+from streamloop.core.progress import say
 
 SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
 RECORDS_PER_BATCH = 50_000  # one lake file per this many records keeps memory bounded on big files
@@ -91,7 +91,7 @@ class Landing:
     """Validates records of one kind against the contract and lands them as deterministic lake batches."""
 
     def __init__(self, kind: Kind, lake: Lake | None = None, received_at: datetime | None = None):
-        from streamloop.settings import get_settings
+        from streamloop.core.settings import get_settings
 
         self.kind = kind
         self.lake = lake or Lake(get_settings().lake_root)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from streamloop.simulate.faults import MALFORMED_KINDS, corrupt
-from streamloop.simulate.population import offset_suffix
+from streamloop.core.simulate.faults import MALFORMED_KINDS, corrupt
+from streamloop.core.simulate.population import offset_suffix
 
 DAY_MS = 86_400_000
 _LATE_MIN_MS, _LATE_MAX_MS = DAY_MS, 5 * DAY_MS

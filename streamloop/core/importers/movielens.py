@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from streamloop.errors import StreamloopError
-from streamloop.importers.common import (
+from streamloop.core.errors import StreamloopError
+from streamloop.core.importers.common import (
     ADULT_PROFILE,
     HEARTBEAT_EVERY_S,
     UNKNOWN_MATURITY,
@@ -36,8 +36,8 @@ from streamloop.importers.common import (
     iso_from_epoch_us,
     make_event,
 )
-from streamloop.lake import Lake
-from streamloop.progress import step
+from streamloop.core.lake import Lake
+from streamloop.core.progress import step
 
 RUNTIME_S = 6000          # MovieLens has no runtimes; 100 minutes is a typical feature film
 LIKE_AT = 4.0             # rating >= 4 → rating event +1

@@ -9,14 +9,14 @@ import json
 import os
 import time
 
-from streamloop.progress import say, step
-from streamloop.settings import get_settings
+from streamloop.core.progress import say, step
+from streamloop.core.settings import get_settings
 
 
 def run_demo(profiles: int, days: int, seed: int) -> None:
-    from streamloop.build import run_build
-    from streamloop.simulate import SimulationConfig, run_simulation
-    from streamloop.train import run_training
+    from streamloop.app.build import run_build
+    from streamloop.app.train import run_training
+    from streamloop.core.simulate import SimulationConfig, run_simulation
 
     settings = get_settings()
     started = time.perf_counter()
@@ -38,7 +38,7 @@ def _showcase(profiles: list[tuple[str, str]]) -> tuple[str, str]:
     from datetime import UTC, datetime
 
     from functions.experiments import load_experiments
-    from streamloop.settings import REPO_ROOT
+    from streamloop.core.settings import REPO_ROOT
 
     test = load_experiments(REPO_ROOT / "experiments").test_for("home.top_picks", datetime.now(UTC))
     treated = [p for p in profiles if test is not None and test.assign(p[0]) == "ranker"]

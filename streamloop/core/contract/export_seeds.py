@@ -3,7 +3,7 @@
 The JSON Schema stays the one source of truth; these CSVs are derived from it and committed so dbt can
 read them. `tests/test_warehouse_contract_seeds.py` fails when they drift from the schema.
 
-    python -m streamloop.contract.export_seeds            # rewrite dbt_project/seeds/contract_*.csv
+    python -m streamloop.core.contract.export_seeds            # rewrite dbt_project/seeds/contract_*.csv
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import csv
 import io
 from pathlib import Path
 
-from streamloop.contract.schema import EVENT_SCHEMA, EVENT_TYPES, TYPE_RULES
-from streamloop.settings import DBT_PROJECT_DIR
+from streamloop.core.contract.schema import EVENT_SCHEMA, EVENT_TYPES, TYPE_RULES
+from streamloop.core.settings import DBT_PROJECT_DIR
 
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 
-from functions.store.base import EXPIRING_NAMESPACES, OnlineStore, StoreError, Updater, Value
+from streamloop.core.store.base import EXPIRING_NAMESPACES, OnlineStore, StoreError, Updater, Value
 
 _SCHEMA = """
 create table if not exists kv (

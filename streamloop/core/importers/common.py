@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from streamloop.ingest import PROGRESS_EVERY, Landing, Tally, content_sha1
-from streamloop.lake import Lake, new_batch_id
-from streamloop.progress import say
+from streamloop.core.ingest import PROGRESS_EVERY, Landing, Tally, content_sha1
+from streamloop.core.lake import Lake, new_batch_id
+from streamloop.core.progress import say
 
 # A title's maturity rating when the source has none: the middle of the scale, so kids profiles
 # never see unrated content while adult profiles see everything.
@@ -76,7 +76,7 @@ class ImportRun:
     """Validates mapped events and catalog records and lands them under deterministic batch ids.
 
     A batch id is built from the dataset, the input files' fingerprint and the batch's key, so
-    re-importing the same files lands nothing new (see streamloop.ingest.Landing).
+    re-importing the same files lands nothing new (see streamloop.core.ingest.Landing).
     Duplicate ids are detected within a batch; the mappings produce unique ids by construction.
     """
 

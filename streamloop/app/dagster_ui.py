@@ -12,33 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from streamloop.errors import StreamloopError
-from streamloop.progress import say
-from streamloop.settings import REPO_ROOT, Settings, get_settings
+from orchestration.instance import prepare_dagster_home
+from streamloop.core.errors import StreamloopError
+from streamloop.core.progress import say
+from streamloop.core.settings import REPO_ROOT, Settings, get_settings
 
-WORKSPACE = REPO_ROOT / "workspace.yaml"  # one code location, `streamloop`: orchestration/definitions.py
-
-# No usage statistics leave the machine from a local UI. DuckDB takes one writer at a time, so the
-# steps that open the warehouse (pool `warehouse`) take turns across runs (dbt, training, scoring).
-_INSTANCE_CONFIG = """\
-telemetry:
-  enabled: false
-concurrency:
-  pools:
-    default_limit: 1
-"""
 _SHUTDOWN_GRACE_SECONDS = 30
-
-
-def prepare_dagster_home(settings: Settings) -> Path:
-    """Creates STREAMLOOP_HOME/dagster with an instance config (kept if the user edited it)."""
-    home = settings.home_dir / "dagster"
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(_INSTANCE_CONFIG)
-    return home
-
+WORKSPACE = REPO_ROOT / "workspace.yaml"  # one code location, `streamloop`: orchestration/definitions.py
 
 def ui_environment(settings: Settings, dagster_home: Path) -> dict[str, str]:
     """The child's environment: absolute STREAMLOOP_HOME (the UI may resolve paths from elsewhere)

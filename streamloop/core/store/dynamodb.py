@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 import orjson
 
-from functions.store.base import EXPIRING_NAMESPACES, OnlineStore, StoreError, Updater, Value
+from streamloop.core.store.base import EXPIRING_NAMESPACES, OnlineStore, StoreError, Updater, Value
 
 _MAX_ATTEMPTS = 8          # retries of unprocessed batch items
 _MAX_UPDATE_ATTEMPTS = 25  # optimistic updates of one hot key (bandit counts) can collide repeatedly

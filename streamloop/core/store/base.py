@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from streamloop.errors import StreamloopError
+from streamloop.core.errors import StreamloopError
 
 Value = Any
 Updater = Callable[[Value | None], Value | None]

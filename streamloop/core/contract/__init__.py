@@ -1,5 +1,5 @@
 """The event contract (CONTRACT.md §2): one JSON Schema file, read by every producer and consumer."""
-from streamloop.contract.schema import (  # noqa: F401
+from streamloop.core.contract.schema import (  # noqa: F401
     CATALOG_SCHEMA,
     EVENT_SCHEMA,
     EVENT_TYPES,
@@ -7,4 +7,4 @@ from streamloop.contract.schema import (  # noqa: F401
     MAX_FUTURE_SKEW_SECONDS,
     required_properties,
 )
-from streamloop.contract.validate import validate_catalog_record, validate_event  # noqa: F401
+from streamloop.core.contract.validate import validate_catalog_record, validate_event  # noqa: F401

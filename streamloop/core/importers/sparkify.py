@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from streamloop.errors import StreamloopError
-from streamloop.importers.common import (
+from streamloop.core.errors import StreamloopError
+from streamloop.core.importers.common import (
     ADULT_PROFILE,
     HEARTBEAT_EVERY_S,
     UNKNOWN_MATURITY,
@@ -30,9 +30,9 @@ from streamloop.importers.common import (
     iso_from_epoch_us,
     make_event,
 )
-from streamloop.ingest import expand_paths, iter_candidates
-from streamloop.lake import Lake
-from streamloop.progress import step
+from streamloop.core.ingest import expand_paths, iter_candidates
+from streamloop.core.lake import Lake
+from streamloop.core.progress import step
 
 # Sparkify logs carry no prices; these are stand-ins so revenue features have a scale (documented).
 PAID_PLAN = {"plan": "paid", "price_cents": 999}

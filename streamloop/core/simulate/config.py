@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from streamloop.errors import StreamloopError
+from streamloop.core.errors import StreamloopError
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from streamloop.simulate.catalog import FACTORS, GENRES, KIDS_GENRES, Catalog
+from streamloop.core.simulate.catalog import FACTORS, GENRES, KIDS_GENRES, Catalog
 
 
 @dataclass(frozen=True)

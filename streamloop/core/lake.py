@@ -136,7 +136,7 @@ class Lake:
     def _s3(self):
         import boto3
 
-        from streamloop.settings import get_settings
+        from streamloop.core.settings import get_settings
 
         return boto3.client("s3", region_name=get_settings().aws_region)
 
@@ -150,6 +150,6 @@ class Lake:
 
 
 def default_lake() -> Lake:
-    from streamloop.settings import get_settings
+    from streamloop.core.settings import get_settings
 
     return Lake(get_settings().lake_root)

@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ml.training import HEADLINE, MODELS, ModelOutcome
-from streamloop.errors import StreamloopError
-from streamloop.progress import say
+from streamloop.core.errors import StreamloopError
+from streamloop.core.progress import say
 
 
 @dataclass

@@ -28,10 +28,10 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 
-from streamloop.contract import MATURITY_RATINGS
-from streamloop.simulate.catalog import GENRES, Catalog
-from streamloop.simulate.encode import DAY_MS, EventBuffer
-from streamloop.simulate.population import (
+from streamloop.core.contract import MATURITY_RATINGS
+from streamloop.core.simulate.catalog import GENRES, Catalog
+from streamloop.core.simulate.encode import DAY_MS, EventBuffer
+from streamloop.core.simulate.population import (
     COUNTRIES,
     PLANS,
     TIMEZONES,

@@ -21,14 +21,14 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from streamloop.lake import RAW_SCHEMA, Lake, new_batch_id
-from streamloop.progress import say, step
-from streamloop.settings import get_settings
-from streamloop.simulate.behaviour import HouseholdSimulator
-from streamloop.simulate.catalog import Catalog, build_catalog
-from streamloop.simulate.config import SimulationConfig
-from streamloop.simulate.encode import DAY_MS, deliver
-from streamloop.simulate.population import COUNTRY_CODES, Population, build_population
+from streamloop.core.lake import RAW_SCHEMA, Lake, new_batch_id
+from streamloop.core.progress import say, step
+from streamloop.core.settings import get_settings
+from streamloop.core.simulate.behaviour import HouseholdSimulator
+from streamloop.core.simulate.catalog import Catalog, build_catalog
+from streamloop.core.simulate.config import SimulationConfig
+from streamloop.core.simulate.encode import DAY_MS, deliver
+from streamloop.core.simulate.population import COUNTRY_CODES, Population, build_population
 
 ACCOUNTS_PER_SHARD = 200
 DAYS_PER_CHUNK = 7

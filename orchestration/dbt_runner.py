@@ -1,0 +1,123 @@
+"""dbt invoked in-process with the project's settings: the environment dbt's profiles.yml and vars read
+(from settings), `run_dbt` for dbt commands outside the Dagster job (docs, unit tests, benchmarks), and a
+failed node described in one line. The Dagster dbt asset and `streamloop build` both use it."""
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+
+from streamloop.core.errors import StreamloopError
+from streamloop.core.progress import say
+from streamloop.core.settings import DBT_PROJECT_DIR, get_settings
+
+FAILED_STATUSES = ("error", "fail", "runtime error")  # a dbt node result's statuses that fail a build
+
+
+def dbt_environment(target: str | None = None) -> dict[str, str]:
+    """The environment variables the dbt project reads, from settings (creates the home folder)."""
+    settings = get_settings()
+    settings.home_dir.mkdir(parents=True, exist_ok=True)
+    settings.warehouse_file.parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "STREAMLOOP_LAKE_URI": settings.lake_root,
+        "STREAMLOOP_WAREHOUSE_PATH": str(settings.warehouse_file),
+        "STREAMLOOP_THREADS": str(settings.threads),
+        "STREAMLOOP_DBT_TARGET": target or settings.dbt_target,
+    }
+
+
+@contextmanager
+def environment(values: dict[str, str]):
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _progress_callback(event) -> None:
+    """One line per finished model, seed or failing test (dbt's own logging is silenced)."""
+    name = event.info.name
+    if name in ("LogModelResult", "LogSeedResult"):
+        data = event.data
+        say(f"  [{data.index}/{data.total}] {data.node_info.node_name}: {data.status} ({data.execution_time:.1f}s)")
+    elif name == "LogTestResult" and event.data.status in ("fail", "warn", "error"):
+        data = event.data
+        say(f"  [{data.index}/{data.num_models}] test {data.name}: {data.status.upper()} ({data.num_failures} rows)")
+
+
+def run_dbt(args: list[str], target: str | None = None):
+    """Invokes dbt in-process with the project's settings; returns the dbtRunnerResult.
+
+    Raises StreamloopError naming the failing node and its message when dbt fails.
+    """
+    from dbt.cli.main import dbtRunner
+
+    settings = get_settings()
+    env = dbt_environment(target)
+    dbt_dir = settings.home_dir / "dbt"
+    common = [
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(dbt_dir / "target"),
+        "--log-path", str(dbt_dir / "logs"),
+        "--target", env["STREAMLOOP_DBT_TARGET"],
+    ]
+    words = 2 if args[0] in ("docs", "source") else 1  # `dbt docs generate`, `dbt source freshness`
+    command, rest = " ".join(args[:words]), args[words:]
+    with environment(env):
+        try:
+            result = dbtRunner(callbacks=[_progress_callback]).invoke(
+                ["--quiet", "--no-use-colors", *command.split(), *common, *rest]
+            )
+        finally:
+            _release_duckdb()
+    if result.exception is not None:
+        raise StreamloopError(f"dbt {command} failed: {_first_line(str(result.exception))}")
+    if not result.success:
+        raise StreamloopError(f"dbt {command} failed: {_describe_failure(result.result)}")
+    return result
+
+
+def _release_duckdb() -> None:
+    """Closes the DuckDB instance dbt-duckdb keeps open in this process after a run.
+
+    Without this the warehouse file stays locked until the process exits, so neither this process
+    (with another configuration, e.g. read-only) nor any other could open it.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter (spark): nothing held
+        return
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
+
+
+def _first_line(text: str) -> str:
+    """dbt's multi-line error text as one line."""
+    return " ".join(line.strip() for line in text.strip().splitlines() if line.strip()) or "unknown error"
+
+
+def _describe_failure(run_result) -> str:
+    for node_result in getattr(run_result, "results", None) or []:
+        status = str(node_result.status)
+        if status in FAILED_STATUSES:
+            return node_failure(node_result.node.resource_type, node_result.node.name, node_result.message or status)
+    return "see the dbt log for details"
+
+
+def node_failure(resource_type: str, name: str, message: str) -> str:
+    """'model stg_lake__events: IO Error: …': the node and the first line of the database's words."""
+    # dbt's message starts "<Kind> Error in model x (path)"; the database's words follow
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if len(lines) > 1 and re.match(r"^[\w ]*Error in \w+ ", lines[0]):
+        lines = lines[1:]
+    return f"{resource_type} {name}: {lines[0] if lines else 'failed'}"
