@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from streamloop import ingest
+from streamloop.core import ingest
 from streamloop.cli import main
 from streamloop.core.errors import StreamloopError
 from streamloop.core.ingest import ingest_paths
