@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+
 from functions.collector import LandingError
 from streamloop.core import clock
 
