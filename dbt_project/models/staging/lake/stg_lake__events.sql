@@ -10,6 +10,7 @@
 ] -%}
 {%- set context_fields = ['country', 'device_type', 'app_version', 'os', 'timezone'] -%}
 {%- set device_types = var('streamloop_device_types') -%}
+{%- set skew_hours = var('streamloop_max_future_skew_hours') -%}
 {%- set context_shape = {} -%}
 {%- for name in context_fields %}{% do context_shape.update({name: 'JSON'}) %}{% endfor -%}
 {%- set properties_shape = {} -%}
@@ -114,9 +115,8 @@ validated as (
                     then 'event_type: unknown type ' || event_type_json
                 when occurred_at_json is null then 'occurred_at: required'
                 when occurred_at_utc is null then 'occurred_at: not an RFC 3339 timestamp with offset'
-                when occurred_at_utc
-                    > {{ to_utc_timestamp('received_at') }} + interval {{ var('streamloop_max_future_skew_hours') }} hour
-                    then 'occurred_at: more than {{ var("streamloop_max_future_skew_hours") }} h after received_at'
+                when occurred_at_utc > {{ to_utc_timestamp('received_at') }} + interval {{ skew_hours }} hour
+                    then 'occurred_at: more than {{ skew_hours }} h after received_at'
                 when device_id_json is null then 'device_id: required'
                 when device_id_value is null then 'device_id: must be string'
                 when length(device_id_value) not between 1 and 128 then 'device_id: must be 1 to 128 characters'
