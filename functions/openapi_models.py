@@ -6,6 +6,8 @@ sees; tests/test_openapi_fuzz.py has schemathesis check real responses against t
 """
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, Field
 
 from streamloop.core.contract import EVENT_SCHEMA
@@ -99,3 +101,39 @@ SEGMENT_OPENAPI = _body(
     "batch", {"type": "object", "description": "A Segment message (identify, track, page, screen, group, alias); "
               "see docs/segment.md for the mapping."},
     f"A Segment HTTP Tracking API batch: at most {MAX_RECORDS} messages and 1 MB.", {"batch": [_EXAMPLE_SEGMENT]})
+
+
+SECURITY_SCHEMES = {
+    "ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key",
+               "description": "A key from STREAMLOOP_API_KEYS (admin routes: STREAMLOOP_ADMIN_KEYS)."},
+    "SegmentBasic": {"type": "http", "scheme": "basic",
+                     "description": "HTTP Basic with the API key as the user name, as Segment destinations send."},
+}
+
+
+def document_security_and_errors(openapi: dict) -> dict:
+    """Adds what the routes enforce by hand to the generated document: API-key security on every route
+    but /healthz, and the shared error responses (ErrorResponse) on routes that do not list them yet."""
+    openapi.setdefault("components", {}).setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
+    schemas = openapi["components"].setdefault("schemas", {})
+    schemas.setdefault("ErrorResponse", ErrorResponse.model_json_schema())
+    error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+    for path, operations in openapi.get("paths", {}).items():
+        if path == "/healthz":
+            continue
+        for method, operation in operations.items():
+            segment = path.startswith("/v1/segment/")
+            operation.setdefault("security", [{"ApiKey": []}, {"SegmentBasic": []}] if segment else [{"ApiKey": []}])
+            declared = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "path"}
+            for name in re.findall(r"{(\w+)}", path):  # read by hand (routers/params.py): 1-128 characters
+                if name not in declared:
+                    operation.setdefault("parameters", []).append({
+                        "name": name, "in": "path", "required": True,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 128}})
+            responses = operation.setdefault("responses", {})
+            errors = READ_ERRORS if method == "get" else INGEST_ERRORS
+            if method == "get" and "{title_id}" in path:
+                errors = {**errors, 404: _error("No such title in the catalog.")}
+            for code, spec in errors.items():
+                responses.setdefault(str(code), {"description": spec["description"], "content": error_ref})
+    return openapi
