@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from collector import make_batches, seeded_home  # noqa: E402
-from online_store import percentiles  # noqa: E402
-from serving import API_KEY, cpu_seconds, start_server  # noqa: E402
+from collector import make_batches, seeded_home
+from online_store import percentiles
+from serving import API_KEY, cpu_seconds, start_server
 
 
 async def _request(reader, writer, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:

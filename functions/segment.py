@@ -109,8 +109,8 @@ def map_message(message, session_titles: Mapping[str, str] | None = None) -> tup
     elif kind in NOT_COLLECTED_TYPES:
         return None, [], f"{kind} messages are not collected"
     else:
-        return None, [f"type: unknown Segment message type {kind!r} (identify, track, page, screen, group "
-                      "and alias are known)"], None
+        known = "identify, track, page, screen, group and alias are known"
+        return None, [f"type: unknown Segment message type {kind!r} ({known})"], None
     context = _object(message.get("context"))
     event = {
         "event_id": message.get("messageId"),

@@ -15,7 +15,7 @@ from functions.openapi_models import MAX_RECORDS
 from functions.routers.events import MAX_EVENTS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from fuzz_api import fuzz  # noqa: E402
+from fuzz_api import fuzz
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ INT64 = (-(2**63), 2**63 - 1)
 _scan_once = json.JSONDecoder().scan_once
 _WS = re.compile(r"[ \t\n\r]*")
 # a string token (possibly a key, when a colon follows) or a bracket: enough to walk nesting in text
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"\s*(:)?|[\[\]{}]', re.S)
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"\s*(:)?|[\[\]{}]', re.DOTALL)
 # what could hide a problem: a long digit run (big integer), a 3-digit exponent, a surrogate escape
 _SUSPECT = re.compile(r"\d{19}|[eE][+-]?\d{3}|\\u[dD][89abAB]")
 
