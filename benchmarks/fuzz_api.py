@@ -28,7 +28,7 @@ CHECK_NAMES = ("not_a_server_error", "status_code_conformance", "content_type_co
                "response_headers_conformance", "response_schema_conformance")
 
 
-def fuzz(base_url: str, api_key: str, examples: int, seed: int = 0) -> dict:
+def fuzz(base_url: str, api_key: str, examples: int, seed: int = 0, progress=None) -> dict:
     """Fuzzes every operation in both generation modes; returns counts and failures (empty: all good)."""
     import schemathesis
     from hypothesis import HealthCheck, Phase, given, settings
@@ -56,6 +56,9 @@ def fuzz(base_url: str, api_key: str, examples: int, seed: int = 0) -> dict:
                 continue
             except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - any failure is the report
                 failures.append(f"{operation.label} [{mode.value}]: {str(exc).strip()[:2000]}")
+            if progress is not None:
+                done = {k[2]: n for k, n in statuses.items() if k[:2] == (operation.label, mode.value)}
+                progress(f"  {operation.label:45} {mode.value:8} {done}")
     return {"statuses": statuses, "failures": failures}
 
 
@@ -74,12 +77,10 @@ def main() -> None:
         logging.getLogger("streamloop.api").setLevel(logging.WARNING)  # no access log line per request
         with LiveServer(app) as server:
             start, cpu = time.perf_counter(), time.process_time()
-            report = fuzz(server.url, API_KEY, args.examples, args.seed)
+            report = fuzz(server.url, API_KEY, args.examples, args.seed, progress=lambda line: print(line, flush=True))
             wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     requests = sum(report["statuses"].values())
     print(f"{requests:,} requests in {wall:.0f} s wall ({cpu:.0f} s CPU, client and server in one process)")
-    for (label, mode, status), n in sorted(report["statuses"].items()):
-        print(f"  {label:45} {mode:8} {status}: {n:,}")
     print(f"failures: {len(report['failures'])}")
     for failure in report["failures"]:
         print(f"  {failure}")
