@@ -29,7 +29,7 @@
         null::varchar as source,
         null::varchar as raw
         {%- if kind != 'catalog' %}, null::date as received_date{% endif %}
-        {%- if kind == 'rejected' %}, null::varchar as reason{% endif %}
+        {%- if kind in ('rejected', 'ignored') %}, null::varchar as reason{% endif %}
      where false)
   {%- endif -%}
 {% endmacro %}
