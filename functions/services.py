@@ -10,11 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from functions.budget import ReadBudget
-from functions.catalog import ListsCache, TitleCache
+from functions.catalog import ListsCache, Published, TitleCache
 from functions.collector import Collector
 from functions.experiments import load_experiments
 from functions.exposures import ExposureLog
 from functions.home import HomeService
+from functions.home_reads import Reads
+from functions.home_rows import Rows
+from functions.picks import PicksService
 from streamloop.core.settings import REPO_ROOT, Settings
 from streamloop.core.store import OnlineStore, get_store
 
@@ -37,8 +40,11 @@ class Services:
         # threads would only contend for the GIL) and SQLite takes one writer at a time anyway
         self.ingest_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
         self.exposures = ExposureLog(self.collector, exposure_batch, exposure_max_age_s)
-        self.home = HomeService(self.get_store, self.budget, self.titles, self.lists, self.experiments,
-                                self.exposures, bandit_ttl_s=bandit_ttl_s)
+        self.published = Published(self.titles, self.lists)
+        reads = Reads(self.get_store, self.budget, self.titles, self.lists, self.published)
+        rows = Rows(self.titles, self.lists, self.experiments)
+        self.home = HomeService(reads, rows, self.experiments, self.exposures, bandit_ttl_s=bandit_ttl_s)
+        self.picks = PicksService(reads, rows)
 
     def get_store(self) -> OnlineStore:
         """The online store, opened on first use; raises StoreError while it cannot be opened."""

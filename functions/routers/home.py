@@ -24,7 +24,7 @@ async def home(request: Request):
 @router.get("/{profile_id}/recommendations")
 async def recommendations(request: Request):
     """Query: country, items (1-500, default 50)."""
-    body = get_services(request).home.recommendations(
+    body = get_services(request).picks.recommendations(
         path_id(request, "profile_id"), query_country(request), query_int(request, "items", 50, 1, 500),
         request_id=request.state.request_id)
     return json_response(body)

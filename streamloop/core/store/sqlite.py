@@ -182,6 +182,14 @@ class SQLiteStore(OnlineStore):
     def delete(self, ns: str, key: str) -> None:
         self._transaction(lambda con: con.execute("delete from kv where ns = ? and key = ?", (ns, key)))
 
+    def delete_prefix(self, ns: str, prefix: str) -> int:
+        if not prefix:
+            raise ValueError("delete_prefix needs a non-empty prefix")
+        # a range on the primary key (not LIKE, whose wildcards a key may contain)
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return self._transaction(lambda con: con.execute(
+            "delete from kv where ns = ? and key >= ? and key < ?", (ns, prefix, upper)).rowcount)
+
     def close(self) -> None:
         with self._lock:
             for con in self._connections:
