@@ -67,10 +67,8 @@ def _latest(table: str) -> str:
     return f"(select * from {table} where snapshot_date = (select max(snapshot_date) from {table}))"
 
 
-def _iso(value) -> str | None:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
-        return None
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+def _date(value) -> str | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date().isoformat()
 
 
 def _int(value) -> int | None:
@@ -174,7 +172,7 @@ def title_values(con, features: pd.DataFrame) -> dict[str, dict]:
         tid = str(row.title_id)
         value = {"name": row.name, "kind": row.kind, "genres": row.genres,
                  "maturity_rating": row.maturity_rating, "available_countries": _list(row.available_countries),
-                 "release_date": _iso(row.release_date), "series_id": row.series_id if row.series_id else None,
+                 "release_date": _date(row.release_date), "series_id": row.series_id if row.series_id else None,
                  "season": _int(row.season), "episode": _int(row.episode), "runtime_s": _int(row.runtime_s),
                  "popularity": _int(viewers.get(tid)) or 0}
         if row.kind == "series":
@@ -186,7 +184,7 @@ def title_values(con, features: pd.DataFrame) -> dict[str, dict]:
 def list_values(features: pd.DataFrame) -> dict[str, dict]:
     """trending, popular and new_releases from title_features at its latest snapshot."""
     generated_at = clock.now().isoformat(timespec="seconds")
-    snapshot = _iso(features["snapshot_date"].max()) if len(features) else None
+    snapshot = _date(features["snapshot_date"].max()) if len(features) else None
     f = features.assign(title_id=features["title_id"].astype(str))
 
     def ranked(frame, score) -> list:

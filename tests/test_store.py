@@ -91,6 +91,18 @@ def test_delete(store):
     assert store.get("seen", "e1") is None
 
 
+def test_delete_prefix_removes_one_generation_of_one_namespace(store):
+    store.put_many("candidates", {f"g1/p{i}": {"i": i} for i in range(130)})  # > one DynamoDB batch
+    store.put_many("candidates", {"g10/p1": 1, "g2/p1": 2, "g1": 3, "p1": 4})
+    store.put("profile", "g1/p1", 5)
+    assert store.delete_prefix("candidates", "g1/") == 130
+    assert store.get_many("candidates", ["g1/p1", "g1/p129", "g10/p1", "g2/p1", "g1", "p1"]) == {
+        "g10/p1": 1, "g2/p1": 2, "g1": 3, "p1": 4}
+    assert store.get("profile", "g1/p1") == 5  # other namespaces keep their keys
+    with pytest.raises(ValueError):
+        store.delete_prefix("candidates", "")
+
+
 def test_concurrent_updates_lose_no_increment(store):
     if isinstance(store, DynamoDBStore):
         # moto checks a condition and writes without a lock, so threads can both pass one condition;

@@ -21,7 +21,8 @@ from streamloop.core.store.values import Generations
 POINTER_NS, POINTER_KEY = "publication", "current"
 WAREHOUSE_NAMESPACES = ("profile", "title", "lists")
 MODEL_NAMESPACES = ("candidates", "similar")
-FAMILY_OF = {ns: "warehouse" for ns in WAREHOUSE_NAMESPACES} | {ns: "model" for ns in MODEL_NAMESPACES}
+FAMILIES = {"warehouse": WAREHOUSE_NAMESPACES, "model": MODEL_NAMESPACES}
+FAMILY_OF = {ns: family for family, namespaces in FAMILIES.items() for ns in namespaces}
 UNPUBLISHED: Generations = {"warehouse": "", "model": "", "model_version": None, "model_kind": None,
                             "model_name": None, "published_at": ""}
 
@@ -45,21 +46,21 @@ def prefix_for(pointer: Generations, namespace: str) -> str:
 
 
 def flip(store: OnlineStore, **changes) -> Generations:
-    """Points readers at the new generation(s) in one atomic write, then retires generations older than the
-    previous one. Returns the new pointer."""
-    retired: list[str] = []
+    """Points readers at the new generation(s) in one atomic write, then retires, per family, generations
+    older than the previous one. Returns the new pointer."""
+    retired: list[tuple[str, str]] = []
 
     def update(old: Generations | None) -> Generations:
         old = old or UNPUBLISHED
         new = {**old, **changes, "published_at": clock.now().isoformat(timespec="seconds")}
-        # what the previous pointer kept alive for cached readers can go now; the old current stays
-        retired[:] = [g for g in old.get("retired", []) if g not in (new["warehouse"], new["model"])]
-        new["retired"] = [g for g in (old["warehouse"], old["model"])
-                          if g and g not in (new["warehouse"], new["model"])]
+        # what the previous flip kept alive for cached readers can go now; the replaced current stays
+        retired[:] = [(family, g) for family, g in old.get("retired", []) if g != new[family]]
+        new["retired"] = [[family, old[family]] for family in FAMILIES
+                          if old[family] and old[family] != new[family]]
         return new
 
     pointer = store.update(POINTER_NS, POINTER_KEY, update)
-    for generation in dict.fromkeys(retired):
-        for namespace in (*WAREHOUSE_NAMESPACES, *MODEL_NAMESPACES):
+    for family, generation in retired:
+        for namespace in FAMILIES[family]:
             store.delete_prefix(namespace, generation + "/")
     return pointer

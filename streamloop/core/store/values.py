@@ -100,7 +100,7 @@ class StateValue(TypedDict):
     in_progress: dict[str, InProgress]
     completed: list[Completed]         # newest first, bounded
     recent_genres: dict[str, float]
-    updated_at: float
+    updated_at: NotRequired[float]
     country: NotRequired[str | None]
     is_kids: NotRequired[bool]
     maturity_rating: NotRequired[str | None]
@@ -125,7 +125,7 @@ class Generations(TypedDict):
     model_kind: ModelKind | None
     model_name: str | None
     published_at: str
-    retired: NotRequired[list[str]]
+    retired: NotRequired[list[tuple[str, str]]]  # [family, generation] to delete at the next flip
 
 
 SHAPES: dict[str, type] = {
