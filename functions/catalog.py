@@ -11,7 +11,14 @@ import time
 from collections.abc import Callable, Iterable
 
 from streamloop.core.filters import is_allowed
-from streamloop.core.store.generations import POINTER_KEY, POINTER_NS, UNPUBLISHED, prefix_for, versioned
+from streamloop.core.store.generations import (
+    POINTER_KEY,
+    POINTER_NS,
+    UNPUBLISHED,
+    get_versioned,
+    prefix_for,
+    versioned,
+)
 from streamloop.core.store.values import Generations, ListValue, TitleValue
 
 Reader = Callable[[str, list[str]], dict]   # (namespace, keys) -> {key: value}; may raise StoreError
@@ -90,11 +97,7 @@ class TitleCache:
         todo = self.missing(title_ids)
         if not todo:
             return
-        if self.prefix:
-            found = read("title", [versioned(self.prefix, tid) for tid in todo])
-            found = {key[len(self.prefix) + 1:]: value for key, value in found.items()}
-        else:
-            found = read("title", todo)
+        found = get_versioned(read, "title", self.prefix, todo)
         now = time.monotonic()
         for tid in todo:
             self._entries[tid] = (now, found.get(tid))

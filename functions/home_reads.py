@@ -16,6 +16,7 @@ from functions.budget import ReadBudget
 from functions.catalog import ListsCache, Published, TitleCache
 from streamloop.core.filters import seen_title_ids
 from streamloop.core.store import OnlineStore, StoreError
+from streamloop.core.store.generations import get_versioned
 from streamloop.core.store.values import CandidatesValue, ProfileValue, SimilarValue, StateValue
 
 log = logging.getLogger("streamloop.home")
@@ -133,11 +134,7 @@ class Reads:
     def similar_many(self, store: OnlineStore, title_ids: list[str]) -> dict[str, SimilarValue]:
         if not title_ids:
             return {}
-        prefix = self.published.prefix("similar")
-        if not prefix:
-            return store.get_many("similar", title_ids)
-        found = store.get_many("similar", [f"{prefix}/{t}" for t in title_ids])
-        return {key[len(prefix) + 1:]: value for key, value in found.items()}
+        return get_versioned(store.get_many, "similar", self.published.prefix("similar"), title_ids)
 
     def similar_of(self, ctx: Context, title_id: str) -> SimilarValue | None:
         """A title's similar titles and, with a profile, its profile and state (one budgeted read)."""

@@ -9,6 +9,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from starlette.concurrency import run_in_threadpool
+
 from functions.budget import ReadBudget
 from functions.catalog import ListsCache, Published, TitleCache
 from functions.collector import Collector
@@ -29,6 +31,7 @@ class Services:
                  read_budget_s: float = READ_BUDGET_S, bandit_ttl_s: float = 1.0,
                  exposure_batch: int = 500, exposure_max_age_s: float = 5.0):
         self.settings = settings
+        self.inline_reads = True  # benchmarks/serving.py --threadpool measures the alternative
         self._store = store
         self._store_lock = threading.Lock()
         self.titles = TitleCache()
@@ -45,6 +48,18 @@ class Services:
         rows = Rows(self.titles, self.lists, self.experiments)
         self.home = HomeService(reads, rows, self.experiments, self.exposures, bandit_ttl_s=bandit_ttl_s)
         self.picks = PicksService(reads, rows)
+
+    async def call(self, fn, *args, **kwargs):
+        """Runs a read route's work without blocking the event loop on the store: inline when the store reads
+        in-process under its own deadline (SQLite: µs reads, interrupted at the budget), else on the
+        threadpool (DynamoDB: network reads), so one slow read never serializes the server."""
+        if self.reads_inline:
+            return fn(*args, **kwargs)
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    @property
+    def reads_inline(self) -> bool:
+        return self._store is not None and hasattr(type(self._store), "deadline") and self.inline_reads
 
     def get_store(self) -> OnlineStore:
         """The online store, opened on first use; raises StoreError while it cannot be opened."""

@@ -40,6 +40,20 @@ def current(store: OnlineStore) -> Generations:
     return store.get(POINTER_NS, POINTER_KEY) or UNPUBLISHED
 
 
+def read_published(store: OnlineStore, namespace: str, keys: list[str]) -> dict:
+    """Published values of `keys` under the current generation, keyed without the prefix (batch jobs,
+    tools and tests; serving caches the pointer instead of reading it per request)."""
+    return get_versioned(store.get_many, namespace, prefix_for(current(store), namespace), keys)
+
+
+def get_versioned(read, namespace: str, prefix: str, keys: list[str]) -> dict:
+    """`read(namespace, keys)` (a store's get_many) of the keys under `prefix`, keyed without it."""
+    if not prefix:
+        return read(namespace, keys)
+    found = read(namespace, [versioned(prefix, k) for k in keys])
+    return {key[len(prefix) + 1:]: value for key, value in found.items()}
+
+
 def prefix_for(pointer: Generations, namespace: str) -> str:
     """The generation whose keys a reader of `namespace` uses ('' for unprefixed keys)."""
     return pointer.get(FAMILY_OF[namespace]) or ""
