@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("streamloop", "ml", "functions", "orchestration")
+PACKAGES = ("streamloop", "ml", "messaging", "functions", "orchestration")
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
