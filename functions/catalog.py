@@ -35,6 +35,7 @@ class Published:
         self._titles, self._lists = titles, lists
         self._fetched_at = float("-inf")
         self._prefix: dict[str, str] = {}
+        titles.before_load = self.refresh  # any title read (the collector's too) uses the current generation
 
     def refresh(self, read: Reader) -> None:
         """Re-reads the pointer if stale (raises what `read` raises)."""
@@ -70,6 +71,7 @@ class TitleCache:
         self.missing_ttl_s = missing_ttl_s  # unknown titles are re-checked sooner: a publish may add them
         self._entries: dict[str, tuple[float, TitleValue | None]] = {}
         self.prefix = ""  # the publication generation's key prefix (set by Published)
+        self.before_load: Callable[[Reader], None] | None = None
 
     def lookup(self, title_id: str) -> TitleValue | None:
         """The cached entry, fresh or stale, without reading the store."""
@@ -94,6 +96,8 @@ class TitleCache:
 
     def load(self, read: Reader, title_ids: Iterable[str]) -> None:
         """Reads the missing/stale ids from the store into the cache (raises what `read` raises)."""
+        if self.before_load is not None:
+            self.before_load(read)
         todo = self.missing(title_ids)
         if not todo:
             return

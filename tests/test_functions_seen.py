@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from test_functions_support import event, make_services
+from test_functions_support import catalog, event, make_services
 
+from ml.publish import publish_warehouse
 from streamloop.core.filters import seen_title_ids
+from streamloop.core.store.sqlite import SQLiteStore
 
 FINISHED = ["m0", "m1", "m5", "m10"]  # published with the profile: m0/m1 top the popular list, m5 a candidate
 
@@ -97,3 +99,25 @@ def test_seen_title_ids_rules():
     assert seen_title_ids(["m7"], completed, titles.get) == {"m7", "m1"}
     completed.append({"title_id": "s1e2", "series_id": "s1", "kind": "episode", "at": 4})
     assert seen_title_ids(None, completed, titles.get) == {"m1", "s1"}
+
+
+def test_the_collector_reads_titles_of_the_current_publication(tmp_path):
+    # GIVEN a catalog published as a generation (keys `<generation>/<title_id>`) and a process that has
+    # served no page yet
+    store = SQLiteStore(tmp_path / "online.sqlite")
+    titles = catalog()
+    titles["s1"]["last_episode_id"] = "s1e2"
+    for value in titles.values():
+        value.setdefault("season", None)
+        value.setdefault("episode", None)
+        value.setdefault("runtime_s", None)
+    popular = {"generated_at": "2026-12-01T00:00:00+00:00", "items": [["s1", 9.0], ["m0", 8.0]]}
+    publish_warehouse(store, {"title": titles, "profile": {}, "lists": {"popular": popular}})
+    services = make_services(tmp_path, store=store, experiments_dir=tmp_path / "no-experiments")
+    # WHEN the collector takes the finale's completion
+    services.collector.ingest([event("play_complete", "viewer", title_id="s1e2", position_s=1800)])
+    # THEN the real-time state knows it was an episode of s1 (from the published title), so s1 is seen
+    completed = store.get("state", "viewer")["completed"]
+    assert completed[0] | {"at": 0} == {"title_id": "s1e2", "series_id": "s1", "kind": "episode", "at": 0}
+    assert _ids(services.picks.recommendations("viewer", "US", 50)["items"]) == ["m0"]
+    services.close()
