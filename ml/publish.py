@@ -208,16 +208,19 @@ def warehouse_values(con) -> dict[str, dict[str, dict]]:
     return {"profile": profile_values(con), "title": title_values(con, features), "lists": list_values(features)}
 
 
-def model_values(model: ModelIdentity, candidates: pd.DataFrame | None,
-                 similar: pd.DataFrame | None = None) -> dict[str, dict[str, dict]]:
-    """candidates (profile_id, content_id, score, rank) and similar (title_id, similar_title_id, score,
-    rank) frames as {namespace: {key: value}}, labelled with the model that produced them."""
+def model_values(model: ModelIdentity, candidates: pd.DataFrame | Mapping | None,
+                 similar: pd.DataFrame | Mapping | None = None) -> dict[str, dict[str, dict]]:
+    """Candidates and similar titles as {namespace: {key: value}}, labelled with the model that produced them.
+    Each is a frame (profile_id, content_id, score, rank) / (title_id, similar_title_id, score, rank), as the
+    recommender's batch outputs, or a mapping {key: [(title_id, score), ...]} already ranked."""
     label = {"model_version": model.model_version, "model_kind": model.model_kind, "model_name": model.model_name}
     out: dict[str, dict[str, dict]] = {}
-    if candidates is not None:
-        out["candidates"] = {k: {**label, "items": v} for k, v in _ranked(candidates, "profile_id", "content_id").items()}
-    if similar is not None:
-        out["similar"] = {k: {**label, "items": v} for k, v in _ranked(similar, "title_id", "similar_title_id").items()}
+    for namespace, lists, key, item in (("candidates", candidates, "profile_id", "content_id"),
+                                        ("similar", similar, "title_id", "similar_title_id")):
+        if lists is not None:
+            ranked = _ranked(lists, key, item) if isinstance(lists, pd.DataFrame) else {
+                str(k): [[str(t), round(float(s), 6)] for t, s in v] for k, v in lists.items()}
+            out[namespace] = {k: {**label, "items": v} for k, v in ranked.items()}
     return out
 
 
@@ -254,9 +257,10 @@ def publish_warehouse(store: OnlineStore, values: Mapping[str, Mapping[str, dict
     return written
 
 
-def publish_candidates(store: OnlineStore, model_ref, candidates: pd.DataFrame,
-                       similar: pd.DataFrame | None = None) -> dict[str, int]:
-    """Publishes one model version's lists (learned or baseline) and points readers at them atomically."""
+def publish_candidates(store: OnlineStore, model_ref, candidates: pd.DataFrame | Mapping,
+                       similar: pd.DataFrame | Mapping | None = None) -> dict[str, int]:
+    """Publishes one model version's lists (learned or baseline; `model_ref` a registry ModelRef or a
+    ModelIdentity) and points readers at them atomically; profiles, titles and lists stay as published."""
     model = ModelIdentity.of(model_ref)
     generation = new_generation()
     written = _write(store, generation, model_values(model, candidates, similar))

@@ -15,7 +15,7 @@ import pytest
 from conftest import land_events, use_home
 from test_functions_support import make_services
 
-from ml.publish import ModelIdentity, _genre_keys, publish_all, publish_candidates
+from ml.publish import ModelIdentity, _genre_keys, publish_all, publish_candidates, publish_warehouse
 from streamloop.app.build import run_build
 from streamloop.core.settings import DBT_PROJECT_DIR, get_settings
 from streamloop.core.store.generations import current
@@ -216,10 +216,31 @@ def test_genre_keys_match_the_warehouse_macro():
     macros = (DBT_PROJECT_DIR / "macros" / "features" / "feature_sql.sql").read_text()
     expression = re.search(r"macro default__features_genre_key\(genre_expr\) -%}(.*?){%- endmacro",
                            macros, re.DOTALL).group(1).strip().replace("{{ genre_expr }}", "g")
-    sql = f"select list_transform(?, g -> {expression})"
+    sql = f"select list_transform(?, lambda g: {expression})"
     con = duckdb.connect()
     try:
         warehouse = con.execute(sql, [labels]).fetchone()[0]
     finally:
         con.close()
     assert _genre_keys(labels) == warehouse == ["sci_fi", "children_s", "film_noir", "drama", "war_politics", "x"]
+
+
+def test_publish_candidates_takes_a_registry_ref_and_ranked_lists(tmp_path):
+    # GIVEN a published catalog, and the registry promoting a baseline (a ModelRef-like object)
+    from test_functions_support import catalog
+
+    store = SQLiteStore(tmp_path / "online.sqlite")
+    titles = {tid: {"season": None, "episode": None, "runtime_s": None} | value for tid, value in catalog().items()}
+    publish_warehouse(store, {"title": titles, "profile": {}, "lists": {}})
+    ref = SimpleNamespace(name="recommender", version=4, model_version="recommender:v4", model_kind="baseline",
+                          model_name="ease")
+    # WHEN its ranked lists are published
+    written = publish_candidates(store, ref, {"adult": [("m4", 0.9), ("m2", 0.8), ("m3", 0.7)]})
+    # THEN readers get exactly them, labelled with the model that produced them
+    assert written == {"candidates": 1}
+    assert current(store)["model_version"] == "recommender:v4" and current(store)["model_name"] == "ease"
+    services = make_services(tmp_path, store=store, experiments_dir=tmp_path / "no-experiments")
+    recs = services.picks.recommendations("adult", "US", 10)
+    services.close()
+    assert recs["model_version"] == "recommender:v4:baseline:ease"
+    assert [(i["title_id"], i["score"]) for i in recs["items"]] == [("m2", 0.8)]  # m4 is 18+ for unknown, m3 DE
