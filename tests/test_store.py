@@ -90,10 +90,11 @@ def test_delete(store):
 
 
 def test_delete_prefix_removes_one_generation_of_one_namespace(store):
-    store.put_many("candidates", {f"g1/p{i}": {"i": i} for i in range(130)})  # > one DynamoDB batch
+    n = 130 if isinstance(store, DynamoDBStore) else 10_130  # more than one batch of the backend's deletes
+    store.put_many("candidates", {f"g1/p{i}": {"i": i} for i in range(n)})
     store.put_many("candidates", {"g10/p1": 1, "g2/p1": 2, "g1": 3, "p1": 4})
     store.put("profile", "g1/p1", 5)
-    assert store.delete_prefix("candidates", "g1/") == 130
+    assert store.delete_prefix("candidates", "g1/") == n
     assert store.get_many("candidates", ["g1/p1", "g1/p129", "g10/p1", "g2/p1", "g1", "p1"]) == {
         "g10/p1": 1, "g2/p1": 2, "g1": 3, "p1": 4}
     assert store.get("profile", "g1/p1") == 5  # other namespaces keep their keys
