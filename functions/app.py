@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from functions.logs import configure_logging, request_id_var
-from functions.responses import error_response
+from functions.responses import error_response, install_response_schemas
 from functions.routers import events, health, home, titles
 from functions.services import Services
 from streamloop.core.settings import Settings, get_settings
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     for router in (health.router, events.router, home.router, titles.router):
         app.include_router(router)
+    install_response_schemas(app)  # the read routes' response schemas, added when /openapi.json is built
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

@@ -1,9 +1,11 @@
 """JSON responses serialized with orjson (fast, and the page dicts are already JSON-shaped), and the
 response models that describe them in `/openapi.json`.
 
-The GET routes declare `response_model` for the schema only: they return a ready `Response`, which FastAPI
-passes through without validating or re-serializing it, so the hand-tuned path keeps its speed
-(docs/benchmarks.md, "Serving"). tests/test_functions_openapi.py checks real responses against the models.
+The read routes return ready orjson `Response`s (no validation or re-serialization: the hand-tuned path keeps
+its speed, docs/benchmarks.md "Serving"). Their response schemas are added to the OpenAPI document when it
+is first requested (`describe` + `install_response_schemas`) rather than with `response_model=`: FastAPI
+checks every declared model against pydantic.v1, importing it, which costs a Lambda cold start ~150 ms of
+CPU. tests/test_functions_openapi.py checks served bodies against the models.
 """
 from __future__ import annotations
 
@@ -82,11 +84,47 @@ class SimilarTitles(_Strict):
     items: list[Scored]
 
 
-def errors(*codes: int) -> dict:
-    """`responses=` for a route: the API's JSON error body under each status code."""
-    text = {400: "Bad request", 401: "Missing or invalid API key", 403: "Key not allowed here",
-            404: "Not found", 413: "Body too large", 422: "Invalid parameter", 503: "Retry later"}
-    return {code: {"model": ErrorBody, "description": text.get(code, "Error")} for code in codes}
+ERROR_TEXT = {400: "Bad request", 401: "Missing or invalid API key", 403: "Key not allowed here",
+              404: "Not found", 413: "Body too large", 422: "Invalid parameter", 503: "Retry later"}
+_DESCRIBED: dict[tuple[str, str], tuple[type[BaseModel], tuple[int, ...]]] = {}
+
+
+def describe(path: str, method: str, model: type[BaseModel], *error_codes: int) -> None:
+    """Documents `model` as the 200 response of a route (and ErrorBody under each error code)."""
+    _DESCRIBED[(path, method)] = (model, error_codes)
+
+
+def install_response_schemas(app) -> None:
+    """Adds the described response schemas to `app`'s OpenAPI document on its first generation."""
+    default = app.openapi
+
+    def openapi() -> dict:
+        first = app.openapi_schema is None
+        schema = default()
+        if first:
+            _add_responses(schema)
+        return schema
+    app.openapi = openapi
+
+
+def _add_responses(schema: dict) -> None:
+    from pydantic.json_schema import models_json_schema  # only when the document is generated
+
+    models = {model for model, _ in _DESCRIBED.values()} | {ErrorBody}
+    refs, top = models_json_schema([(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)],
+                                   ref_template="#/components/schemas/{model}")
+    schema.setdefault("components", {}).setdefault("schemas", {}).update(top.get("$defs", {}))
+
+    def content(model):
+        return {"application/json": {"schema": refs[(model, "serialization")]}}
+    for (path, method), (model, codes) in _DESCRIBED.items():
+        operation = schema.get("paths", {}).get(path, {}).get(method)
+        if operation is None:
+            continue
+        responses = operation.setdefault("responses", {})
+        responses["200"] = {"description": "Successful Response", "content": content(model)}
+        for code in codes:
+            responses[str(code)] = {"description": ERROR_TEXT.get(code, "Error"), "content": content(ErrorBody)}
 
 
 def query(name: str, description: str, schema: dict, required: bool = False) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from functions.dependencies import get_services, require_api_key
-from functions.responses import HomePage, Recommendations, errors, json_response, query
+from functions.responses import HomePage, Recommendations, describe, json_response, query
 from functions.routers.params import DEVICE_TYPES, path_id, query_country, query_device_type, query_int
 
 router = APIRouter(prefix="/v1/profiles", dependencies=[Depends(require_api_key)])
@@ -20,8 +20,7 @@ def _ints(name: str, default: int, low: int, high: int) -> dict:
                  {"type": "integer", "minimum": low, "maximum": high, "default": default})
 
 
-@router.get("/{profile_id}/home", response_model=HomePage, responses=errors(401, 422),
-            openapi_extra={"parameters": [PROFILE, COUNTRY, query("device_type", "The requesting device",
+@router.get("/{profile_id}/home", openapi_extra={"parameters": [PROFILE, COUNTRY, query("device_type", "The requesting device",
                                                                   {"type": "string", "enum": list(DEVICE_TYPES)}),
                                           _ints("rows", 8, 1, 20), _ints("items", 20, 1, 100)]})
 async def home(request: Request):
@@ -34,8 +33,7 @@ async def home(request: Request):
     return json_response(page)
 
 
-@router.get("/{profile_id}/recommendations", response_model=Recommendations, responses=errors(401, 422),
-            openapi_extra={"parameters": [PROFILE, COUNTRY, _ints("items", 50, 1, 500)]})
+@router.get("/{profile_id}/recommendations", openapi_extra={"parameters": [PROFILE, COUNTRY, _ints("items", 50, 1, 500)]})
 async def recommendations(request: Request):
     """The profile's ranked picks after the filters (country, maturity, seen)."""
     services = get_services(request)
@@ -43,3 +41,7 @@ async def recommendations(request: Request):
         services.picks.recommendations, path_id(request, "profile_id"), query_country(request),
         query_int(request, "items", 50, 1, 500), request_id=request.state.request_id)
     return json_response(body)
+
+
+describe("/v1/profiles/{profile_id}/home", "get", HomePage, 401, 422)
+describe("/v1/profiles/{profile_id}/recommendations", "get", Recommendations, 401, 422)

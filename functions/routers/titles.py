@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from functions.dependencies import get_services, require_api_key
-from functions.responses import SimilarTitles, errors, json_response, query
+from functions.responses import SimilarTitles, describe, json_response, query
 from functions.routers.home import COUNTRY
 from functions.routers.params import path_id, query_country, query_int, query_text
 
@@ -14,8 +14,7 @@ TITLE = {"name": "title_id", "in": "path", "required": True, "schema": {"type": 
                                                                          "maxLength": 128}}
 
 
-@router.get("/{title_id}/similar", response_model=SimilarTitles, responses=errors(401, 404, 422),
-            openapi_extra={"parameters": [
+@router.get("/{title_id}/similar", openapi_extra={"parameters": [
                 TITLE, COUNTRY,
                 query("items", "1 to 100, default 20", {"type": "integer", "minimum": 1, "maximum": 100,
                                                         "default": 20}),
@@ -31,3 +30,6 @@ async def similar(request: Request):
     if body is None:
         raise HTTPException(404, f"unknown title {title_id!r}")
     return json_response(body)
+
+
+describe("/v1/titles/{title_id}/similar", "get", SimilarTitles, 401, 404, 422)
