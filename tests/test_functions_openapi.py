@@ -5,7 +5,7 @@ import httpx
 import pytest
 from test_functions_support import API_KEY, event, serve
 
-from functions.responses import ErrorBody, HomePage, Recommendations, SimilarTitles
+from functions.schemas import ErrorBody, HomePage, Recommendations, SimilarTitles
 
 AUTH = {"x-api-key": API_KEY}
 

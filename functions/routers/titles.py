@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from functions.dependencies import get_services, require_api_key
-from functions.responses import SimilarTitles, describe, json_response, query
+from functions.responses import describe, json_response, query
 from functions.routers.home import COUNTRY
 from functions.routers.params import path_id, query_country, query_int, query_text
 
@@ -32,4 +32,4 @@ async def similar(request: Request):
     return json_response(body)
 
 
-describe("/v1/titles/{title_id}/similar", "get", SimilarTitles, 401, 404, 422)
+describe("/v1/titles/{title_id}/similar", "get", "SimilarTitles", 401, 404, 422)
