@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from functions.logs import configure_logging, request_id_var
 from functions.openapi_models import document_security_and_errors
-from functions.responses import error_response
+from functions.responses import error_response, install_response_schemas
 from functions.routers import events, health, home, titles
 from functions.services import Services
 from streamloop.core.settings import Settings, get_settings
@@ -101,5 +101,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return app.openapi_schema
 
     app.openapi = openapi
+    install_response_schemas(app)  # the read routes' response schemas, added when /openapi.json is built
     app.add_middleware(RequestContext)
     return app

@@ -33,6 +33,7 @@ from functions.realtime import STATE_EVENTS, apply_events
 from streamloop.core.contract import validate_event
 from streamloop.core.errors import StreamloopError
 from streamloop.core.store import OnlineStore, StoreError
+from streamloop.core.store.values import BanditValue
 
 log = logging.getLogger("streamloop.collector")
 
@@ -179,7 +180,7 @@ class Collector:
             self.store.update("bandit", bandit_id, lambda old, arms=arms: _add_counts(old, arms))
 
 
-def _add_counts(old: dict | None, arms: dict) -> dict:
+def _add_counts(old: BanditValue | None, arms: dict) -> BanditValue:
     totals = {name: dict(c) for name, c in ((old or {}).get("arms") or {}).items()}
     for name, delta in arms.items():
         current = totals.setdefault(name, {"impressions": 0, "clicks": 0})

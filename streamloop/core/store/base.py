@@ -54,6 +54,11 @@ class OnlineStore(ABC):
     def delete(self, ns: str, key: str) -> None:
         """Removes the key if present."""
 
+    @abstractmethod
+    def delete_prefix(self, ns: str, prefix: str) -> int:
+        """Removes every key of `ns` starting with `prefix` (a retired publication generation); returns how
+        many. Batch work, not for request paths: DynamoDB scans the table."""
+
     def add_many_if_absent(self, ns: str, items: Mapping[str, Value]) -> set[str]:
         """`add_if_absent` for several keys; returns the keys this call wrote. Backends may batch it."""
         return {key for key, value in items.items() if self.add_if_absent(ns, key, value)}
