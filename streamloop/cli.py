@@ -33,7 +33,9 @@ def main():
 @click.option("--profiles", type=int, default=2000, show_default=True, help="number of viewer profiles")
 @click.option("--days", type=int, default=60, show_default=True, help="days of activity")
 @click.option("--seed", type=int, default=7, show_default=True, help="random seed (same seed, same data)")
-@click.option("--start", "start_date", default=None, help="first day (YYYY-MM-DD); default: DAYS before today")
+@click.option("--start", "start_date", default=None,
+              help="first day (YYYY-MM-DD), or 'today' for data ending yesterday; default: the service ends "
+                   "on 2026-01-01 (fixed, so the same seed gives the same numbers on any day)")
 @click.option("--late-rate", type=float, default=None, help="share of events delivered days late")
 @click.option("--duplicate-rate", type=float, default=None, help="share of events delivered twice")
 @click.option("--malformed-rate", type=float, default=None, help="share of malformed records")

@@ -339,7 +339,9 @@ def test_rerunning_a_seed_overwrites_instead_of_duplicating(tmp_path):
 
 def test_config_defaults_and_errors():
     config = SimulationConfig(profiles=10, days=30)
-    assert config.start_date == datetime.now(UTC).date() - timedelta(days=30)
+    assert config.start_date == date(2025, 12, 2)  # a fixed calendar: the last simulated day is 2025-12-31
+    assert SimulationConfig(profiles=10, days=30, start_date="today").start_date == (
+        datetime.now(UTC).date() - timedelta(days=30))
     assert SimulationConfig(start_date="2026-01-05").start_date == date(2026, 1, 5)
     with pytest.raises(StreamloopError, match="YYYY-MM-DD"):
         SimulationConfig(start_date="05/01/2026")
