@@ -69,12 +69,18 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> Metrics:
     m.set("rows", len(y_true))
     m.set("mae", np.mean(np.abs(y_true - y_pred)))
     m.set("rmse", np.sqrt(np.mean((y_true - y_pred) ** 2)))
-    gini_true = _gini(y_true, y_true)
-    if gini_true == 0:
+    gini = normalized_gini(y_true, y_pred)
+    if np.isnan(gini):
         m.undefined["normalized_gini"] = "all targets are equal"
     else:
-        m.set("normalized_gini", _gini(y_true, y_pred) / gini_true)
+        m.set("normalized_gini", gini)
     return m
+
+
+def normalized_gini(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Gini of the targets ordered by prediction over the Gini of a perfect ordering (nan if all equal)."""
+    gini_true = _gini(y_true, y_true)
+    return float(_gini(y_true, y_pred) / gini_true) if gini_true != 0 else np.nan
 
 
 def _gini(y_true: np.ndarray, score: np.ndarray) -> float:
