@@ -93,10 +93,13 @@ def train(only):
     click.echo(run_training(models).render())
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def models(as_json):
-    """List registered models, versions, aliases and metrics."""
+@click.pass_context
+def models(ctx, as_json):
+    """List registered models: every candidate version (learned or baseline), gates, and which one serves."""
+    if ctx.invoked_subcommand is not None:
+        return
     from ml.registry import default_registry
 
     listing = default_registry().describe()
@@ -106,6 +109,15 @@ def models(as_json):
         from ml.registry import render_listing
 
         click.echo(render_listing(listing))
+
+
+@models.command("rollback")
+@click.argument("name")
+def models_rollback(name):
+    """Restore NAME's previous production version and republish what is served from it."""
+    from streamloop.app.models import run_rollback
+
+    click.echo(run_rollback(name))
 
 
 @main.command()

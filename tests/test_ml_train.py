@@ -2,6 +2,8 @@
 through the Dagster jobs, into the SQLite online store the API reads."""
 from __future__ import annotations
 
+import json
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -230,3 +232,35 @@ def test_a_corrupt_production_artifact_fails_scoring_in_one_line_and_changes_not
     assert "\n" not in str(failure.value)
     registry = default_registry()
     assert registry.production("churn").version == version and registry.versions("churn") == [1, 2]
+
+
+def test_rollback_restores_the_previous_production_version_and_republishes_it(home):
+    from click.testing import CliRunner
+
+    from ml.gates import GateResult
+    from streamloop.app.train import run_training
+    from streamloop.cli import main
+
+    build_warehouse(home / "warehouse.duckdb", account_snapshots(n_accounts=300, n_snapshots=8, seed=1))
+    run_training(["churn"])
+    registry = default_registry()
+    first = registry.production("churn")
+    other = ({1, 2} - {first.version}).pop()
+    registry.promote("churn", other, GateResult("churn", True))  # an operator's promotion of the other candidate
+
+    listing = CliRunner().invoke(main, ["models"])
+    assert listing.exit_code == 0 and f"churn serves churn:v{other} = " in listing.output
+    described = json.loads(CliRunner().invoke(main, ["models", "--json"]).output)
+    assert described[0]["production"]["model_version"] == f"churn:v{other}"
+
+    rolled = CliRunner().invoke(main, ["models", "rollback", "churn"])
+    assert rolled.exit_code == 0, rolled.output
+    assert f"churn: production churn:v{other} → {first.model_version} ({first.model_name}, {first.model_kind})" \
+        in rolled.output
+    assert default_registry().production("churn").version == first.version
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    served = {row[0] for row in con.execute("select distinct churn_model_version from account_scores").fetchall()}
+    con.close()
+    assert served == {first.model_version}  # rescored with the restored version
+    again = CliRunner().invoke(main, ["models", "rollback", "churn"])
+    assert again.exit_code != 0 and "no earlier production version" in again.output
