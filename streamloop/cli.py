@@ -148,7 +148,9 @@ def campaigns_run(dry_run, at, as_json):
 
 @main.command()
 @click.option("--profiles", type=int, default=400, show_default=True)
-@click.option("--days", type=int, default=180, show_default=True, help="LTV needs matured 90-day labels: ≥ 120")
+@click.option("--days", type=int, default=240, show_default=True,
+              help="LTV trains only when matured 90-day labels hold a 90-day purge gap between train and test: "
+                   "≥ ~220 days (churn, 30-day horizon: ≥ ~110)")
 @click.option("--seed", type=int, default=7, show_default=True)
 def demo(profiles, days, seed):
     """Simulate, build, train and show a personalized home page: the whole loop on embedded defaults."""
