@@ -1,6 +1,8 @@
 """Churn and LTV on synthetic account snapshots with a planted signal."""
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -76,7 +78,7 @@ def test_every_slice_pair_keeps_its_purge_gap(purge):
     parts = split_by_time(frame, TimeSplit(), purge)
     slices = [p["snapshot_date"] for p in (parts.train, parts.calibration, parts.test) if not p.empty]
     assert len(slices) == 3  # 30 weekly dates hold both gaps
-    for earlier, later in zip(slices, slices[1:]):
+    for earlier, later in pairwise(slices):
         assert (later.min() - earlier.max()).days >= purge
     assert (slices[2].min() - slices[0].max()).days >= 2 * purge
     assert parts.window.purge_days == purge
