@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 import streamloop.core.simulate.run as simulate_run
 from streamloop.cli import main as cli
+from streamloop.core import clock
 from streamloop.core.contract import EVENT_TYPES, MATURITY_RATINGS, validate_catalog_record, validate_event
 from streamloop.core.errors import StreamloopError
 from streamloop.core.settings import get_settings
@@ -340,8 +341,8 @@ def test_rerunning_a_seed_overwrites_instead_of_duplicating(tmp_path):
 def test_config_defaults_and_errors():
     config = SimulationConfig(profiles=10, days=30)
     assert config.start_date == date(2025, 12, 2)  # a fixed calendar: the last simulated day is 2025-12-31
-    assert SimulationConfig(profiles=10, days=30, start_date="today").start_date == (
-        datetime.now(UTC).date() - timedelta(days=30))
+    with clock.frozen(datetime(2027, 3, 10, 15, 0, tzinfo=UTC)):  # "today" reads the one clock
+        assert SimulationConfig(profiles=10, days=30, start_date="today").start_date == date(2027, 2, 8)
     assert SimulationConfig(start_date="2026-01-05").start_date == date(2026, 1, 5)
     with pytest.raises(StreamloopError, match="YYYY-MM-DD"):
         SimulationConfig(start_date="05/01/2026")

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
+from streamloop.core import clock
 from streamloop.core.errors import StreamloopError
 
 # Without --start a simulation ENDS on this fixed day (its last simulated day is the day before), so
@@ -50,7 +51,7 @@ class SimulationConfig:
         if start is None:
             start = DEFAULT_END_DATE - timedelta(days=self.days)
         elif start == ENDING_TODAY:
-            start = datetime.now(UTC).date() - timedelta(days=self.days)
+            start = clock.now().date() - timedelta(days=self.days)
         elif isinstance(start, str):
             try:
                 start = date.fromisoformat(start)
