@@ -1,4 +1,4 @@
-"""Churn and LTV backtests on simulated services: several seeds, calendars and time cuts (issue #10.7).
+"""Churn, LTV and recommender backtests on simulated services: several seeds, calendars and cuts (#10.7).
 
 For each (seed, end date) a service is simulated into a temporary STREAMLOOP_HOME and built with the
 real pipeline (simulate → build). Then each model is trained as `streamloop train` trains it — same
@@ -6,7 +6,9 @@ configuration, purge gaps of the label horizon — at several time cuts: for a c
 truncated to snapshots before c + `--test-days` (what came after the test window does not exist) and
 the test slice starts at c. Every cut reports the learned model's and the baseline's headline metric on
 the same rows, their paired-bootstrap difference (ml.compare) and which candidate the gate would let
-serve (ml.gates.select_candidate). The summary gives, per model, the mean and a 95% t-interval over
+serve (ml.gates.select_candidate). The recommender is backtested on the same warehouses as
+benchmarks/recsys.py backtests MovieLens: global time windows [0.6, 0.7), [0.7, 0.8), [0.8, 0.9) of
+the interactions, compared with the best baseline generator. The summary gives, per model, the mean and a 95% t-interval over
 all runs of each headline metric and of the difference, and how often the learned model was chosen.
 Nothing in the simulator is tuned for this: a learned model that does not beat its baseline is reported.
 
@@ -28,8 +30,8 @@ import pandas as pd
 from scipy import stats
 
 
-def build_service(profiles: int, days: int, seed: int, end: date) -> pd.DataFrame:
-    """Simulate and build into a fresh home; the account_features table."""
+def build_service(profiles: int, days: int, seed: int, end: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Simulate and build into a fresh home; account_features, the interactions and the titles."""
     home = tempfile.mkdtemp(prefix="streamloop-backtest-")
     os.environ["STREAMLOOP_HOME"] = home
     from streamloop.core.settings import get_settings
@@ -41,8 +43,38 @@ def build_service(profiles: int, days: int, seed: int, end: date) -> pd.DataFram
 
     run_simulation(SimulationConfig(profiles=profiles, days=days, seed=seed, start_date=end - timedelta(days=days)))
     run_build(full_refresh=True)
+    from ml.recommend.catalog import load_titles
+    from ml.recommend.interactions import load_interactions
+
     with open_warehouse() as con:
-        return read_table(con, "account_features")
+        return read_table(con, "account_features"), load_interactions(con), load_titles(con)
+
+
+def backtest_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, cuts: int) -> list[dict]:
+    from recsys import backtest_config  # benchmarks/recsys.py: the same window shifting as on MovieLens
+
+    from ml.compare import paired_difference
+    from ml.errors import NoTrainingData, TrainingDataError
+    from ml.gates import select_candidate
+    from ml.recommend.pipeline import train_recommender
+
+    rows = []
+    for cut in [round(0.9 - 0.1 * (i + 1), 2) for i in range(cuts)][::-1]:
+        try:
+            result = train_recommender(interactions, titles, backtest_config("global", cut, round(cut + 0.1, 2)),
+                                       produce_outputs=False)
+        except (NoTrainingData, TrainingDataError) as reason:
+            rows.append({"model": "recommender", "cut": str(cut), "skipped": str(reason)})
+            continue
+        best = max(result.baselines, key=lambda b: b.metrics["ndcg_at_10"])
+        diff = paired_difference("ndcg_at_10", result.unit_labels, result.unit_outputs, best.unit_outputs)
+        rows.append({"model": "recommender", "cut": str(cut), "learned": result.metrics["ndcg_at_10"],
+                     "baseline": best.metrics["ndcg_at_10"], "best_baseline": best.model_name,
+                     "diff": diff.estimate, "low": diff.low, "high": diff.high,
+                     "label_events": result.metrics["label_events"],
+                     "test_rows": result.metrics["profiles_evaluated"],
+                     "chosen": select_candidate("recommender", result.candidates).chosen})
+    return rows
 
 
 def backtest(frame: pd.DataFrame, name: str, cuts: int, test_days: int) -> list[dict]:
@@ -102,12 +134,14 @@ def main() -> None:
     for seed in args.seeds:
         for end in args.ends:
             wall, cpu = time.perf_counter(), time.process_time()
-            frame = build_service(args.profiles, args.days, seed, end)
+            frame, interactions, titles = build_service(args.profiles, args.days, seed, end)
             built = (time.perf_counter() - wall, time.process_time() - cpu)
-            for name in ("churn", "ltv"):
-                for row in backtest(frame, name, args.cuts, args.test_days):
-                    runs.append(row | {"seed": seed, "end": str(end)})
-                    print(row | {"seed": seed, "end": str(end)}, flush=True)
+            rows = [*backtest(frame, "churn", args.cuts, args.test_days),
+                    *backtest(frame, "ltv", args.cuts, args.test_days),
+                    *backtest_recommender(interactions, titles, args.cuts)]
+            for row in rows:
+                runs.append(row | {"seed": seed, "end": str(end)})
+                print(row | {"seed": seed, "end": str(end)}, flush=True)
             print(f"seed {seed} end {end}: simulate+build {built[0]:.0f}s wall / {built[1]:.0f}s CPU; "
                   f"backtests {time.perf_counter() - wall - built[0]:.0f}s wall", flush=True)
     table = pd.DataFrame(runs)
@@ -122,7 +156,9 @@ def main() -> None:
         significant = int(((done["low"] > 0) | (done["high"] < 0)).sum())
         print(f"| {name} | {len(done)} (+{skipped} skipped) | {interval(done['learned'])} | "
               f"{interval(done['baseline'])} | {interval(done['diff'])} | {significant} | "
-              f"{int((done['chosen'] == 'xgboost').sum())} of {len(done)} |")
+              f"{int(done['chosen'].isin(['xgboost', 'ranker']).sum())} of {len(done)} |")
+    if "best_baseline" in table:
+        print("best recommender baseline per run:", table["best_baseline"].dropna().value_counts().to_dict())
     for reason in sorted({r for r in table.get("skipped", pd.Series(dtype=str)).dropna()}):
         print(f"skipped: {reason}")
 
