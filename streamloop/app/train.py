@@ -71,6 +71,9 @@ def run_training(models: list[str] | None = None) -> TrainingSummary:
     keys = [dg.AssetKey(key) for name in names for key in MODELS[name].asset_keys]
     training = execute_job("model_training", asset_selection=keys, progress=True)
     summary = TrainingSummary(outcomes=[_outcome(name, training, registry, before[name]) for name in names])
+    for o in summary.outcomes:  # a slice the data could not hold (ml.features.split_by_time) is said, not hidden
+        if o.version and (note := registry.get(o.name, o.version).data_window.get("note")):
+            summary.notes.append(f"{o.name}: {note}")
 
     problems = [f"{o.name}: {o.reason}" for o in summary.failed]
     for job in ("batch_scoring", "publication"):
