@@ -166,6 +166,9 @@ class Ledger:
                         won.update(r[0] for r in con.execute(
                             f"select message_id from messages where owner = ? and lease_until = ? "
                             f"and message_id in ({marks})", [owner, lease, *part]))
+                # held messages are nobody's work until their moment: any later run may deliver them
+                con.execute("update messages set owner = null, lease_until = null where owner = ? and is_held = 1",
+                            (owner,))
         return won
 
     def existing(self, message_ids: Iterable[str]) -> set[str]:
@@ -185,7 +188,8 @@ class Ledger:
         with self.transaction() as con:
             rows = con.execute(
                 "select message_id from messages where status = 'queued' and send_at <= ? "
-                "and (owner is null or lease_until < ?) order by send_at limit ?", (iso(now), wall, limit)).fetchall()
+                "and (owner = ? or owner is null or lease_until < ?) order by send_at limit ?",
+                (iso(now), owner, wall, limit)).fetchall()
             con.executemany("update messages set owner = ?, lease_until = ? where message_id = ?",
                             [(owner, wall + LEASE_S, r[0]) for r in rows])
         return self.rows([r[0] for r in rows])
