@@ -58,4 +58,4 @@ def test_cli_validate_reports_broken_files_and_list_prints_the_rest(tmp_path, mo
     assert "invalid  broken.yml: channel: Input should be 'email', 'push', 'in_app' or 'best'" in validate.output
     listed = CliRunner().invoke(main, ["campaigns", "list", "--json"])
     assert listed.exit_code == 0
-    assert [row["campaign_id"] for row in json.loads(listed.stdout)][0] == "winback_high_churn_risk"
+    assert next(row["campaign_id"] for row in json.loads(listed.stdout)) == "winback_high_churn_risk"

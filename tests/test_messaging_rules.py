@@ -13,8 +13,8 @@ POLICY = Policy(daily_cap=2, control_percent=1.0, default_consent=frozenset({"in
 
 
 def profile(pid="p_rules", **kw) -> ProfileState:
-    base = dict(profile_id=pid, timezone="America/New_York", consent={"email": True, "push": True, "in_app": True},
-                contacts=frozenset({"email", "push"}))
+    base = {"profile_id": pid, "timezone": "America/New_York", "consent": {"email": True, "push": True, "in_app": True},
+                "contacts": frozenset({"email", "push"})}
     base.update(kw)
     return ProfileState(**base)
 

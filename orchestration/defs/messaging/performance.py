@@ -56,6 +56,6 @@ def campaign_performance(stats: pd.DataFrame, alpha: float = 0.05) -> pd.DataFra
 def write_campaign_performance(con) -> int:
     """Reads campaign_performance_stats, writes campaign_performance (replacing it); returns its rows."""
     stats = con.execute("select * from campaign_performance_stats").df()
-    performance = campaign_performance(stats)  # noqa: F841 (read by DuckDB's replacement scan below)
+    performance = campaign_performance(stats)
     con.execute("create or replace table campaign_performance as select * from performance")
     return len(performance)
