@@ -33,6 +33,7 @@ def profile_row(profile_id: str, **values) -> dict:
 
 def write_warehouse(path: Path, rows: list[dict]) -> Path:
     columns = mart_columns()
+    path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(path)) as con:
         con.execute("drop table if exists messaging_profiles")
         con.execute("create table messaging_profiles (" + ", ".join(f'"{n}" {t}' for n, t in columns.items()) + ")")

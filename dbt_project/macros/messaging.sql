@@ -6,13 +6,14 @@
 {%- endmacro %}
 
 {% macro messaging_ledger_relation() %}
+  {%- set relation = source('messaging', 'ledger') -%}  {#- lineage: campaign_runs → staging #}
   {%- set has_file = true -%}
   {%- if execute -%}
     {%- set result = run_query("select count(*) from glob('" ~ messaging_ledger_location() ~ "')") -%}
     {%- set has_file = result.columns[0].values()[0] > 0 -%}
   {%- endif -%}
   {%- if has_file -%}
-    read_parquet('{{ messaging_ledger_location() }}')
+    {{ relation }}
   {%- else -%}
     (select
         null::varchar as message_id, null::varchar as campaign_id, null::varchar as profile_id,
