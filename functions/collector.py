@@ -13,6 +13,7 @@ Order of operations, and why:
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -51,8 +52,9 @@ class IngestResult:
 
 class Collector:
     def __init__(self, store_factory: Callable[[], OnlineStore], lake_root: str, titles: TitleCache,
-                 experiments: Experiments):
+                 experiments: Experiments, messaging=None):
         self._store_factory = store_factory
+        self.messaging = messaging  # messaging.collector_hook.MessagingHook: contacts, consent, triggers
         self.lake_root = lake_root
         self.titles = titles
         self.experiments = experiments
@@ -81,7 +83,7 @@ class Collector:
         raws = raws if raws is not None else events
         mapping_errors = mapping_errors or {}
         valid: dict[str, int] = {}  # event_id -> index of its first valid occurrence
-        rejected_raws, reasons = [], []
+        rejected_raws, reasons, rejected_events = [], [], []
         for index, event in enumerate(events):
             errors = mapping_errors.get(index) or validate_event(event, received_at)
             if errors:
@@ -89,6 +91,7 @@ class Collector:
                 result.rejected.append({"index": index, "event_id": event_id if isinstance(event_id, str) else None,
                                         "errors": errors})
                 rejected_raws.append(_text(raws[index]))
+                rejected_events.append(event)
                 reasons.append("; ".join(errors))
             elif event["event_id"] in valid:
                 result.duplicates += 1
@@ -102,8 +105,12 @@ class Collector:
             claimed = set()
         result.duplicates += len(valid) - len(claimed)
         accepted = [index for event_id, index in valid.items() if event_id in claimed]
+        landed = [_text(raws[i]) for i in accepted]
         try:
-            self._land(source, received_at, [_text(raws[i]) for i in accepted], rejected_raws, reasons)
+            if self.messaging is not None:  # contact addresses never land raw (messaging/collector_hook.py)
+                landed = self.messaging.redact([events[i] for i in accepted], landed)
+                rejected_raws = self.messaging.redact(rejected_events, rejected_raws, store=False)
+            self._land(source, received_at, landed, rejected_raws, reasons)
         except Exception as exc:
             if claim:
                 self._release(claimed)
@@ -117,6 +124,12 @@ class Collector:
             except StoreError as exc:
                 log.error("collector could not update %s: %s", step, exc)
                 result.warnings.append(f"{step} not updated: the online store failed")
+        if self.messaging is not None:
+            try:
+                self.messaging.on_accepted(accepted_events)
+            except (sqlite3.Error, OSError) as exc:
+                log.error("collector could not update messaging triggers: %s", exc)
+                result.warnings.append("messaging triggers and consent not updated: the messaging store failed")
         return result
 
     def _land(self, source, received_at, accepted_raws, rejected_raws, reasons) -> None:

@@ -130,3 +130,30 @@ def test_ses_bounce_via_signed_sns_suppresses_the_address(app, tmp_path, sns_sig
     # the next email campaign has nowhere to send
     later = runner(tmp_path, [campaign(id="next_week", channel="email")]).run(AT + timedelta(days=7))
     assert later.campaigns[0].suppressed == {"no_contact": 1}
+
+
+def test_collector_keeps_contacts_out_of_the_lake_and_feeds_triggers_and_consent(app, tmp_path):
+    import duckdb
+
+    from messaging.contacts import consents_for
+
+    def event(event_id, event_type, props, at="2026-03-01T20:15:00+01:00"):
+        return {"event_id": event_id, "event_type": event_type, "occurred_at": at, "device_id": "d1",
+                "profile_id": "p1", "account_id": "a1",
+                "context": {"country": "DE", "device_type": "tv", "app_version": "5.1", "os": "tizen",
+                            "timezone": "Europe/Berlin"}, "properties": props, "schema_version": 1}
+    batch = [event("c1", "contact_updated", {"channel": "email", "address": "Viewer@Example.com"}),
+             event("c2", "contact_updated", {"channel": "fax", "address": "also-secret@example.com"}),  # rejected
+             event("s1", "consent_updated", {"channel": "email", "granted": True}),
+             event("p1", "play_stop", {"title_id": "t1", "position_s": 600})]
+    answer = TestClient(app).post("/v1/events", json={"events": batch}, headers=KEY).json()
+    assert answer["accepted"] == 3 and [r["event_id"] for r in answer["rejected"]] == ["c2"]
+    lake_text = " ".join(r[0] for r in duckdb.sql(
+        f"select raw from read_parquet('{tmp_path}/lake/*/*/*.parquet', union_by_name = true)").fetchall())
+    assert "Viewer@Example.com" not in lake_text and "also-secret@example.com" not in lake_text
+    assert f"hmac-sha256:{address_hash('c', 'viewer@example.com')}" in lake_text
+    ledger = Ledger(tmp_path / "outbox.sqlite")
+    assert contacts_for(ledger, ["p1"]) == {"p1": {"email": "Viewer@Example.com"}}
+    assert consents_for(ledger, ["p1"]) == {"p1": {"email": True}}
+    due = ledger._con().execute("select campaign_id, subject, due_at from triggers").fetchall()
+    assert due == [("finish_what_you_started", "t1", "2026-03-02T19:15:00+00:00")]
