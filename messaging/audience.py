@@ -61,11 +61,19 @@ def check_audience(predicate: str, columns: dict[str, str] | frozenset[str]) -> 
         con.close()
 
 
-def audience_sql(predicate: str) -> str:
-    """The query selecting a campaign's audience with every mart and derived column; takes $at."""
+# what the runner reads of each selected profile (the decision's inputs, the content's variables, the
+# context message events carry); a predicate may use any column
+RUNNER_COLUMNS = ("profile_id", "account_id", "device_id", "is_kids", "maturity_rating", "country", "timezone",
+                  "language", "device_type", "os", "app_version", "plan", "consent_email", "consent_push",
+                  "consent_in_app", "preferred_hour_local", "email_sends", "email_opens", "push_sends", "push_opens",
+                  "in_app_sends", "in_app_opens")
+
+
+def audience_sql(predicate: str, columns: tuple[str, ...] = RUNNER_COLUMNS) -> str:
+    """The query selecting a campaign's audience (`columns` of it) over the mart and derived columns; takes $at."""
     derived = ", ".join(f"{sql} as {name}" for name, (_, sql) in DERIVED.items())
     return (f"with base as (select *, {derived} from {MART}) "
-            f"select * from base where ({predicate}) order by profile_id")
+            f"select {', '.join(_q(c) for c in columns)} from base where ({predicate}) order by profile_id")
 
 
 def select_audience(con: duckdb.DuckDBPyConnection, predicate: str, at: datetime) -> list[dict]:

@@ -171,10 +171,15 @@ class Ledger:
                             (owner,))
         return won
 
-    def existing(self, message_ids: Iterable[str]) -> set[str]:
+    def existing(self, message_ids: Iterable[str], campaign_id: str | None = None) -> set[str]:
+        """Which of the ids are already in the ledger (with `campaign_id`, large sets scan that campaign)."""
         ids = list(message_ids)
         found: set[str] = set()
         con = self._con()
+        if campaign_id is not None and len(ids) > 5_000:
+            wanted = set(ids)
+            return {r[0] for r in con.execute("select message_id from messages where campaign_id = ?",
+                                              (campaign_id,)) if r[0] in wanted}
         for i in range(0, len(ids), _CHUNK):
             part = ids[i:i + _CHUNK]
             found.update(r[0] for r in con.execute(

@@ -83,7 +83,7 @@ class Decided:
 class Runner:
     def __init__(self, campaigns: CampaignSet, ledger_path: Path, warehouse_path: Path, policy: rules.Policy,
                  deliveries: dict[str, Delivery], store=None, contact_secret: str = "", unsubscribe_secret: str = "",
-                 public_url: str = "http://localhost:8000", lake=None, fail_after=None):
+                 public_url: str = "http://localhost:8000", lake=None, fail_after=None, local_batch: int = 500):
         self.campaigns = campaigns
         self.ledger_path = Path(ledger_path)
         self.warehouse_path = Path(warehouse_path)
@@ -95,6 +95,7 @@ class Runner:
         self.public_url = public_url.rstrip("/")
         self.lake = lake
         self.fail_after = fail_after  # tests: a callable run after each delivery (simulates a crash)
+        self.local_batch = local_batch  # local deliveries per transaction
 
     # -- the run -----------------------------------------------------------------------------------
     def run(self, at: datetime, dry_run: bool = False) -> RunSummary:
@@ -147,13 +148,12 @@ class Runner:
             lambda lg: contacts.contacts_for(lg, ids), {})
         overrides = contacts.consents_for(ledger, ids) if ledger is not None else self._read_only(
             lambda lg: contacts.consents_for(lg, ids), {})
-        existing = ledger.existing(rules.message_id(campaign.id, r["profile_id"], p) for r, p, *_ in items) \
-            if ledger is not None else self._read_only(
-                lambda lg: lg.existing(rules.message_id(campaign.id, r["profile_id"], p) for r, p, *_ in items), set())
+        ids_of = [rules.message_id(campaign.id, r["profile_id"], p) for r, p, *_ in items]
+        existing = ledger.existing(ids_of, campaign.id) if ledger is not None else self._read_only(
+            lambda lg: lg.existing(ids_of, campaign.id), set())
         decided: list[Decided] = []
-        for row, period, due, subject_title in items:
+        for (row, period, due, subject_title), mid in zip(items, ids_of):
             profile_id = row["profile_id"]
-            mid = rules.message_id(campaign.id, profile_id, period)
             if mid in existing:
                 result.suppressed["already_claimed"] += 1
                 continue
@@ -210,24 +210,34 @@ class Runner:
 
     # -- delivery ----------------------------------------------------------------------------------
     def _deliver_due(self, ledger: Ledger, at: datetime, owner: str, results: dict[str, CampaignResult]) -> None:
+        """Local deliveries commit in batches (message, status and event in one transaction: a crash loses
+        the uncommitted batch, which stays queued for the next run); external ones go one by one."""
         due = ledger.take_due(at, owner)
         if not due:
             return
         addresses = contacts.contacts_for(ledger, {r["profile_id"] for r in due})
+        batch: list[tuple[dict, OutgoingMessage, CampaignResult]] = []
         for row in due:
             campaign = self.campaigns.get(row["campaign_id"])
             result = results.setdefault(row["campaign_id"], CampaignResult(row["campaign_id"]))
             if campaign is None:  # its file was removed or broke after the claim: keep it queued, say so
                 result.suppressed["campaign_unavailable"] += 1
                 continue
-            self._deliver_one(ledger, campaign, row, addresses.get(row["profile_id"], {}), at, owner, result)
-            if self.fail_after is not None:
-                self.fail_after()
+            message = self._message(campaign, row, addresses.get(row["profile_id"], {}))
+            if self.deliveries[row["channel"]].local:
+                batch.append((row, message, result))
+                if len(batch) >= self.local_batch:
+                    self._deliver_local(ledger, batch, at, owner)
+                    batch = []
+            else:
+                self._deliver_external(ledger, row, message, at, owner, result)
+                if self.fail_after is not None:
+                    self.fail_after()
+        if batch:
+            self._deliver_local(ledger, batch, at, owner)
 
-    def _deliver_one(self, ledger: Ledger, campaign: Campaign, row: dict, addresses: dict, at: datetime, owner: str,
-                     result: CampaignResult) -> None:
+    def _message(self, campaign: Campaign, row: dict, addresses: dict) -> OutgoingMessage:
         channel = row["channel"]
-        adapter = self.deliveries[channel]
         profile = {**row["context"].get("profile", {}), "profile_id": row["profile_id"]}
         headers = {}
         unsubscribe_url = None
@@ -236,20 +246,30 @@ class Runner:
             unsubscribe_url = f"{self.public_url}/v1/unsubscribe/{token}"
             headers = {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
         content = render(campaign, profile, self.store, row["context"].get("subject_title"), unsubscribe_url)
-        message = OutgoingMessage(row["message_id"], row["campaign_id"], row["profile_id"], channel,
-                                  addresses.get(channel), content.subject, content.body, headers)
-        sent_event = message_event("message_sent", row, at)
-        if adapter.local:
-            with ledger.transaction() as con:
+        return OutgoingMessage(row["message_id"], row["campaign_id"], row["profile_id"], channel,
+                               addresses.get(channel), content.subject, content.body, headers)
+
+    def _deliver_local(self, ledger: Ledger, batch: list, at: datetime, owner: str) -> None:
+        delivered = []
+        with ledger.transaction() as con:
+            events = []
+            for row, message, result in batch:
                 if ledger.finish(row["message_id"], owner, "sent", at, con=con):
-                    adapter.deliver(message, con)
-                    ledger.add_events([sent_event], con)
-                    result.sent += 1
-            return
+                    self.deliveries[row["channel"]].deliver(message, con)
+                    events.append(message_event("message_sent", row, at))
+                    delivered.append(result)
+                if self.fail_after is not None:
+                    self.fail_after()
+            ledger.add_events(events, con)
+        for result in delivered:  # counted once committed
+            result.sent += 1
+
+    def _deliver_external(self, ledger: Ledger, row: dict, message: OutgoingMessage, at: datetime, owner: str,
+                          result: CampaignResult) -> None:
         if not ledger.mark_sending(row["message_id"], owner):
             return
         try:
-            adapter.deliver(message)
+            self.deliveries[row["channel"]].deliver(message)
         except DeliveryError as exc:
             ledger.finish(row["message_id"], owner, "failed", at, exc.reason)
             result.failed += 1
@@ -257,7 +277,7 @@ class Runner:
             return
         with ledger.transaction() as con:
             ledger.finish(row["message_id"], owner, "sent", at, con=con)
-            ledger.add_events([sent_event], con)
+            ledger.add_events([message_event("message_sent", row, at)], con)
         result.sent += 1
 
     # -- export ------------------------------------------------------------------------------------

@@ -196,7 +196,7 @@ _CHILD = textwrap.dedent("""
         count[0] += 1
         if count[0] == crash_after:
             os._exit(3)  # killed mid-run: no cleanup, no finally blocks
-    r = runner(Path(sys.argv[1]), [campaign()], fail_after=maybe_crash if crash_after else None)
+    r = runner(Path(sys.argv[1]), [campaign()], fail_after=maybe_crash if crash_after else None, local_batch=10)
     r.run(datetime.fromisoformat(sys.argv[3]))
 """)
 
@@ -212,12 +212,14 @@ def test_crash_mid_run_then_rerun_loses_nothing_and_sends_nothing_twice(tmp_path
     write_warehouse(tmp_path / "warehouse.duckdb", [profile_row(p) for p in ids])
     crashed = _child(tmp_path, 15, AT)
     assert crashed.wait(timeout=120) == 3
-    assert len(outbox_rows(tmp_path)) == 15  # killed right after its 15th delivery committed
+    # killed inside its second batch of 10: the first batch committed, the second rolled back entirely
+    assert len(outbox_rows(tmp_path)) == 10
+    assert statuses(tmp_path) == {"sent": 10, "queued": 30}
     # the dead runner's claims are leased; once the lease has expired, the next run takes them over
     with sqlite3.connect(tmp_path / "outbox.sqlite") as con:
         con.execute("update messages set lease_until = 0 where status = 'queued'")
     summary = runner(tmp_path, [campaign()]).run(AT + timedelta(minutes=10))
-    assert summary.campaigns[0].sent == 25 and summary.campaigns[0].suppressed["already_claimed"] == 40
+    assert summary.campaigns[0].sent == 30 and summary.campaigns[0].suppressed["already_claimed"] == 40
     assert sorted(p for _, p in outbox_rows(tmp_path)) == sorted(ids)
     assert statuses(tmp_path) == {"sent": 40}
 
