@@ -27,7 +27,7 @@ from messaging.campaigns import Campaign, CampaignError, CampaignSet
 from messaging.content import render
 from messaging.delivery import Delivery, DeliveryError, OutgoingMessage
 from messaging.events import message_event
-from messaging.ledger import Claim, Ledger, new_owner
+from messaging.ledger import Claim, Ledger, iso, new_owner
 from messaging.triggers import TriggerQueue
 
 log = logging.getLogger("streamloop.messaging")
@@ -152,6 +152,7 @@ class Runner:
         existing = ledger.existing(ids_of, campaign.id) if ledger is not None else self._read_only(
             lambda lg: lg.existing(ids_of, campaign.id), set())
         decided: list[Decided] = []
+        deciders: dict[datetime, rules.Decider] = {}
         for (row, period, due, subject_title), mid in zip(items, ids_of):
             profile_id = row["profile_id"]
             if mid in existing:
@@ -159,7 +160,8 @@ class Runner:
                 continue
             state = profile_state(row, addresses.get(profile_id, {}), overrides.get(profile_id, {}))
             past = [rules.PastMessage(c, t) for c, t in history.get(profile_id, ())]
-            decision = rules.decide(state, campaign, due, past, policy, now=at)
+            decider = deciders.get(due) or deciders.setdefault(due, rules.Decider(campaign, due, policy, at))
+            decision = decider(state, past)
             if decision.outcome == "suppressed":
                 result.suppressed[decision.reason] += 1
                 continue
@@ -250,18 +252,25 @@ class Runner:
                                addresses.get(channel), content.subject, content.body, headers)
 
     def _deliver_local(self, ledger: Ledger, batch: list, at: datetime, owner: str) -> None:
-        delivered = []
+        stamp = iso(at)
         with ledger.transaction() as con:
-            events = []
-            for row, message, result in batch:
-                if ledger.finish(row["message_id"], owner, "sent", at, con=con):
-                    self.deliveries[row["channel"]].deliver(message, con)
-                    events.append(message_event("message_sent", row, at))
-                    delivered.append(result)
+            ids = [row["message_id"] for row, _, _ in batch]
+            marks = ",".join("?" * len(ids))
+            still_ours = {r[0] for r in con.execute(
+                f"select message_id from messages where owner = ? and status = 'queued' and message_id in ({marks})",
+                [owner, *ids])}
+            todo = [item for item in batch if item[0]["message_id"] in still_ours]
+            con.executemany("update messages set status = 'sent', sent_at = ?, owner = null where message_id = ?",
+                            [(stamp, row["message_id"]) for row, _, _ in todo])
+            by_channel: dict[str, list[OutgoingMessage]] = {}
+            for row, message, _ in todo:
+                by_channel.setdefault(row["channel"], []).append(message)
                 if self.fail_after is not None:
                     self.fail_after()
-            ledger.add_events(events, con)
-        for result in delivered:  # counted once committed
+            for channel, messages in by_channel.items():
+                self.deliveries[channel].deliver_many(messages, con)
+            ledger.add_events([message_event("message_sent", row, at) for row, _, _ in todo], con)
+        for _, _, result in todo:  # counted once committed
             result.sent += 1
 
     def _deliver_external(self, ledger: Ledger, row: dict, message: OutgoingMessage, at: datetime, owner: str,

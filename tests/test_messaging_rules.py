@@ -165,3 +165,37 @@ def test_message_id_is_deterministic_per_campaign_profile_period():
     assert rules.message_id("c", "p", "2026-W10") == rules.message_id("c", "p", "2026-W10")
     assert rules.message_id("c", "p", "2026-W10") != rules.message_id("c", "p", "2026-W11")
     assert Decision("suppressed").claims is False
+
+
+def test_the_class_memoized_decider_agrees_with_the_reference():
+    import random
+
+    from messaging.rules import Decider
+
+    rng = random.Random(7)
+    zones = ["America/New_York", "Europe/Berlin", "Asia/Tokyo", "Australia/Lord_Howe", None, "Bad/Zone"]
+    campaigns = [campaign(channel="best", channels=["push", "email", "in_app"], send_time="optimal",
+                          holdout_percent=15, quiet_hours={"start": "21:00", "end": "09:00"},
+                          frequency_cap={"max_messages": 1, "days": 7}),
+                 campaign(id="plain_email", channel="email", quiet_hours={"start": "22:00", "end": "02:30"})]
+    # both DST transitions of New York and Berlin, and an ordinary day
+    dues = [datetime(2026, 3, 8, 6, 30, tzinfo=UTC), datetime(2026, 11, 1, 5, 45, tzinfo=UTC),
+            datetime(2026, 3, 29, 0, 30, tzinfo=UTC), datetime(2026, 6, 1, 12, 0, tzinfo=UTC)]
+    policy = Policy(daily_cap=1, control_percent=5.0)
+    compared = 0
+    for c in campaigns:
+        for due in dues:
+            decider = Decider(c, due, policy)
+            for i in range(600):
+                tri = [True, False, None]
+                state = ProfileState(
+                    profile_id=f"x{i}", timezone=rng.choice(zones),
+                    consent={ch: rng.choice(tri) for ch in ("email", "push", "in_app")},
+                    contacts=frozenset(ch for ch in ("email", "push") if rng.random() < 0.6),
+                    preferred_hour=rng.choice([None, 0, 2, 8, 19, 23]),
+                    opens={"push": rng.randint(0, 3)}, sends={"push": rng.randint(0, 5), "email": rng.randint(0, 2)})
+                history = [] if rng.random() < 0.7 else [PastMessage(rng.choice([c.id, "other"]),
+                                                                     due - timedelta(hours=rng.randint(0, 200)))]
+                assert decider(state, history) == decide(state, c, due, history, policy), (state, due, c.id)
+                compared += 1
+    assert compared == 4800 and len({d for d in decider._by_class}) < 600  # classes were reused

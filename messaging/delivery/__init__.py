@@ -32,3 +32,8 @@ class Delivery:
 
     def deliver(self, message: OutgoingMessage, con=None) -> None:
         raise NotImplementedError
+
+    def deliver_many(self, messages: list[OutgoingMessage], con=None) -> None:
+        """Local adapters write a batch at once inside the ledger transaction `con`."""
+        for message in messages:
+            self.deliver(message, con)

@@ -10,6 +10,9 @@ class InAppInbox(Delivery):
     local = True
 
     def deliver(self, message: OutgoingMessage, con=None) -> None:
-        con.execute("insert into inbox (message_id, profile_id, subject, body, written_at) values (?, ?, ?, ?, ?)",
-                    (message.message_id, message.profile_id, message.subject, message.body,
-                     datetime.now(UTC).isoformat(timespec="seconds")))
+        self.deliver_many([message], con)
+
+    def deliver_many(self, messages: list[OutgoingMessage], con=None) -> None:
+        written = datetime.now(UTC).isoformat(timespec="seconds")
+        con.executemany("insert into inbox (message_id, profile_id, subject, body, written_at) values (?, ?, ?, ?, ?)",
+                        [(m.message_id, m.profile_id, m.subject, m.body, written) for m in messages])

@@ -12,7 +12,10 @@ class LocalOutbox(Delivery):
     local = True
 
     def deliver(self, message: OutgoingMessage, con=None) -> None:
-        con.execute("insert into outbox values (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (message.message_id, message.channel, message.profile_id, message.address, message.subject,
-                     message.body, orjson.dumps(message.headers).decode(),
-                     datetime.now(UTC).isoformat(timespec="seconds")))
+        self.deliver_many([message], con)
+
+    def deliver_many(self, messages: list[OutgoingMessage], con=None) -> None:
+        written = datetime.now(UTC).isoformat(timespec="seconds")
+        con.executemany("insert into outbox values (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [(m.message_id, m.channel, m.profile_id, m.address, m.subject, m.body,
+                          orjson.dumps(m.headers).decode(), written) for m in messages])
