@@ -20,6 +20,7 @@ from functions.home import HomeService
 from functions.home_reads import Reads
 from functions.home_rows import Rows
 from functions.picks import PicksService
+from messaging.collector_hook import MessagingHook
 from streamloop.core.settings import REPO_ROOT, Settings
 from streamloop.core.store import OnlineStore, get_store
 
@@ -38,7 +39,9 @@ class Services:
         self.lists = ListsCache()
         self.experiments = load_experiments(experiments_dir or REPO_ROOT / "experiments")
         self.budget = ReadBudget(read_budget_s, self.get_store)
-        self.collector = Collector(self.get_store, settings.lake_root, self.titles, self.experiments)
+        self.collector = Collector(self.get_store, settings.lake_root, self.titles, self.experiments,
+                                   messaging=MessagingHook(settings.outbox_file, REPO_ROOT / "campaigns",
+                                                           settings.messaging_contact_secret))
         # one ingest at a time per process, off the event loop: validation is CPU-bound Python (more
         # threads would only contend for the GIL) and SQLite takes one writer at a time anyway
         self.ingest_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
