@@ -55,11 +55,11 @@ NOT_ENOUGH = Difference(math.nan, math.nan, math.nan, math.nan, math.nan, math.n
 def mean_difference(treatment: SampleStats, control: SampleStats, alpha: float = 0.05) -> Difference:
     """Welch's difference in means, with the relative lift's interval by the delta method."""
     if treatment.n < 2 or control.n < 2:
-        return _not_enough("fewer than two units in a group")
+        return not_enough_data("fewer than two units in a group")
     var_t, var_c = treatment.variance / treatment.n, control.variance / control.n
     se = math.sqrt(var_t + var_c)
     if se == 0:
-        return _not_enough("zero variance in both groups")
+        return not_enough_data("zero variance in both groups")
     diff = treatment.mean - control.mean
     # Welch–Satterthwaite degrees of freedom
     dof = (var_t + var_c) ** 2 / (
@@ -75,7 +75,7 @@ def proportion_difference(successes_t: int, n_t: int, successes_c: int, n_c: int
                           alpha: float = 0.05) -> Difference:
     """Difference of two proportions: Newcombe's score interval (statsmodels) and a two-sided z-test."""
     if n_t < 1 or n_c < 1:
-        return _not_enough("an empty group")
+        return not_enough_data("an empty group")
     p_t, p_c = successes_t / n_t, successes_c / n_c
     low, high = confint_proportions_2indep(successes_t, n_t, successes_c, n_c, method="newcomb", alpha=alpha)
     pooled = (successes_t + successes_c) / (n_t + n_c)
@@ -95,7 +95,7 @@ def _relative(mean_t: float, mean_c: float, var_t: float, var_c: float, alpha: f
     return ratio - 1, ratio - 1 - z * se, ratio - 1 + z * se
 
 
-def _not_enough(reason: str) -> Difference:
+def not_enough_data(reason: str) -> Difference:
     return Difference(**{**NOT_ENOUGH.__dict__, "reason": f"not enough data: {reason}"})
 
 
