@@ -1,0 +1,19 @@
+-- one seed row per (experiment, variant) and one assignment / metrics row per (experiment, profile)
+select 'experiment_variants' as model, experiment_id, variant as key_value, count(*) as copies
+from {{ ref('experiment_variants') }}
+group by experiment_id, variant
+having count(*) > 1
+
+union all
+
+select 'experiment_assignments', experiment_id, profile_id, count(*)
+from {{ ref('experiment_assignments') }}
+group by experiment_id, profile_id
+having count(*) > 1
+
+union all
+
+select 'experiment_metrics', experiment_id, profile_id, count(*)
+from {{ ref('experiment_metrics') }}
+group by experiment_id, profile_id
+having count(*) > 1

@@ -1,0 +1,62 @@
+"""Experiment results: the Python step after the warehouse's sufficient statistics (STYLE "Experiments").
+
+experiment_sufficient_stats + experiment_assignments (units for the SRM test) + experiment_exposures
+(what was not counted) → ml.experiments.analyze → the `experiment_results` table, one HTML report and
+lift plot per experiment under STREAMLOOP_HOME/reports/experiments, and the readouts as asset metadata.
+It runs in the `warehouse_build` job right after dbt, so every build refreshes the readouts.
+"""
+
+import dagster as dg
+
+from functions.experiments import load_experiments
+from ml.experiments import Design, analyze
+from ml.experiments_report import write_report
+from ml.scoring import write_table
+from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
+from streamloop.core.settings import REPO_ROOT, get_settings
+
+GROUP = "experiments"
+EXPERIMENTS_DIR = REPO_ROOT / "experiments"
+
+
+def load_designs(folder=EXPERIMENTS_DIR) -> list[Design]:
+    """The A/B tests of experiments/*.yml as analysis designs (bandits have their own readout)."""
+    return [Design(t.id, tuple(v.name for v in t.variants), tuple(v.weight for v in t.variants), t.primary_metric)
+            for t in load_experiments(folder).tests]
+
+
+def read_inputs(con):
+    """(sums, units, uncounted exposures per experiment) from the warehouse's experiment marts."""
+    sums = con.execute("select * from experiment_sufficient_stats order by experiment_id, variant, metric").df()
+    units = con.execute("select experiment_id, variant, count(*) as units from experiment_assignments "
+                        "group by experiment_id, variant order by experiment_id, variant").df()
+    issues = {}  # experiment → {"exposures <status>": count}
+    for experiment_id, status, count in con.execute(
+            "select experiment_id, exposure_status, count(*) from experiment_exposures "
+            "where exposure_status <> 'counted' group by 1, 2 order by 1, 2").fetchall():
+        issues.setdefault(experiment_id, {})[f"exposures {status.replace('_', ' ')}"] = count
+    return sums, units, issues
+
+
+@dg.asset(group_name=GROUP, deps=["experiment_sufficient_stats", "experiment_assignments", "experiment_exposures"],
+          pool=WAREHOUSE_POOL, kinds={"duckdb", "python"})
+def experiment_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """One row per experiment, treatment variant and metric (CONTRACT §4): lift with interval, p-value,
+    CUPED-adjusted lift, SRM p-value, always-valid interval, guardrail flags; plus an HTML report each."""
+    designs = load_designs()
+    with warehouse.connect(read_only=False) as con:
+        sums, units, issues = read_inputs(con)
+        results = analyze(sums, designs, units)
+        write_table(con, "experiment_results", results)
+    folder = get_settings().home_dir / "reports" / "experiments"
+    metadata: dict = {"dagster/row_count": len(results), "reports": dg.MetadataValue.path(str(folder))}
+    for design in designs:
+        report = write_report(results, design.experiment_id, folder, issues.get(design.experiment_id))
+        metadata[design.experiment_id] = dg.MetadataValue.md(report["markdown"])
+        if report["png"]:
+            metadata[f"{design.experiment_id}_plot"] = dg.MetadataValue.path(str(report["png"]))
+        for line in report["lines"]:
+            context.log.info(f"{design.experiment_id}: {line}")
+    metadata["results"] = dg.MetadataValue.md(results[["experiment_id", "variant", "metric", "n", "relative_lift",
+                                                       "p_value_holm", "is_srm", "note"]].to_markdown(index=False))
+    return dg.MaterializeResult(metadata=metadata)
