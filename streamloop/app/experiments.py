@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 
 from functions.experiments import load_experiments
-from streamloop.core.settings import DBT_PROJECT_DIR, REPO_ROOT
+from streamloop.core import clock
+from streamloop.core.errors import StreamloopError
+from streamloop.core.settings import DBT_PROJECT_DIR, REPO_ROOT, get_settings
 
 EXPERIMENTS_DIR = REPO_ROOT / "experiments"
 SEED_PATH = DBT_PROJECT_DIR / "seeds" / "experiment_variants.csv"
@@ -51,6 +54,99 @@ def seed_text(folder: Path = EXPERIMENTS_DIR) -> str:
     writer.writeheader()
     writer.writerows(experiment_seed_rows(folder))
     return out.getvalue()
+
+
+# -- streamloop experiments list | report ----------------------------------------------------------------
+
+def list_experiments(folder: Path = EXPERIMENTS_DIR) -> list[dict]:
+    """Every definition with its status by the clock and, once built, the profiles assigned per variant."""
+    loaded = load_experiments(folder)
+    assigned = _warehouse_rows("select experiment_id, variant, count(*) from experiment_assignments group by 1, 2")
+    units = {(e, v): n for e, v, n in assigned}
+    now = clock.now()
+    out = []
+    for kind, definition in [("test", t) for t in loaded.tests] + [("bandit", b) for b in loaded.bandits]:
+        branches = [v.name for v in (definition.variants if kind == "test" else definition.arms)]
+        status = "upcoming" if now < definition.start else "ended" if now >= definition.end else "running"
+        out.append({"experiment_id": definition.id, "kind": kind, "surface": definition.surface, "status": status,
+                    "start": definition.start.isoformat(), "end": definition.end.isoformat(),
+                    "primary_metric": definition.primary_metric,
+                    "variants": {b: units.get((definition.id, b), 0) for b in branches}})
+    return out
+
+
+def render_list(rows: list[dict]) -> str:
+    lines = [f"{len(rows)} experiments"]
+    for r in rows:
+        variants = ", ".join(f"{name} {n:,}" for name, n in r["variants"].items())
+        lines.append(f"  {r['experiment_id']} ({r['kind']}, {r['status']}, {r['surface']}): "
+                     f"primary {r['primary_metric']}; profiles assigned: {variants}")
+    return "\n".join(lines)
+
+
+def experiment_report(experiment_id: str, folder: Path = EXPERIMENTS_DIR) -> dict:
+    """The readout of one experiment from the warehouse's experiment_results (written by every build),
+    with its HTML report refreshed under STREAMLOOP_HOME/reports/experiments."""
+    import pandas as pd
+
+    from ml.experiments_report import cuped_gain, srm_status, write_report
+
+    known = {e["experiment_id"]: e for e in list_experiments(folder)}
+    if experiment_id not in known:
+        raise StreamloopError(f"unknown experiment {experiment_id!r} (known: {', '.join(sorted(known)) or 'none'})")
+    if known[experiment_id]["kind"] == "bandit":
+        raise StreamloopError(f"{experiment_id} is a bandit: its readout is the bandit_readout asset "
+                              "(allocation, posteriors, gain over uniform) in `streamloop ui`")
+    columns = _warehouse_columns("experiment_results")
+    if not columns:
+        raise StreamloopError("the warehouse has no experiment_results: run `streamloop build` first")
+    rows = _warehouse_rows("select * from experiment_results where experiment_id = ?", [experiment_id])
+    results = pd.DataFrame(rows, columns=columns)
+    issues = {f"exposures {status.replace('_', ' ')}": n for status, n in _warehouse_rows(
+        "select exposure_status, count(*) from experiment_exposures where experiment_id = ? "
+        "and exposure_status <> 'counted' group by 1 order by 1", [experiment_id])}
+    report = write_report(results, experiment_id, get_settings().home_dir / "reports" / "experiments", issues)
+    return {"experiment_id": experiment_id, "srm": srm_status(results), "cuped_interval_reduction": cuped_gain(results),
+            "readout": report["lines"], "uncounted_exposures": issues, "report": str(report["html"]),
+            "results": [{k: _plain(v) for k, v in r.items()} for r in results.to_dict("records")]}
+
+
+def render_report(report: dict) -> str:
+    lines = [f"experiment {report['experiment_id']}", *(f"  - {line}" for line in report["readout"]),
+             f"  SRM: {report['srm']}; CUPED narrowed the primary metric's interval by {report['cuped_interval_reduction']}"]
+    for r in report["results"]:
+        lift = "n/a" if r["relative_lift"] is None else (
+            f"{r['relative_lift']:+.1%} [{r['relative_lift_low']:+.1%}, {r['relative_lift_high']:+.1%}]")
+        p_value = "" if r["p_value_holm"] is None else f", p(Holm) {r['p_value_holm']:.3g}"
+        lines.append(f"  {r['variant']} vs {r['control_variant']} · {r['metric']}: {lift}{p_value}"
+                     + (f" — {r['note']}" if r["note"] else ""))
+    lines.append(f"  report: {report['report']}")
+    return "\n".join(lines)
+
+
+def _plain(value):
+    """JSON-ready: numpy scalars to Python, nan to None."""
+    value = value.item() if hasattr(value, "item") else value
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _warehouse_rows(sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of a query on the built warehouse; [] when it or the table is not there yet."""
+    import duckdb
+
+    path = get_settings().warehouse_file
+    if not Path(path).exists():
+        return []
+    with duckdb.connect(str(path), read_only=True) as con:
+        try:
+            return con.execute(sql, params or []).fetchall()
+        except duckdb.CatalogException:
+            return []
+
+
+def _warehouse_columns(table: str) -> list[str]:
+    return [name for (name,) in _warehouse_rows(
+        "select column_name from information_schema.columns where table_name = ? order by ordinal_position", [table])]
 
 
 if __name__ == "__main__":
