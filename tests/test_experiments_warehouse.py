@@ -50,7 +50,22 @@ def scenario() -> list[dict]:
         _exposure("x-p4", datetime(2027, 3, 5, tzinfo=UTC), "p4", "ranker"),
         _exposure("x-p5", DAY, "p5", "ranker", experiment="home_top_picks_v1"),
         _exposure("x-anon", DAY, None, "ranker", device="dev-anon"),
+        # home pages: two under the row-order bandit's decisions, one without; p1 clicks and plays t1
+        _impression("i1", DAY + timedelta(hours=2), "p1", "rq1.home_row_order.personal_first", "top_picks", 1, "t1", 0.5),
+        _impression("i2", DAY + timedelta(hours=2), "p1", "rq1.home_row_order.personal_first", "genre:drama", 2, "t2", 0.5),
+        _event("c1", "click", DAY + timedelta(hours=2, seconds=10), "p1",
+               {"title_id": "t1", "row_id": "top_picks", "rank": 1, "request_id": "rq1.home_row_order.personal_first"}),
+        *_play("p1-c", DAY + timedelta(hours=2, seconds=20), "p1"),
+        _impression("i3", DAY + timedelta(hours=3), "p2", "rq2.home_row_order.trending_first", "trending", 1, "t1", 0.25),
+        _impression("i4", DAY + timedelta(hours=3), "p2", "plain-request", "popular", 1, "t1", None),
     ]
+
+
+def _impression(event_id, at, profile, request_id, row_id, rank, title, propensity):
+    properties = {"title_id": title, "row_id": row_id, "rank": rank, "request_id": request_id}
+    if propensity is not None:
+        properties["propensity"] = propensity
+    return _event(event_id, "impression", at, profile, properties)
 
 
 @pytest.fixture(scope="module")
@@ -93,14 +108,14 @@ def test_metrics_in_the_window_and_the_pre_period(built):
     rows = _query("select profile_id, plays, pre_plays, watch_minutes, pre_watch_minutes, completed_plays, "
                   "is_retained_7d, pre_is_retained_7d, is_converted from experiment_metrics order by profile_id")
     # a play_complete event completes a play whatever its position (CONTRACT §3)
-    assert rows == [("p1", 2, 1, (95 + 60) / 60, 95 / 60, 2, 1, 1, 0), ("p2", 0, 0, 0.0, 0.0, 0, 0, 0, 0)]
+    assert rows == [("p1", 3, 1, (95 + 95 + 60) / 60, 95 / 60, 3, 1, 1, 0), ("p2", 0, 0, 0.0, 0.0, 0, 0, 0, 0)]
 
 
 def test_sufficient_statistics_are_sums_of_the_metrics_for_every_metric(built):
     assert {m for (m,) in _query("select distinct metric from experiment_sufficient_stats")} == set(METRICS)
     assert _query("select n, total, total_squares, pre_total, pre_total_squares, cross_total "
                   "from experiment_sufficient_stats where variant = 'ranker' and metric = 'plays'") == [
-        (1, 2.0, 4.0, 1.0, 1.0, 2.0)]
+        (1, 3.0, 9.0, 1.0, 1.0, 3.0)]
 
 
 def test_results_say_not_enough_data_with_one_unit_per_variant_and_a_report_is_written(built):
@@ -110,3 +125,27 @@ def test_results_say_not_enough_data_with_one_unit_per_variant_and_a_report_is_w
     assert all(not enough and note.startswith("not enough data") for _, _, enough, note, _ in rows)
     report = built / "reports" / "experiments" / f"{EXPERIMENT}.html"
     assert "Not enough data" in report.read_text()
+
+
+def test_bandit_pages_and_the_bandit_readout(built):
+    assert _query("select request_id, arm, impressions, clicks, plays, propensity from bandit_pages order by 1") == [
+        ("rq1.home_row_order.personal_first", "personal_first", 2, 1, 1, 0.5),
+        ("rq2.home_row_order.trending_first", "trending_first", 1, 0, 0, 0.25)]
+    arms = _query("select arm, pages, impressions, clicks, alpha, beta from bandit_arms order by arm")
+    assert arms == [("fresh_first", 0, 0, 0, 1.0, 1.0), ("personal_first", 1, 2, 1, 2.0, 2.0),
+                    ("trending_first", 1, 1, 0, 1.0, 2.0)]
+
+
+def test_recommendation_impressions_follow_through_to_watch_time_and_retention(built):
+    rows = _query("select impression_event_id, row_kind, bandit_arm, is_clicked, is_played, watch_seconds, "
+                  "is_retained_7d, is_retained_30d from recommendation_impressions order by 1")
+    assert rows == [("i1", "top_picks", "personal_first", True, True, 95.0, True, False),
+                    ("i2", "genre", "personal_first", False, False, 0.0, True, False),
+                    ("i3", "trending", "trending_first", False, False, 0.0, False, False),
+                    ("i4", "popular", None, False, False, 0.0, False, False)]
+    performance = _query("select experiment_id, variant, row_kind, impressions, clicks, plays, click_through_rate, "
+                         "play_through_rate, watch_minutes_per_impression from recommendation_performance "
+                         "where row_kind = 'top_picks' order by 1, 2")
+    assert performance == [("(none)", "(none)", "top_picks", 1, 1, 1, 1.0, 1.0, 95 / 60),
+                           ("home_row_order", "personal_first", "top_picks", 1, 1, 1, 1.0, 1.0, 95 / 60),
+                           (EXPERIMENT, "ranker", "top_picks", 1, 1, 1, 1.0, 1.0, 95 / 60)]

@@ -7,9 +7,12 @@ It runs in the `warehouse_build` job right after dbt, so every build refreshes t
 """
 
 import dagster as dg
+import pandas as pd
 
 from functions.experiments import load_experiments
 from ml.experiments import Design, analyze
+from ml.experiments_bandit import BanditDesign
+from ml.experiments_bandit import readout as bandit_readout_of
 from ml.experiments_report import write_report
 from ml.scoring import write_table
 from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
@@ -23,6 +26,11 @@ def load_designs(folder=EXPERIMENTS_DIR) -> list[Design]:
     """The A/B tests of experiments/*.yml as analysis designs (bandits have their own readout)."""
     return [Design(t.id, tuple(v.name for v in t.variants), tuple(v.weight for v in t.variants), t.primary_metric)
             for t in load_experiments(folder).tests]
+
+
+def load_bandit_designs(folder=EXPERIMENTS_DIR) -> list[BanditDesign]:
+    return [BanditDesign(b.id, tuple(a.name for a in b.arms), b.prior_alpha, b.prior_beta)
+            for b in load_experiments(folder).bandits]
 
 
 def read_inputs(con):
@@ -59,4 +67,33 @@ def experiment_results(context: dg.AssetExecutionContext, warehouse: WarehouseRe
             context.log.info(f"{design.experiment_id}: {line}")
     metadata["results"] = dg.MetadataValue.md(results[["experiment_id", "variant", "metric", "n", "relative_lift",
                                                        "p_value_holm", "is_srm", "note"]].to_markdown(index=False))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(group_name=GROUP, deps=["bandit_pages"], pool=WAREHOUSE_POOL, kinds={"duckdb", "python"})
+def bandit_readout(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Per bandit: allocation over time (`bandit_allocation`), each arm's posterior (`bandit_arms`), and
+    off-policy values of candidate row-order policies with the gain over uniform (`bandit_policy_values`)."""
+    allocations, arms, values, metadata = [], [], [], {}
+    with warehouse.connect(read_only=False) as con:
+        pages = con.execute("select * from bandit_pages order by served_at, request_id").df()
+        for design in load_bandit_designs():
+            result = bandit_readout_of(pages, design)
+            allocations.append(result["allocation"].assign(bandit_id=design.bandit_id))
+            arms.append(result["posteriors"])
+            values.append(result["policy_values"].assign(bandit_id=design.bandit_id))
+            gain = result["gain"]
+            lines = [f"### {design.bandit_id}", result["posteriors"][["arm", "pages", "mean", "low", "high",
+                                                                       "probability_best"]].to_markdown(index=False)]
+            if gain:
+                lines.append(f"Gain over uniform allocation: {gain['gain']:+.4f} clicks per impression "
+                             f"(from {gain['low']:+.4f} to {gain['high']:+.4f}) over {gain['pages']:,} pages.")
+            if result["note"]:
+                lines.append(result["note"])
+            metadata[design.bandit_id] = dg.MetadataValue.md("\n\n".join(lines))
+        for name, frames in (("bandit_allocation", allocations), ("bandit_arms", arms),
+                             ("bandit_policy_values", values)):
+            frame = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) \
+                else pd.DataFrame({"bandit_id": pd.Series(dtype=str)})
+            write_table(con, name, frame)
     return dg.MaterializeResult(metadata=metadata)
