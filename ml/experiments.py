@@ -145,10 +145,31 @@ def _adjust(rows: list[dict]) -> None:
             row["p_value_holm"] = adjusted
 
 
+# -- traffic shared with other experiments ---------------------------------------------------------------
+
+def overlap_checks(overlaps: pd.DataFrame, experiment_id: str) -> list[dict]:
+    """For each experiment sharing profiles with `experiment_id`: how many, and Pearson's χ² test of
+    independence of the two assignments (p < 0.001 flags a dependence, as for SRM)."""
+    from scipy.stats import chi2_contingency
+
+    own = overlaps[overlaps["experiment_id"] == experiment_id]
+    checks = []
+    for other, rows in own.groupby("other_experiment_id", sort=True):
+        table = rows.pivot_table(index="variant", columns="other_variant", values="profiles", fill_value=0)
+        p_value = math.nan
+        if table.shape[0] > 1 and table.shape[1] > 1 and (table.sum(axis=1) > 0).all() and (table.sum(axis=0) > 0).all():
+            p_value = float(chi2_contingency(table.to_numpy(), correction=False).pvalue)
+        checks.append({"other_experiment_id": other, "profiles": int(table.to_numpy().sum()), "p_value": p_value,
+                       "is_dependent": bool(p_value < stats.SRM_THRESHOLD)})
+    return checks
+
+
 # -- words --------------------------------------------------------------------------------------------
 
-def readout(results: pd.DataFrame, experiment_id: str, exposure_issues: dict[str, int] | None = None) -> list[str]:
-    """Warnings and the verdict of one experiment, in sentences, most important first."""
+def readout(results: pd.DataFrame, experiment_id: str, exposure_issues: dict[str, int] | None = None,
+            overlaps: list[dict] | None = None) -> list[str]:
+    """Warnings and the verdict of one experiment, in sentences, most important first. `overlaps`:
+    `overlap_checks` of this experiment."""
     own = results[results["experiment_id"] == experiment_id]
     lines = []
     if own.empty or not own["has_enough_data"].any():
@@ -162,6 +183,14 @@ def readout(results: pd.DataFrame, experiment_id: str, exposure_issues: dict[str
     for issue, count in sorted((exposure_issues or {}).items()):
         if count:
             lines.append(f"{count} exposures were not counted: {issue.replace('_', ' ')}.")
+    for check in overlaps or []:
+        if check["is_dependent"]:
+            lines.append(f"Shares {check['profiles']:,} profiles with {check['other_experiment_id']} and the "
+                         f"assignments are not independent (p = {check['p_value']:.2g}): their effects are "
+                         "confounded; give them different salts or make them mutually exclusive.")
+        else:
+            lines.append(f"Shares {check['profiles']:,} profiles with {check['other_experiment_id']}; the "
+                         "assignments are independent, so each readout averages over the other's variants.")
     for row in own[own["is_guardrail_harmed"]].itertuples():
         lines.append(f"Guardrail harmed: {row.metric} in {row.variant} {_relative(row)} versus {row.control_variant}.")
     for row in own[own["is_primary"]].itertuples():

@@ -71,10 +71,10 @@ def cuped_gain(rows: pd.DataFrame) -> str:
 
 
 def write_report(results: pd.DataFrame, experiment_id: str, folder: Path,
-                 exposure_issues: dict[str, int] | None = None) -> dict:
+                 exposure_issues: dict[str, int] | None = None, overlaps: list[dict] | None = None) -> dict:
     """Writes <folder>/<id>.png and <id>.html; returns their paths, the readout lines and a markdown text."""
     rows = results[results["experiment_id"] == experiment_id]
-    lines = readout(results, experiment_id, exposure_issues)
+    lines = readout(results, experiment_id, exposure_issues, overlaps)
     png = lift_plot(rows, Path(folder) / f"{experiment_id}.png")
     html_path = Path(folder) / f"{experiment_id}.html"
     html_path.parent.mkdir(parents=True, exist_ok=True)

@@ -67,3 +67,21 @@ def test_no_exposures_one_variant_and_zero_variance_read_not_enough_data():
     flat["total_squares"] = flat["total"] ** 2 / flat["n"]  # every unit the same value
     row = analyze(flat, [absent], empty_units).iloc[0]
     assert row["note"] == "not enough data: zero variance in both groups" and not row["has_enough_data"]
+
+
+def test_overlapping_experiments_are_checked_for_independent_assignment():
+    from ml.experiments import overlap_checks
+
+    def crosstab(counts):
+        return pd.DataFrame([{"experiment_id": "a", "variant": v, "other_experiment_id": other,
+                              "other_variant": w, "profiles": n} for (other, v, w), n in counts.items()])
+
+    overlaps = crosstab({("b", "x", "p"): 250, ("b", "x", "q"): 251, ("b", "y", "p"): 249, ("b", "y", "q"): 250,
+                         ("c", "x", "p"): 400, ("c", "x", "q"): 100, ("c", "y", "p"): 100, ("c", "y", "q"): 400})
+    checks = {c["other_experiment_id"]: c for c in overlap_checks(overlaps, "a")}
+    assert checks["b"]["profiles"] == 1000 and not checks["b"]["is_dependent"] and checks["b"]["p_value"] > 0.9
+    assert checks["c"]["is_dependent"] and checks["c"]["p_value"] < 1e-6
+    sums, units = simulate(np.random.default_rng(5), Truth(units=2000))
+    words = readout(analyze(sums, [DESIGN], units), "truth", overlaps=list(checks.values()))
+    assert any(w.startswith("Shares 1,000 profiles with b; the assignments are independent") for w in words)
+    assert any(w.startswith("Shares 1,000 profiles with c and the assignments are not independent") for w in words)

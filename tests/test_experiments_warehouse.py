@@ -118,6 +118,11 @@ def test_sufficient_statistics_are_sums_of_the_metrics_for_every_metric(built):
         (1, 3.0, 9.0, 1.0, 1.0, 3.0)]
 
 
+def test_overlaps_count_profiles_shared_between_experiments(built):
+    # one A/B test in the scenario: nothing shared (the bandit assigns pages, not profiles)
+    assert _query("select count(*) from experiment_overlaps") == [(0,)]
+
+
 def test_results_say_not_enough_data_with_one_unit_per_variant_and_a_report_is_written(built):
     rows = _query("select variant, metric, has_enough_data, note, srm_p_value from experiment_results "
                   f"where experiment_id = '{EXPERIMENT}'")

@@ -89,6 +89,7 @@ def experiment_report(experiment_id: str, folder: Path = EXPERIMENTS_DIR) -> dic
     with its HTML report refreshed under STREAMLOOP_HOME/reports/experiments."""
     import pandas as pd
 
+    from ml.experiments import overlap_checks
     from ml.experiments_report import cuped_gain, srm_status, write_report
 
     known = {e["experiment_id"]: e for e in list_experiments(folder)}
@@ -105,9 +106,14 @@ def experiment_report(experiment_id: str, folder: Path = EXPERIMENTS_DIR) -> dic
     issues = {f"exposures {status.replace('_', ' ')}": n for status, n in _warehouse_rows(
         "select exposure_status, count(*) from experiment_exposures where experiment_id = ? "
         "and exposure_status <> 'counted' group by 1 order by 1", [experiment_id])}
-    report = write_report(results, experiment_id, get_settings().home_dir / "reports" / "experiments", issues)
+    overlap_columns = _warehouse_columns("experiment_overlaps")
+    overlaps = overlap_checks(pd.DataFrame(_warehouse_rows("select * from experiment_overlaps"), columns=overlap_columns),
+                              experiment_id) if overlap_columns else []
+    report = write_report(results, experiment_id, get_settings().home_dir / "reports" / "experiments", issues,
+                          overlaps)
     return {"experiment_id": experiment_id, "srm": srm_status(results), "cuped_interval_reduction": cuped_gain(results),
-            "readout": report["lines"], "uncounted_exposures": issues, "report": str(report["html"]),
+            "readout": report["lines"], "uncounted_exposures": issues, "overlaps": overlaps,
+            "report": str(report["html"]),
             "results": [{k: _plain(v) for k, v in r.items()} for r in results.to_dict("records")]}
 
 

@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from functions.experiments import load_experiments
-from ml.experiments import Design, analyze
+from ml.experiments import Design, analyze, overlap_checks
 from ml.experiments_bandit import BanditDesign
 from ml.experiments_bandit import readout as bandit_readout_of
 from ml.experiments_report import write_report
@@ -43,23 +43,26 @@ def read_inputs(con):
             "select experiment_id, exposure_status, count(*) from experiment_exposures "
             "where exposure_status <> 'counted' group by 1, 2 order by 1, 2").fetchall():
         issues.setdefault(experiment_id, {})[f"exposures {status.replace('_', ' ')}"] = count
-    return sums, units, issues
+    overlaps = con.execute("select * from experiment_overlaps").df()
+    return sums, units, issues, overlaps
 
 
-@dg.asset(group_name=GROUP, deps=["experiment_sufficient_stats", "experiment_assignments", "experiment_exposures"],
+@dg.asset(group_name=GROUP, deps=["experiment_sufficient_stats", "experiment_assignments", "experiment_exposures",
+                                  "experiment_overlaps"],
           pool=WAREHOUSE_POOL, kinds={"duckdb", "python"})
 def experiment_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """One row per experiment, treatment variant and metric (CONTRACT §4): lift with interval, p-value,
     CUPED-adjusted lift, SRM p-value, always-valid interval, guardrail flags; plus an HTML report each."""
     designs = load_designs()
     with warehouse.connect(read_only=False) as con:
-        sums, units, issues = read_inputs(con)
+        sums, units, issues, overlaps = read_inputs(con)
         results = analyze(sums, designs, units)
         write_table(con, "experiment_results", results)
     folder = get_settings().home_dir / "reports" / "experiments"
     metadata: dict = {"dagster/row_count": len(results), "reports": dg.MetadataValue.path(str(folder))}
     for design in designs:
-        report = write_report(results, design.experiment_id, folder, issues.get(design.experiment_id))
+        report = write_report(results, design.experiment_id, folder, issues.get(design.experiment_id),
+                              overlap_checks(overlaps, design.experiment_id))
         metadata[design.experiment_id] = dg.MetadataValue.md(report["markdown"])
         if report["png"]:
             metadata[f"{design.experiment_id}_plot"] = dg.MetadataValue.path(str(report["png"]))
