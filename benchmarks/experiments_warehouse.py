@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import resource
 import shutil
@@ -91,6 +92,10 @@ def main() -> None:
             raise SystemExit("dbt failed")
         print(f"dbt (experiment + attribution marts and tests): {time.perf_counter() - wall:.1f} s wall, "
               f"{_children_cpu() - cpu:.1f} CPU-s")
+        nodes = json.loads((work / "target" / "run_results.json").read_text())["results"]
+        slowest = sorted(nodes, key=lambda n: -n["execution_time"])[:6]
+        print("  slowest nodes: " + ", ".join(f"{n['unique_id'].split('.')[-1]} {n['execution_time']:.1f} s"
+                                             for n in slowest))
         with duckdb.connect(str(warehouse), read_only=True) as con:
             wall, cpu = time.perf_counter(), _self_cpu()
             sums = con.execute("select * from experiment_sufficient_stats").df()

@@ -1,3 +1,5 @@
+-- shown in Dagster as a check of experiment_assignments (it reads several models)
+{{ config(meta={'dagster': {'ref': {'name': 'experiment_assignments'}}}) }}
 -- one seed row per (experiment, variant) and one assignment / metrics row per (experiment, profile)
 select 'experiment_variants' as model, experiment_id, variant as key_value, count(*) as copies
 from {{ ref('experiment_variants') }}
