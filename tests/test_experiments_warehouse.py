@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import dagster as dg
 import duckdb
 import pytest
 from conftest import land_events, use_home
@@ -154,3 +155,18 @@ def test_recommendation_impressions_follow_through_to_watch_time_and_retention(b
     assert performance == [("(none)", "(none)", "top_picks", 1, 1, 1, 1.0, 1.0, 95 / 60),
                            ("home_row_order", "personal_first", "top_picks", 1, 1, 1, 1.0, 1.0, 95 / 60),
                            (EXPERIMENT, "ranker", "top_picks", 1, 1, 1, 1.0, 1.0, 95 / 60)]
+
+
+def test_readout_assets_follow_their_marts_in_the_warehouse_build_job():
+    from orchestration.definitions import defs
+
+    definitions = defs()
+    graph = definitions.resolve_asset_graph()
+    parents = {key: {p.to_user_string() for p in graph.get(dg.AssetKey(key)).parent_keys}
+               for key in ("experiment_results", "bandit_readout")}
+    assert parents["experiment_results"] == {"experiment_sufficient_stats", "experiment_assignments",
+                                             "experiment_exposures", "experiment_overlaps"}
+    assert parents["bandit_readout"] == {"bandit_pages"}
+    job = definitions.resolve_job_def("warehouse_build")
+    assert {"experiment_results", "bandit_readout", "experiment_metrics"} <= {
+        k.to_user_string() for k in job.asset_layer.selected_asset_keys}
