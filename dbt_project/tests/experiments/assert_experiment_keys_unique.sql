@@ -8,14 +8,14 @@ having count(*) > 1
 
 union all
 
-select 'experiment_assignments', experiment_id, profile_id, count(*)
+select 'experiment_assignments' as model, experiment_id, profile_id as key_value, count(*) as copies
 from {{ ref('experiment_assignments') }}
 group by experiment_id, profile_id
 having count(*) > 1
 
 union all
 
-select 'experiment_metrics', experiment_id, profile_id, count(*)
+select 'experiment_metrics' as model, experiment_id, profile_id as key_value, count(*) as copies
 from {{ ref('experiment_metrics') }}
 group by experiment_id, profile_id
 having count(*) > 1

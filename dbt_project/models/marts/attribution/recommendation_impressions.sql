@@ -41,9 +41,13 @@ retention as (
         impression_days.profile_id,
         impression_days.impressed_date,
         max(case when active_days.activity_date between impression_days.impressed_date + 7
-            and impression_days.impressed_date + 13 then 1 else 0 end) as active_7d,
+                and impression_days.impressed_date + 13 then 1
+            else 0
+        end) as active_7d,
         max(case when active_days.activity_date between impression_days.impressed_date + 30
-            and impression_days.impressed_date + 36 then 1 else 0 end) as active_30d
+                and impression_days.impressed_date + 36 then 1
+            else 0
+        end) as active_30d
     from impression_days
     left join active_days
         on impression_days.profile_id = active_days.profile_id
@@ -72,9 +76,11 @@ final as (
         coalesce(plays.is_completed, false) as is_play_completed,
         -- null until the follow-up window has been observed
         case when last_day.last_activity_date >= cast(funnel.impressed_at as date) + 13
-            then retention.active_7d = 1 end as is_retained_7d,
+                then retention.active_7d = 1
+        end as is_retained_7d,
         case when last_day.last_activity_date >= cast(funnel.impressed_at as date) + 36
-            then retention.active_30d = 1 end as is_retained_30d
+                then retention.active_30d = 1
+        end as is_retained_30d
     from funnel
     left join plays
         on funnel.play_id = plays.play_id

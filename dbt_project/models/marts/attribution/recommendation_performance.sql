@@ -18,7 +18,8 @@ assignments as (
 
 bandit_arms as (
 
-    select distinct experiment_id from {{ ref('experiment_variants') }} where kind = 'bandit'
+    select distinct experiment_id from {{ ref('experiment_variants') }}
+    where kind = 'bandit'
 
 ),
 
@@ -61,7 +62,7 @@ final as (
         sum(case when is_retained_30d then 1 else 0 end) as retained_30d,
         sum(case when is_clicked then 1 else 0 end) * 1.0 / count(*) as click_through_rate,
         sum(case when is_played then 1 else 0 end) * 1.0
-            / nullif(sum(case when is_clicked then 1 else 0 end), 0) as play_through_rate,
+        / nullif(sum(case when is_clicked then 1 else 0 end), 0) as play_through_rate,
         sum(watch_seconds) / 60.0 / count(*) as watch_minutes_per_impression
     from by_arm
     group by impressed_date, row_kind, experiment_id, variant

@@ -22,7 +22,8 @@ decoded as (
 
 bandits as (
 
-    select experiment_id, variant from {{ ref('experiment_variants') }} where kind = 'bandit'
+    select experiment_id, variant from {{ ref('experiment_variants') }}
+    where kind = 'bandit'
 
 ),
 

@@ -57,9 +57,9 @@ play_counts as (
         count(case when plays.started_at >= windows.first_exposed_at then 1 end) as plays,
         count(case when plays.started_at < windows.first_exposed_at then 1 end) as pre_plays,
         sum(case when plays.started_at >= windows.first_exposed_at then plays.watch_seconds else 0 end)
-            / 60.0 as watch_minutes,
+        / 60.0 as watch_minutes,
         sum(case when plays.started_at < windows.first_exposed_at then plays.watch_seconds else 0 end)
-            / 60.0 as pre_watch_minutes,
+        / 60.0 as pre_watch_minutes,
         count(case when plays.started_at >= windows.first_exposed_at and plays.is_completed then 1 end)
             as completed_plays,
         count(case when plays.started_at < windows.first_exposed_at and plays.is_completed then 1 end)
@@ -67,14 +67,15 @@ play_counts as (
     from windows
     inner join plays
         on windows.profile_id = plays.profile_id
-        and plays.started_at >= windows.pre_period_start_at
-        and plays.started_at <= windows.observed_until
+        and windows.pre_period_start_at <= plays.started_at
+        and windows.observed_until >= plays.started_at
     group by windows.experiment_id, windows.profile_id
 
 ),
 
-top_picks_plays as (
+picks as (
 
+    -- plays started from the Top Picks row
     select profile_id, impressed_at, play_id
     from {{ ref('impression_funnel') }}
     where row_id = 'top_picks' and is_played
@@ -86,15 +87,15 @@ top_picks_counts as (
     select
         windows.experiment_id,
         windows.profile_id,
-        count(distinct case when top_picks_plays.impressed_at >= windows.first_exposed_at then top_picks_plays.play_id end)
+        count(distinct case when picks.impressed_at >= windows.first_exposed_at then picks.play_id end)
             as top_picks_plays,
-        count(distinct case when top_picks_plays.impressed_at < windows.first_exposed_at then top_picks_plays.play_id end)
+        count(distinct case when picks.impressed_at < windows.first_exposed_at then picks.play_id end)
             as pre_top_picks_plays
     from windows
-    inner join top_picks_plays
-        on windows.profile_id = top_picks_plays.profile_id
-        and top_picks_plays.impressed_at >= windows.pre_period_start_at
-        and top_picks_plays.impressed_at <= windows.observed_until
+    inner join picks
+        on windows.profile_id = picks.profile_id
+        and windows.pre_period_start_at <= picks.impressed_at
+        and windows.observed_until >= picks.impressed_at
     group by windows.experiment_id, windows.profile_id
 
 ),
@@ -141,8 +142,8 @@ conversions as (
     from windows
     inner join paid_starts
         on windows.account_id = paid_starts.account_id
-        and paid_starts.occurred_at >= windows.pre_period_start_at
-        and paid_starts.occurred_at <= windows.observed_until
+        and windows.pre_period_start_at <= paid_starts.occurred_at
+        and windows.observed_until >= paid_starts.occurred_at
     group by windows.experiment_id, windows.profile_id
 
 ),
