@@ -93,18 +93,21 @@ def test_committed_seed_equals_the_experiment_files():
     assert SEED_PATH.read_text() == seed_text(), "run `python -m streamloop.app.experiments`"
 
 
+@pytest.mark.slow  # builds a whole warehouse (module fixture, ~1-2 min)
 def test_every_exposure_is_counted_or_reported_with_its_reason(built):
     assert dict(_query("select event_id, exposure_status from experiment_exposures")) == {
         "x-p1": "counted", "x-p2a": "counted", "x-p2b": "counted", "x-p2c": "counted",
         "x-p3": "unknown_variant", "x-p4": "after_the_end", "x-p5": "unknown_experiment", "x-anon": "no_profile"}
 
 
+@pytest.mark.slow  # builds a whole warehouse (module fixture, ~1-2 min)
 def test_assignment_is_the_first_exposure_and_a_second_variant_is_flagged(built):
     rows = _query("select profile_id, variant, exposure_count, exposure_days, has_multiple_variants "
                   "from experiment_assignments order by profile_id")
     assert rows == [("p1", "ranker", 1, 1, False), ("p2", "popularity", 3, 3, True)]
 
 
+@pytest.mark.slow  # builds a whole warehouse (module fixture, ~1-2 min)
 def test_metrics_in_the_window_and_the_pre_period(built):
     rows = _query("select profile_id, plays, pre_plays, watch_minutes, pre_watch_minutes, completed_plays, "
                   "is_retained_7d, pre_is_retained_7d, is_converted from experiment_metrics order by profile_id")
@@ -112,6 +115,7 @@ def test_metrics_in_the_window_and_the_pre_period(built):
     assert rows == [("p1", 3, 1, (95 + 95 + 60) / 60, 95 / 60, 3, 1, 1, 0), ("p2", 0, 0, 0.0, 0.0, 0, 0, 0, 0)]
 
 
+@pytest.mark.slow  # builds a whole warehouse (module fixture, ~1-2 min)
 def test_sufficient_statistics_are_sums_of_the_metrics_for_every_metric(built):
     assert {m for (m,) in _query("select distinct metric from experiment_sufficient_stats")} == set(METRICS)
     assert _query("select n, total, total_squares, pre_total, pre_total_squares, cross_total "
@@ -119,11 +123,13 @@ def test_sufficient_statistics_are_sums_of_the_metrics_for_every_metric(built):
         (1, 3.0, 9.0, 1.0, 1.0, 3.0)]
 
 
+@pytest.mark.slow  # builds a whole warehouse (module fixture, ~1-2 min)
 def test_overlaps_count_profiles_shared_between_experiments(built):
     # one A/B test in the scenario: nothing shared (the bandit assigns pages, not profiles)
     assert _query("select count(*) from experiment_overlaps") == [(0,)]
 
 
+@pytest.mark.slow  # builds a whole warehouse (module fixture, ~1-2 min)
 def test_results_say_not_enough_data_with_one_unit_per_variant_and_a_report_is_written(built):
     rows = _query("select variant, metric, has_enough_data, note, srm_p_value from experiment_results "
                   f"where experiment_id = '{EXPERIMENT}'")
@@ -133,6 +139,7 @@ def test_results_say_not_enough_data_with_one_unit_per_variant_and_a_report_is_w
     assert "Not enough data" in report.read_text()
 
 
+@pytest.mark.slow  # builds a whole warehouse (module fixture, ~1-2 min)
 def test_bandit_pages_and_the_bandit_readout(built):
     assert _query("select request_id, arm, impressions, clicks, plays, propensity from bandit_pages order by 1") == [
         ("rq1.home_row_order.personal_first", "personal_first", 2, 1, 1, 0.5),
@@ -142,6 +149,7 @@ def test_bandit_pages_and_the_bandit_readout(built):
                     ("trending_first", 1, 1, 0, 1.0, 2.0)]
 
 
+@pytest.mark.slow  # builds a whole warehouse (module fixture, ~1-2 min)
 def test_recommendation_impressions_follow_through_to_watch_time_and_retention(built):
     rows = _query("select impression_event_id, row_kind, bandit_arm, is_clicked, is_played, watch_seconds, "
                   "is_retained_7d, is_retained_30d from recommendation_impressions order by 1")
