@@ -64,3 +64,26 @@ def test_unknown_experiment_and_unbuilt_warehouse_fail_in_one_line(streamloop_ho
     assert unknown.exit_code == 1 and "unknown experiment 'nope'" in unknown.output
     unbuilt = CliRunner().invoke(main, ["experiments", "report", EXPERIMENT])
     assert unbuilt.exit_code == 1 and "run `streamloop build` first" in unbuilt.output
+
+
+def test_bandit_report_reads_posteriors_and_policy_values(streamloop_home):
+    from test_experiments_bandit import DESIGN, _pages
+
+    from ml.experiments_bandit import readout
+
+    pages, _ = _pages(np.random.default_rng(2), days=3, per_day=2000)
+    result = readout(pages, DESIGN)
+    path = get_settings().warehouse_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as con:
+        write_table(con, "bandit_arms", result["posteriors"])
+        write_table(con, "bandit_policy_values", result["policy_values"].assign(bandit_id=DESIGN.bandit_id))
+    out = CliRunner().invoke(main, ["experiments", "report", "home_row_order", "--json"])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.output)
+    assert [a["arm"] for a in report["arms"]] == sorted(DESIGN.arms)
+    best = max(report["arms"], key=lambda a: a["probability_best"])
+    assert best["arm"] == "personal_first"
+    assert any(line.startswith("policy always_personal_first:") for line in report["readout"])
+    text = CliRunner().invoke(main, ["experiments", "report", "home_row_order"])
+    assert text.exit_code == 0 and text.output.startswith("bandit home_row_order")

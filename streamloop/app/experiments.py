@@ -96,8 +96,7 @@ def experiment_report(experiment_id: str, folder: Path = EXPERIMENTS_DIR) -> dic
     if experiment_id not in known:
         raise StreamloopError(f"unknown experiment {experiment_id!r} (known: {', '.join(sorted(known)) or 'none'})")
     if known[experiment_id]["kind"] == "bandit":
-        raise StreamloopError(f"{experiment_id} is a bandit: its readout is the bandit_readout asset "
-                              "(allocation, posteriors, gain over uniform) in `streamloop ui`")
+        return bandit_report(experiment_id)
     columns = _warehouse_columns("experiment_results")
     if not columns:
         raise StreamloopError("the warehouse has no experiment_results: run `streamloop build` first")
@@ -117,7 +116,30 @@ def experiment_report(experiment_id: str, folder: Path = EXPERIMENTS_DIR) -> dic
             "results": [{k: _plain(v) for k, v in r.items()} for r in results.to_dict("records")]}
 
 
+def bandit_report(bandit_id: str) -> dict:
+    """The row-order bandit's readout as the bandit_readout asset wrote it: arms' posteriors and the
+    off-policy values of candidate policies."""
+    arm_columns = _warehouse_columns("bandit_arms")
+    if "arm" not in arm_columns:
+        raise StreamloopError("the warehouse has no bandit readout: run `streamloop build` first")
+    arms = [dict(zip(arm_columns, (_plain(v) for v in row), strict=True)) for row in _warehouse_rows(
+        "select * from bandit_arms where bandit_id = ? order by arm", [bandit_id])]
+    value_columns = _warehouse_columns("bandit_policy_values")
+    values = [dict(zip(value_columns, (_plain(v) for v in row), strict=True)) for row in _warehouse_rows(
+        "select * from bandit_policy_values where bandit_id = ? order by policy, method", [bandit_id])]
+    lines = [f"{a['arm']}: click-through {a['mean']:.2%} (95% credible {a['low']:.2%} to {a['high']:.2%}), "
+             f"P(best) {a['probability_best']:.0%}, {a['pages']:,} pages" for a in arms]
+    if not values:
+        lines.append("not enough data: no pages with a logged propensity to evaluate policies off-line")
+    for v in (v for v in values if v["method"] == "snips"):
+        lines.append(f"policy {v['policy']}: {v['estimate']:.4f} clicks per impression "
+                     f"(from {v['low']:.4f} to {v['high']:.4f}, self-normalized IPS)")
+    return {"experiment_id": bandit_id, "kind": "bandit", "readout": lines, "arms": arms, "policy_values": values}
+
+
 def render_report(report: dict) -> str:
+    if report.get("kind") == "bandit":
+        return "\n".join([f"bandit {report['experiment_id']}", *(f"  - {line}" for line in report["readout"])])
     lines = [f"experiment {report['experiment_id']}", *(f"  - {line}" for line in report["readout"]),
              f"  SRM: {report['srm']}; CUPED narrowed the primary metric's interval by {report['cuped_interval_reduction']}"]
     for r in report["results"]:
