@@ -87,3 +87,21 @@ def test_bandit_report_reads_posteriors_and_policy_values(streamloop_home):
     assert any(line.startswith("policy always_personal_first:") for line in report["readout"])
     text = CliRunner().invoke(main, ["experiments", "report", "home_row_order"])
     assert text.exit_code == 0 and text.output.startswith("bandit home_row_order")
+
+
+def test_report_of_an_experiment_without_units_reads_not_enough_data(streamloop_home):
+    empty = pd.DataFrame(columns=["experiment_id", "variant", "metric", "n", "total", "total_squares",
+                                  "pre_total", "pre_total_squares", "cross_total"])
+    design = Design(EXPERIMENT, ("ranker", "popularity"), (50.0, 50.0), "top_picks_play_start_rate")
+    results = analyze(empty, [design], pd.DataFrame(columns=["experiment_id", "variant", "units"]))
+    path = get_settings().warehouse_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as con:
+        write_table(con, "experiment_results", results)  # every number null in the warehouse
+        write_table(con, "experiment_exposures", pd.DataFrame(
+            {"experiment_id": ["home_top_picks_v1"], "exposure_status": ["unknown_experiment"]}))
+    out = CliRunner().invoke(main, ["experiments", "report", EXPERIMENT])
+    assert out.exit_code == 0, out.output
+    assert "Not enough data to read this experiment" in out.output and "SRM: not tested (no units)" in out.output
+    listed = CliRunner().invoke(main, ["experiments", "list"])
+    assert "exposures of experiments no file defines (not counted): home_top_picks_v1 1" in listed.output

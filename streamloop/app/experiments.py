@@ -81,14 +81,17 @@ def render_list(rows: list[dict]) -> str:
         variants = ", ".join(f"{name} {n:,}" for name, n in r["variants"].items())
         lines.append(f"  {r['experiment_id']} ({r['kind']}, {r['status']}, {r['surface']}): "
                      f"primary {r['primary_metric']}; profiles assigned: {variants}")
+    unknown = _warehouse_rows("select experiment_id, count(*) from experiment_exposures "
+                              "where exposure_status = 'unknown_experiment' group by 1 order by 1")
+    if unknown:
+        lines.append("exposures of experiments no file defines (not counted): "
+                     + ", ".join(f"{experiment_id} {n:,}" for experiment_id, n in unknown))
     return "\n".join(lines)
 
 
 def experiment_report(experiment_id: str, folder: Path = EXPERIMENTS_DIR) -> dict:
     """The readout of one experiment from the warehouse's experiment_results (written by every build),
     with its HTML report refreshed under STREAMLOOP_HOME/reports/experiments."""
-    import pandas as pd
-
     from ml.experiments import overlap_checks
     from ml.experiments_report import cuped_gain, srm_status, write_report
 
@@ -97,17 +100,14 @@ def experiment_report(experiment_id: str, folder: Path = EXPERIMENTS_DIR) -> dic
         raise StreamloopError(f"unknown experiment {experiment_id!r} (known: {', '.join(sorted(known)) or 'none'})")
     if known[experiment_id]["kind"] == "bandit":
         return bandit_report(experiment_id)
-    columns = _warehouse_columns("experiment_results")
-    if not columns:
+    if not _warehouse_columns("experiment_results"):
         raise StreamloopError("the warehouse has no experiment_results: run `streamloop build` first")
-    rows = _warehouse_rows("select * from experiment_results where experiment_id = ?", [experiment_id])
-    results = pd.DataFrame(rows, columns=columns)
+    results = _warehouse_frame("select * from experiment_results where experiment_id = ?", [experiment_id])
     issues = {f"exposures {status.replace('_', ' ')}": n for status, n in _warehouse_rows(
         "select exposure_status, count(*) from experiment_exposures where experiment_id = ? "
         "and exposure_status <> 'counted' group by 1 order by 1", [experiment_id])}
-    overlap_columns = _warehouse_columns("experiment_overlaps")
-    overlaps = overlap_checks(pd.DataFrame(_warehouse_rows("select * from experiment_overlaps"), columns=overlap_columns),
-                              experiment_id) if overlap_columns else []
+    overlaps = overlap_checks(_warehouse_frame("select * from experiment_overlaps"), experiment_id) \
+        if _warehouse_columns("experiment_overlaps") else []
     report = write_report(results, experiment_id, get_settings().home_dir / "reports" / "experiments", issues,
                           overlaps)
     return {"experiment_id": experiment_id, "srm": srm_status(results), "cuped_interval_reduction": cuped_gain(results),
@@ -125,8 +125,9 @@ def bandit_report(bandit_id: str) -> dict:
     arms = [dict(zip(arm_columns, (_plain(v) for v in row), strict=True)) for row in _warehouse_rows(
         "select * from bandit_arms where bandit_id = ? order by arm", [bandit_id])]
     value_columns = _warehouse_columns("bandit_policy_values")
-    values = [dict(zip(value_columns, (_plain(v) for v in row), strict=True)) for row in _warehouse_rows(
-        "select * from bandit_policy_values where bandit_id = ? order by policy, method", [bandit_id])]
+    values = [] if "policy" not in value_columns else [  # no policy rows at all: written without columns
+        dict(zip(value_columns, (_plain(v) for v in row), strict=True)) for row in _warehouse_rows(
+            "select * from bandit_policy_values where bandit_id = ? order by policy, method", [bandit_id])]
     lines = [f"{a['arm']}: click-through {a['mean']:.2%} (95% credible {a['low']:.2%} to {a['high']:.2%}), "
              f"P(best) {a['probability_best']:.0%}, {a['pages']:,} pages" for a in arms]
     if not values:
@@ -170,6 +171,14 @@ def _warehouse_rows(sql: str, params: list | None = None) -> list[tuple]:
             return con.execute(sql, params or []).fetchall()
         except duckdb.CatalogException:
             return []
+
+
+def _warehouse_frame(sql: str, params: list | None = None):
+    """A query's rows as pandas (SQL nulls in number columns as nan, as ml.experiments expects)."""
+    import duckdb
+
+    with duckdb.connect(str(get_settings().warehouse_file), read_only=True) as con:
+        return con.execute(sql, params or []).df()
 
 
 def _warehouse_columns(table: str) -> list[str]:
