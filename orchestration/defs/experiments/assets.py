@@ -28,6 +28,16 @@ def load_designs(folder=EXPERIMENTS_DIR) -> list[Design]:
             for t in load_experiments(folder).tests]
 
 
+# the bandit tables' columns when no bandit has any rows (readers still find the columns)
+EMPTY_COLUMNS = {
+    "bandit_allocation": ["served_date", "arm", "pages", "share", "bandit_id"],
+    "bandit_arms": ["bandit_id", "arm", "pages", "impressions", "clicks", "alpha", "beta", "mean", "low", "high",
+                    "probability_best"],
+    "bandit_policy_values": ["policy", "method", "estimate", "low", "high", "std_error", "n",
+                             "effective_sample_size", "bandit_id"],
+}
+
+
 def load_bandit_designs(folder=EXPERIMENTS_DIR) -> list[BanditDesign]:
     return [BanditDesign(b.id, tuple(a.name for a in b.arms), b.prior_alpha, b.prior_beta)
             for b in load_experiments(folder).bandits]
@@ -96,7 +106,7 @@ def bandit_readout(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             metadata[design.bandit_id] = dg.MetadataValue.md("\n\n".join(lines))
         for name, frames in (("bandit_allocation", allocations), ("bandit_arms", arms),
                              ("bandit_policy_values", values)):
-            frame = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) \
-                else pd.DataFrame({"bandit_id": pd.Series(dtype=str)})
+            filled = [f for f in frames if len(f)]
+            frame = pd.concat(filled, ignore_index=True) if filled else pd.DataFrame(columns=EMPTY_COLUMNS[name])
             write_table(con, name, frame)
     return dg.MaterializeResult(metadata=metadata)
