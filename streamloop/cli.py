@@ -194,6 +194,32 @@ def campaigns_run(dry_run, at, as_json):
     click.echo(json.dumps(summary.to_json()) if as_json else summary.render())
 
 
+@main.group()
+def experiments():
+    """A/B tests and bandits (experiments/*.yml) and their readouts from the warehouse."""
+
+
+@experiments.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def experiments_list(as_json):
+    """Every experiment: kind, status, primary metric, profiles assigned per variant."""
+    from streamloop.app.experiments import list_experiments, render_list
+
+    rows = list_experiments()
+    click.echo(json.dumps(rows, indent=2) if as_json else render_list(rows))
+
+
+@experiments.command("report")
+@click.argument("experiment_id")
+@click.option("--json", "as_json", is_flag=True)
+def experiments_report(experiment_id, as_json):
+    """Lifts with intervals, SRM, CUPED and guardrails of one experiment, in words and numbers."""
+    from streamloop.app.experiments import experiment_report, render_report
+
+    report = experiment_report(experiment_id)
+    click.echo(json.dumps(report, indent=2) if as_json else render_report(report))
+
+
 @main.command()
 @click.option("--profiles", type=int, default=400, show_default=True)
 @click.option("--days", type=int, default=240, show_default=True,
