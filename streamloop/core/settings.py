@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     dynamodb_table: str = Field("streamloop-online", description="DynamoDB table for the online store")
     outbox_path: Path | None = Field(None, description="message outbox; default HOME/outbox.sqlite")
     aws_region: str = Field("us-east-1", description="region for boto3 clients")
+    # how the collector lands events (streamloop/core/landing.py): one file per request, group commit, or Firehose
+    landing: Literal["direct", "buffered", "firehose"] = Field("direct", description="collector landing mode")
+    landing_flush_interval_ms: int = Field(200, description="buffered landing: how long requests wait for a flush")
+    firehose_events_stream: str = Field("streamloop-events", description="Firehose stream landing events")
+    firehose_rejected_stream: str = Field("streamloop-rejected", description="Firehose stream landing rejects")
 
     api_keys: str = Field("", description="comma-separated valid x-api-key values")
     allow_open: bool = Field(False, description="serve without API keys; must be set explicitly")
