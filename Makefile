@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint clean package
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Lambda artifacts (dist/), checked against Lambda's limits, cold starts measured (deploy/package.py)
+package: $(STAMP)
+	$(BIN)/python -m deploy.package
 
 clean:
 	rm -rf $(VENV) .streamloop dbt_project/target dbt_project/logs
