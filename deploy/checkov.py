@@ -49,7 +49,7 @@ def run_checkov(directory: Path = TERRAFORM_DIR) -> CheckovReport:
     # --skip-download: no guideline fetch from the vendor's API (offline, and no data leaves the machine)
     completed = subprocess.run(
         [str(checkov_bin()), "-d", str(directory), "--framework", "terraform", "--skip-download", "-o", "json"],
-        capture_output=True, text=True, env={**os.environ, "BC_SKIP_MAPPING": "TRUE"})
+        check=False, capture_output=True, text=True, env={**os.environ, "BC_SKIP_MAPPING": "TRUE"})
     if completed.returncode not in (0, 1):
         raise RuntimeError(f"checkov exited {completed.returncode}: {completed.stderr[-2000:]}")
     report = json.loads(completed.stdout)

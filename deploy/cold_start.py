@@ -91,7 +91,7 @@ def measure(task_root: Path, function: str, module: str, runs: int = 5) -> ColdS
             completed = subprocess.run(
                 [sys.executable, "-S", "-E", "-B", "-c", CHILD, str(task_root), module,
                  *map(str, payloads_for(function))],
-                cwd=home, env=env, capture_output=True, text=True, timeout=120)
+                check=False, cwd=home, env=env, capture_output=True, text=True, timeout=120)
             if completed.returncode != 0:
                 raise RuntimeError(f"{function} failed from its artifact: {completed.stderr.strip()[-3000:]}")
             results.append(json.loads(completed.stdout.strip().splitlines()[-1]))

@@ -55,6 +55,7 @@ def install(wheels: list[Path], target: Path) -> None:
 
 def _pip(*args: str) -> None:
     # pip's index warnings would drown the summary; they are shown only when pip fails
-    completed = subprocess.run([sys.executable, "-m", "pip", *args[:1], "-q", *args[1:]], capture_output=True, text=True)
+    completed = subprocess.run([sys.executable, "-m", "pip", *args[:1], "-q", *args[1:]], check=False,
+                               capture_output=True, text=True)
     if completed.returncode != 0:
         raise RuntimeError(f"pip {args[0]} failed: {completed.stderr.strip()[-3000:]}")
