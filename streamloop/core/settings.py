@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     landing_flush_interval_ms: int = Field(200, description="buffered landing: how long requests wait for a flush")
     firehose_events_stream: str = Field("streamloop-events", description="Firehose stream landing events")
     firehose_rejected_stream: str = Field("streamloop-rejected", description="Firehose stream landing rejects")
+    firehose_ignored_stream: str = Field("streamloop-ignored", description="Firehose stream landing ignored records")
 
     api_keys: str = Field("", description="comma-separated valid x-api-key values")
     allow_open: bool = Field(False, description="serve without API keys; must be set explicitly")

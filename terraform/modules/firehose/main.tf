@@ -15,7 +15,7 @@ locals {
     { name = "received_at", type = "timestamp" },
     { name = "source", type = "string" },
     { name = "raw", type = "string" },
-  ], var.kind == "rejected" ? [{ name = "reason", type = "string" }] : [])
+  ], var.kind == "events" ? [] : [{ name = "reason", type = "string" }])
 }
 
 resource "aws_glue_catalog_database" "this" {

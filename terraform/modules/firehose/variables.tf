@@ -5,10 +5,10 @@ variable "name" {
 
 variable "kind" {
   type        = string
-  description = "Lake kind the stream lands: events or rejected (streamloop/core/lake.py layout)."
+  description = "Lake kind the stream lands: events, rejected or ignored (streamloop/core/lake.py layout)."
   validation {
-    condition     = contains(["events", "rejected"], var.kind)
-    error_message = "kind must be events or rejected."
+    condition     = contains(["events", "rejected", "ignored"], var.kind)
+    error_message = "kind must be events, rejected or ignored."
   }
 }
 

@@ -42,6 +42,7 @@ module "lake" {
   kms_key_arn = module.key.arn
   expire_prefixes = {
     "${local.lake_prefix}/rejected/" = var.rejected_retention_days
+    "${local.lake_prefix}/ignored/"  = var.rejected_retention_days
     "${local.lake_prefix}/events/"   = var.raw_events_retention_days
     "firehose-errors/"               = var.rejected_retention_days
   }
@@ -79,7 +80,7 @@ module "messaging_table" {
 
 module "landing" {
   source             = "../firehose"
-  for_each           = toset(["events", "rejected"])
+  for_each           = toset(["events", "rejected", "ignored"])
   name               = "${var.name_prefix}-${each.key}"
   kind               = each.key
   bucket_arn         = module.lake.arn
@@ -162,6 +163,7 @@ module "api" {
     STREAMLOOP_LANDING                  = "firehose"
     STREAMLOOP_FIREHOSE_EVENTS_STREAM   = module.landing["events"].name
     STREAMLOOP_FIREHOSE_REJECTED_STREAM = module.landing["rejected"].name
+    STREAMLOOP_FIREHOSE_IGNORED_STREAM  = module.landing["ignored"].name
   })
   tags = local.tags
 }
