@@ -42,7 +42,7 @@ def test_concurrent_requests_share_one_file_per_kind_and_every_record_lands(tmp_
     # THEN they were written by one or two flushes (not 20 files), every record present exactly once
     files = lake.files("events")
     assert 1 <= len(files) <= 2 and len(lake.files("rejected")) == len(files)
-    table = pq.read_table(files).to_pylist() if len(files) == 1 else sum((pq.read_table(f).to_pylist() for f in files), [])
+    table = [row for path in files for row in pq.read_table(path).to_pylist()]
     assert sorted(json.loads(r["raw"])["event_id"] for r in table) == sorted(f"r{q}-e{i}" for q in range(20) for i in range(3))
     # each request's records keep its source and received time; rows carry the file's batch id, renumbered
     assert {r["source"] for r in table} == {f"api-{q}" for q in range(20)}
@@ -166,7 +166,7 @@ class _FlakyFirehose:
         self.calls: list[list[bytes]] = []
         self.refuse_first, self.always = refuse_first, always
 
-    def put_record_batch(self, DeliveryStreamName, Records):  # noqa: N803 - boto3's parameter names
+    def put_record_batch(self, DeliveryStreamName, Records):  # boto3's parameter names
         self.calls.append([r["Data"] for r in Records])
         refuse = self.refuse_first if (len(self.calls) == 1 or self.always) else set()
         responses = [{"ErrorCode": "ServiceUnavailableException"} if i in refuse else {"RecordId": str(i)}
