@@ -9,13 +9,18 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import boto3
+import httpx
 import pyarrow.parquet as pq
 import pytest
 from moto import mock_aws
+from test_functions_support import API_KEY, LiveServer, event, seed
 
+from functions.app import create_app
+from functions.services import Services
 from streamloop.core.lake import Lake
 from streamloop.core.landing import BufferedLanding, FirehoseLanding, LandingError, landing_for
-from streamloop.core.settings import Settings
+from streamloop.core.settings import REPO_ROOT, Settings
+from streamloop.core.store.sqlite import SQLiteStore
 
 RECEIVED = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
@@ -195,3 +200,27 @@ def test_settings_choose_the_landing(tmp_path):
     buffered.close()
     firehose = landing_for(Settings(home=tmp_path, landing="firehose", firehose_events_stream="prod-events"))
     assert isinstance(firehose, FirehoseLanding) and firehose.streams["events"] == "prod-events"
+
+
+def test_the_api_under_group_commit_lands_concurrent_requests_in_few_files(tmp_path):
+    # GIVEN the real app over HTTP with STREAMLOOP_LANDING=buffered (a 300 ms flush interval)
+    settings = Settings(home=tmp_path, api_keys=API_KEY, landing="buffered", landing_flush_interval_ms=300)
+    store = SQLiteStore(tmp_path / "online.sqlite")
+    seed(store)
+    services = Services(settings, store=store, experiments_dir=REPO_ROOT / "experiments")
+    barrier = threading.Barrier(12)
+
+    def post(url: str, number: int) -> dict:
+        body = {"events": [event("app_open", event_id=f"req{number}-{i}") for i in range(5)]}
+        barrier.wait()
+        return httpx.post(url + "/v1/events", json=body, headers={"x-api-key": API_KEY}, timeout=30).json()
+
+    # WHEN 12 clients post at once
+    with LiveServer(create_app(services=services)) as server, ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda n: post(server.url, n), range(12)))
+    # THEN every request was accepted, its events were in the lake when it was answered, in few files
+    assert [a["accepted"] for a in answers] == [5] * 12
+    files = Lake(settings.lake_root).files("events")
+    rows = [row for path in files for row in pq.read_table(path).to_pylist()]
+    assert sorted(json.loads(r["raw"])["event_id"] for r in rows) == sorted(f"req{n}-{i}" for n in range(12) for i in range(5))
+    assert len(files) <= 3  # not one file per request

@@ -30,11 +30,14 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from streamloop.core.errors import StreamloopError
-from streamloop.core.lake import RAW_SCHEMA, REJECTED_SCHEMA, Lake, new_batch_id
+
+if TYPE_CHECKING:
+    from streamloop.core.lake import Lake
+
+# pyarrow (through streamloop.core.lake) is imported on the first flush, not when the API function starts
 
 log = logging.getLogger("streamloop.landing")
 
@@ -46,8 +49,21 @@ class LandingError(StreamloopError):
     """Records could not be made durable; the request that sent them must fail."""
 
 
-def _schema(kind: str) -> pa.Schema:
-    return RAW_SCHEMA if kind in ("events", "catalog") else REJECTED_SCHEMA
+class _LakeWriter:
+    """Lake.write_records on top of write_batch, so any writer of the raw lake can take any landing."""
+
+    def write_batch(self, batch: Batch, source: str, received_at: datetime, batch_id: str) -> list[str]:
+        raise NotImplementedError
+
+    def write_records(self, kind: str, raws: Sequence[str], source: str, received_at: datetime,
+                      batch_id: str | None = None, reasons: Sequence[str] | None = None,
+                      record_indexes: Sequence[int] | None = None) -> list[str]:
+        indexes = list(record_indexes) if record_indexes is not None else list(range(len(raws)))
+        reasons = list(reasons) if reasons is not None else [None] * len(raws)
+        from streamloop.core.lake import new_batch_id
+
+        return self.write_batch({kind: list(zip(indexes, raws, reasons, strict=True))}, source, received_at,
+                                batch_id or new_batch_id())
 
 
 @dataclass
@@ -58,16 +74,16 @@ class _Pending:
     done: Future
 
 
-class BufferedLanding:
+class BufferedLanding(_LakeWriter):
     """Group commit: one file per kind and received date per flush interval, requests wait for it."""
 
     def __init__(self, lake: Lake, flush_interval_s: float = 0.2, max_records: int = 50_000,
-                 batch_ids: Callable[[], str] = new_batch_id, timeout_s: float = 30.0):
+                 batch_ids: Callable[[], str] | None = None, timeout_s: float = 30.0):
         self.lake = lake
         self.flush_interval_s = flush_interval_s
         self.max_records = max_records  # flush early when this many records wait (bounds memory)
         self.timeout_s = timeout_s
-        self._batch_ids = batch_ids
+        self._batch_ids = batch_ids  # default: a random id per flush (streamloop.core.lake.new_batch_id)
         self._pending: list[_Pending] = []
         self._pending_records = 0
         self._lock = threading.Lock()
@@ -132,7 +148,11 @@ class BufferedLanding:
             pending.done.set_result(paths)
 
     def _write(self, taken: list[_Pending]) -> list[str]:
-        flush_id = self._batch_ids()
+        import pyarrow as pa
+
+        from streamloop.core.lake import RAW_SCHEMA, REJECTED_SCHEMA, new_batch_id
+
+        flush_id = (self._batch_ids or new_batch_id)()
         paths: list[str] = []
         kinds = sorted({kind for p in taken for kind, triples in p.batch.items() if triples},
                        key=lambda kind: kind == "events")  # events last, as Lake.write_batch does
@@ -147,11 +167,12 @@ class BufferedLanding:
             }
             if kind != "events":
                 columns["reason"] = [row[3] or "" for row in rows]
-            paths += self.lake.write_table(kind, pa.table(columns, schema=_schema(kind)))
+            schema = RAW_SCHEMA if kind == "events" else REJECTED_SCHEMA
+            paths += self.lake.write_table(kind, pa.table(columns, schema=schema))
         return paths
 
 
-class FirehoseLanding:
+class FirehoseLanding(_LakeWriter):
     """Lands through Kinesis Data Firehose: acknowledged once Firehose accepted every record."""
 
     MAX_RECORDS_PER_CALL = 500           # PutRecordBatch limits
@@ -224,6 +245,8 @@ def landing_for(settings) -> Lake | BufferedLanding | FirehoseLanding:
     if settings.landing == "firehose":
         return FirehoseLanding({"events": settings.firehose_events_stream, "rejected": settings.firehose_rejected_stream,
                                 "ignored": settings.firehose_ignored_stream}, region=settings.aws_region)
+    from streamloop.core.lake import Lake
+
     lake = Lake(settings.lake_root)
     if settings.landing == "buffered":
         return BufferedLanding(lake, settings.landing_flush_interval_ms / 1000)
