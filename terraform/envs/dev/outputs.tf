@@ -37,3 +37,8 @@ output "ses_dkim_tokens" {
   description = "DKIM tokens for the sender domain's DNS."
   value       = module.streamloop.ses_dkim_tokens
 }
+
+output "orchestrator_role_arn" {
+  description = "Role the Dagster deployment runs as."
+  value       = module.streamloop.orchestrator_role_arn
+}

@@ -235,3 +235,61 @@ module "lifecycle_schedule" {
   kms_key_arn         = module.key.arn
   tags                = local.tags
 }
+
+# -- Orchestrator (Dagster) role: builds the warehouse from the lake, compacts it, trains, publishes ------
+# The Dagster daemon/webserver run on ECS or EC2 (docs/deploy.md "Dagster"); this is their task/instance role.
+data "aws_iam_policy_document" "orchestrator_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com", "ec2.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "orchestrator" {
+  name               = "${var.name_prefix}-orchestrator"
+  assume_role_policy = data.aws_iam_policy_document.orchestrator_assume.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "orchestrator" {
+  statement {
+    sid       = "ListLake"
+    actions   = ["s3:ListBucket"]
+    resources = [module.lake.arn]
+  }
+  statement {
+    sid       = "ReadLakeAndRegistry"
+    actions   = ["s3:GetObject"]
+    resources = ["${module.lake.arn}/${local.lake_prefix}/*", "${module.lake.arn}/registry/*"]
+  }
+  statement {
+    sid     = "CompactLakeAndPublishModels"
+    actions = ["s3:PutObject", "s3:DeleteObject"]
+    resources = [
+      "${module.lake.arn}/${local.lake_prefix}/events/*",
+      "${module.lake.arn}/${local.lake_prefix}/rejected/*",
+      "${module.lake.arn}/${local.lake_prefix}/ignored/*",
+      "${module.lake.arn}/${local.lake_prefix}/_compaction/*",
+      "${module.lake.arn}/registry/*",
+    ]
+  }
+  statement {
+    sid       = "PublishOnlineStore"
+    actions   = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:DeleteItem"]
+    resources = [module.online_store.arn]
+  }
+  statement {
+    sid       = "UseDataKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [module.key.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "orchestrator" {
+  name   = "${var.name_prefix}-orchestrator"
+  role   = aws_iam_role.orchestrator.id
+  policy = data.aws_iam_policy_document.orchestrator.json
+}

@@ -52,3 +52,8 @@ output "kms_key_arn" {
   description = "The environment's data key."
   value       = module.key.arn
 }
+
+output "orchestrator_role_arn" {
+  description = "Role the Dagster deployment runs as (ECS task role or EC2 instance profile)."
+  value       = aws_iam_role.orchestrator.arn
+}
