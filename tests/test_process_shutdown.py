@@ -78,9 +78,9 @@ def test_a_supervised_tree_with_a_detached_grandchild_is_stopped():
     script = ("import subprocess, sys, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
               "subprocess.Popen([sys.executable, '-c', 'import time, signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
               "time.sleep(120)'], start_new_session=True); time.sleep(120)")
-    runner = subprocess.Popen([sys.executable, "-c",
-                               "import sys; from streamloop.app.process_tree import run_supervised; "
-                               f"print(run_supervised([sys.executable, '-c', {script!r}], {{}}, grace_s=1))"],
+    supervisor = ("import sys; from streamloop.app.process_tree import run_supervised; "
+                  f"print(run_supervised([sys.executable, '-c', {script!r}], {{}}, grace_s=1))")
+    runner = subprocess.Popen([sys.executable, "-c", supervisor],
                               cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True,
                               stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
