@@ -54,8 +54,12 @@ def test_concurrent_requests_share_one_file_per_kind_and_every_record_lands(tmp_
     assert {r["received_at"] for r in table} == {RECEIVED}
     for path in files:
         rows = pq.read_table(path).to_pylist()
-        assert {r["batch_id"] for r in rows} == {path.rsplit("batch-", 1)[1].removesuffix(".parquet")}
-        assert sorted(r["record_index"] for r in rows) == list(range(len(rows)))
+        flush_id = path.rsplit("batch-", 1)[1].removesuffix(".parquet")
+        assert {r["batch_id"] for r in rows} == {flush_id}
+        # one numbering across the flush's kinds, so batch_id:record_index names one record
+        rejected_rows = pq.read_table(path.replace("/events/", "/rejected/")).to_pylist()
+        indexes = [r["record_index"] for r in rows + rejected_rows]
+        assert sorted(indexes) == list(range(len(indexes)))
     # every request was acknowledged with the file(s) holding it
     assert all(any(f in files for f in result) for result in results)
     rejected = pq.read_table(lake.files("rejected")).to_pylist()

@@ -154,19 +154,21 @@ class BufferedLanding(_LakeWriter):
 
         flush_id = (self._batch_ids or new_batch_id)()
         paths: list[str] = []
+        offset = 0  # one numbering across the flush's kinds: batch_id:record_index names one record
         kinds = sorted({kind for p in taken for kind, triples in p.batch.items() if triples},
                        key=lambda kind: kind == "events")  # events last, as Lake.write_batch does
         for kind in kinds:
             rows = [(p.source, p.received_at, raw, reason) for p in taken for _, raw, reason in p.batch.get(kind, ())]
             columns = {
                 "batch_id": [flush_id] * len(rows),
-                "record_index": list(range(len(rows))),
+                "record_index": list(range(offset, offset + len(rows))),
                 "received_at": [row[1] for row in rows],
                 "source": [row[0] for row in rows],
                 "raw": [row[2] for row in rows],
             }
             if kind != "events":
                 columns["reason"] = [row[3] or "" for row in rows]
+            offset += len(rows)
             schema = RAW_SCHEMA if kind == "events" else REJECTED_SCHEMA
             paths += self.lake.write_table(kind, pa.table(columns, schema=schema))
         return paths
