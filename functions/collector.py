@@ -62,13 +62,14 @@ class IngestResult:
 
 class Collector:
     def __init__(self, store_factory: Callable[[], OnlineStore], lake_root: str, titles: TitleCache,
-                 experiments: Experiments, messaging=None):
+                 experiments: Experiments, messaging=None, landing=None):
         self._store_factory = store_factory
         self.messaging = messaging  # messaging.collector_hook.MessagingHook: contacts, consent, triggers
         self.lake_root = lake_root
         self.titles = titles
         self.experiments = experiments
-        self._lake = None
+        # a streamloop.core.landing writer (group commit, Firehose) replaces the one-file-per-request lake
+        self._lake = landing
 
     @property
     def store(self) -> OnlineStore:

@@ -129,7 +129,8 @@ def serve(host, port):
 
     from functions.app import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    # uvicorn stops on SIGTERM and Ctrl-C; open keep-alive connections get 5 s, not forever
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
 
 
 @main.group()

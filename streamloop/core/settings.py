@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     dynamodb_table: str = Field("streamloop-online", description="DynamoDB table for the online store")
     outbox_path: Path | None = Field(None, description="message outbox; default HOME/outbox.sqlite")
     aws_region: str = Field("us-east-1", description="region for boto3 clients")
+    # how the collector lands events (streamloop/core/landing.py): one file per request, group commit, or Firehose
+    landing: Literal["direct", "buffered", "firehose"] = Field("direct", description="collector landing mode")
+    landing_flush_interval_ms: int = Field(200, description="buffered landing: how long requests wait for a flush")
+    firehose_events_stream: str = Field("streamloop-events", description="Firehose stream landing events")
+    firehose_rejected_stream: str = Field("streamloop-rejected", description="Firehose stream landing rejects")
+    firehose_ignored_stream: str = Field("streamloop-ignored", description="Firehose stream landing ignored records")
 
     # lifecycle messaging (docs/messaging.md)
     messaging_daily_cap: int = Field(2, ge=0, description="messages per profile per calendar day in its time zone")
