@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from functions.logs import configure_logging, request_id_var
 from functions.responses import error_response
-from functions.routers import events, health, home, titles
+from functions.routers import admin, events, health, home, titles
 from functions.services import Services
 from streamloop.core.settings import Settings, get_settings
 
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app = FastAPI(title="streamloop", version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.services = services
-    for router in (health.router, events.router, home.router, titles.router):
+    for router in (health.router, events.router, home.router, titles.router, admin.router):
         app.include_router(router)
 
     @app.exception_handler(StarletteHTTPException)
