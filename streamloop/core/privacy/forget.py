@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 from streamloop.core import clock
 from streamloop.core.privacy.erasers import Eraser, LakeEraser, registered_erasers
+from streamloop.core.privacy.rebuild import request_full_refresh
 from streamloop.core.privacy.subjects import Subject, privacy_salt
 from streamloop.core.privacy.suppression import SuppressionList
 from streamloop.core.settings import Settings
@@ -71,6 +72,8 @@ def forget(subject: Subject, settings: Settings, erasers: list[Eraser] | None = 
         event_ids |= erasure.event_ids
         report.stores[eraser.name] = report.stores.get(eraser.name, 0) + erasure.rows
     report.remaining = {eraser.name: eraser.count(ids) for eraser in erasers}
+    if report.stores.get("warehouse"):
+        request_full_refresh(settings, report.deletion_id)
     report.seconds = round(time.perf_counter() - start, 3)
     _audit(settings, report)
     return report
