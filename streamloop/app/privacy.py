@@ -38,8 +38,8 @@ def run_forget(profile_id: str | None, account_id: str | None) -> ForgetReport:
 
 
 def render(report: ForgetReport) -> str:
-    lines = [f"forgot {report.subject_kind} ({report.profiles} profile(s)) in {report.seconds:.2f}s — "
-             f"deletion {report.deletion_id}"]
+    lines = [f"forgot {report.subject_kind} ({report.profiles} profile(s)) in {report.seconds:.2f}s, "
+             + f"deletion {report.deletion_id}"]
     lines += [f"  {store:<16} {rows:>10,} rows removed" for store, rows in report.stores.items()]
     lines.append(f"  suppressed ids   {report.suppressed_ids:>10,} (late events are dropped at the edge)")
     lines.append(f"  backups keep deleted data up to {report.backups_retained_days} days")
