@@ -43,10 +43,14 @@ final as (
         data_end_date,
         days_before_end = 0 as is_latest,
         -- labels look 30 (churn) and 90 (revenue) days ahead; only matured windows are complete
-        {{ features_add_days('data_end_date', '-days_before_end') }}
-            <= {{ features_add_days('data_end_date', -30) }} as is_churn_label_complete,
-        {{ features_add_days('data_end_date', '-days_before_end') }}
-            <= {{ features_add_days('data_end_date', -90) }} as is_ltv_label_complete
+        (
+            {{ features_add_days('data_end_date', '-days_before_end') }}
+            <= {{ features_add_days('data_end_date', -30) }}
+        ) as is_churn_label_complete,
+        (
+            {{ features_add_days('data_end_date', '-days_before_end') }}
+            <= {{ features_add_days('data_end_date', -90) }}
+        ) as is_ltv_label_complete
     from offsets
 
 )

@@ -7,4 +7,4 @@ select
     rejected_count / received_count as reject_rate
 from {{ ref('ingestion_reconciliation') }}
 where received_count > 0
-  and rejected_count / received_count > {{ var('max_reject_rate') }}
+    and rejected_count / received_count > {{ var('max_reject_rate') }}

@@ -14,9 +14,10 @@ session_starts as (
 
     select
         * exclude (previous_occurred_at),
-        previous_occurred_at is null
+        (
+            previous_occurred_at is null
             or occurred_at - previous_occurred_at >= interval {{ var('session_gap_minutes') }} minute
-            as is_session_start
+        ) as is_session_start
     from stitched
 
 ),
