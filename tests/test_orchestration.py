@@ -405,3 +405,39 @@ def test_ui_keeps_dagster_state_under_streamloop_home(home, monkeypatch):
     assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)  # dbt is found
     location, = yaml.safe_load(WORKSPACE.read_text())["load_from"]
     assert location["python_module"]["module_name"] == "orchestration.definitions"
+
+
+# -- the dbt manifest -----------------------------------------------------------------------------------
+
+_ASSET_KEYS = ("from streamloop.app.build import warehouse_assets; "
+               "print(sorted(k.to_user_string() for k in warehouse_assets().keys))")
+
+
+def _warehouse_asset_keys(home: Path) -> list[str]:
+    """The dbt asset keys as a fresh `streamloop build` process loads them (a new interpreter, like the CLI)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "STREAMLOOP_HOME": str(home), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    for name in ("STREAMLOOP_LAKE_URI", "STREAMLOOP_WAREHOUSE_PATH", "DAGSTER_IS_DEV_CLI"):
+        env.pop(name, None)
+    done = subprocess.run([sys.executable, "-c", _ASSET_KEYS], env=env, capture_output=True, text=True, timeout=600,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1].replace("'", '"'))
+
+
+@pytest.mark.slow
+def test_a_build_after_a_sql_edit_never_runs_a_stale_manifest(tmp_path):
+    from streamloop.core.settings import DBT_PROJECT_DIR
+
+    probe = DBT_PROJECT_DIR / "models" / "marts" / "zz_manifest_probe.sql"
+    # WHEN a model is added after the manifest was written (by the session's first load of the definitions)
+    probe.write_text("select 1 as probe_id\n")
+    try:
+        # THEN the next build's asset graph has it
+        assert "zz_manifest_probe" in _warehouse_asset_keys(tmp_path)
+    finally:
+        probe.unlink()
+    # AND once it is deleted again, the next build no longer has it
+    assert "zz_manifest_probe" not in _warehouse_asset_keys(tmp_path)

@@ -58,13 +58,10 @@ class OnlineStoreResource(dg.ConfigurableResource):
     aws_region: str | None = None
 
     def get(self):
-        if self.backend == "dynamodb":
-            from streamloop.core.store.dynamodb import DynamoDBStore
+        from streamloop.core.store import open_store
 
-            return DynamoDBStore(self.dynamodb_table, self.aws_region)
-        from streamloop.core.store.sqlite import SQLiteStore
-
-        return SQLiteStore(self.sqlite_path)
+        return open_store(self.backend, sqlite_path=self.sqlite_path, dynamodb_table=self.dynamodb_table,
+                          aws_region=self.aws_region)
 
 
 def local_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:

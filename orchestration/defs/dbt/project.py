@@ -1,31 +1,54 @@
-"""The dbt project as Dagster sees it, with a manifest that always matches the SQL on disk.
+"""The dbt project as Dagster sees it, its manifest prepared the way dagster-dbt documents.
 
-The manifest is parsed (`dbt parse`) whenever it is missing or older than any file of the project
-(in `dagster dev`, a deployed code server, tests), so the asset graph never describes models that
-no longer exist, and an unchanged project loads without paying for a parse.
+- `dagster dev` (`streamloop ui`): `prepare_if_dev()` re-parses the project at every code-location load,
+  so the asset graph follows SQL edits.
+- A deployment: `dagster-dbt project prepare-and-package --file orchestration/defs/dbt/project.py` at
+  packaging time writes the manifest the code server loads.
+- `streamloop build` and `streamloop train` (in-process runs): `prepare_manifest()` parses before the
+  definitions load (streamloop/app/build.py), so a build after a SQL edit never runs a stale manifest.
+  dbt's partial parsing makes an unchanged project's parse cheap.
+- Anywhere else (tests, a fresh checkout) a missing manifest is parsed once at import.
+
+Parsing renders the env_var() calls of profiles.yml and the sources, so it runs with the same environment
+dbt runs with (settings → STREAMLOOP_* variables).
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt import DbtProject
 
 from orchestration.defs.dbt.environment import dbt_environment
 from streamloop.core.settings import DBT_PROJECT_DIR, get_settings
 
-_PROJECT_FOLDERS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
+
+@contextmanager
+def _parse_environment() -> Iterator[None]:
+    """What `dbt parse` needs: the environment settings give dbt, and this Python's `dbt` first on PATH
+    (the preparer runs plain `dbt`; a virtualenv's bin is often not on PATH)."""
+    settings = get_settings()
+    path = os.pathsep.join([str(Path(dbt_executable()).parent), os.environ.get("PATH", "")])
+    with (dbt_environment(lake_root=settings.lake_root, warehouse_path=str(settings.warehouse_file)),
+          _environ_value("PATH", path)):
+        yield
 
 
-def manifest_is_stale(project: DbtProject) -> bool:
-    if not project.manifest_path.exists():
-        return True
-    parsed_at = project.manifest_path.stat().st_mtime
-    files = [project.project_dir / "dbt_project.yml"]
-    for folder in _PROJECT_FOLDERS:
-        files += [p for p in (project.project_dir / folder).rglob("*") if p.is_file()]
-    return any(p.stat().st_mtime > parsed_at for p in files)
+@contextmanager
+def _environ_value(name: str, value: str) -> Iterator[None]:
+    saved = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved
 
 
 def dbt_executable() -> str:
@@ -34,14 +57,15 @@ def dbt_executable() -> str:
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
-def prepare_dbt_project(project: DbtProject) -> DbtProject:
-    """Runs `dbt parse` when the manifest is missing or stale; returns the project."""
-    if manifest_is_stale(project):
-        settings = get_settings()  # parsing renders env_var() calls too
-        with dbt_environment(lake_root=settings.lake_root, warehouse_path=str(settings.warehouse_file)):
-            (DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
-             .cli(["parse", "--quiet"], target_path=project.target_path).wait())
-    return project
+def prepare_manifest() -> Path:
+    """Parses the project now, with dagster-dbt's own preparer, whatever the context; returns the manifest."""
+    with _parse_environment():
+        dbt_project.preparer.prepare(dbt_project)
+    return dbt_project.manifest_path
 
 
-dbt_project = prepare_dbt_project(DbtProject(project_dir=DBT_PROJECT_DIR))
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
+with _parse_environment():
+    dbt_project.prepare_if_dev()
+if not dbt_project.manifest_path.exists():
+    prepare_manifest()

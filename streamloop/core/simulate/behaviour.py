@@ -21,6 +21,7 @@ Cheap scalar choices use `random.Random` (fast per call); vector choices use num
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from bisect import bisect_right
@@ -57,6 +58,12 @@ _WORTH_IT_MINUTES = (2.0, 10.0, 30.0)
 _PRICE_WEIGHT = (0.2, 1.0, 2.5)
 _CANCEL_REASONS = ("too_expensive", "not_enough_content", "switching_service", "technical_issues", "other")
 _SEARCH_WORDS = tuple(GENRES) + ("new movies", "comedy series", "kids", "documentary nature", "thriller 2024")
+
+
+def _lake_address(profile_id: str, channel: str) -> str:
+    """A contact address as the lake holds it: the collector lands only a keyed hash of a real address
+    (messaging/collector_hook.py); the simulator writes to the lake directly, so it writes that form."""
+    return "hmac-sha256:" + hashlib.sha256(f"simulated:{channel}:{profile_id}".encode()).hexdigest()
 
 
 def _cumulative(weights) -> list[float]:
@@ -606,6 +613,10 @@ class HouseholdSimulator:
             t += rand.randint(1_000, 5_000)
             buf.add(t, zone, "consent_updated", self.envelope(device, owner, a),
                     f'{{"channel":"{channel}","granted":{"true" if account.consent[channel] else "false"}}}')
+            if account.consent[channel] and channel in ("email", "push"):
+                t += rand.randint(500, 2_000)
+                buf.add(t, zone, "contact_updated", self.envelope(device, owner, a),
+                        f'{{"channel":"{channel}","address":"{_lake_address(pop.profile_ids[owner], channel)}"}}')
         account.last_event_ms = account.created_ms = t
         if existing:  # already paying: the monthly anniversary falls somewhere in the first month
             account.next_bill_day = 1 + (-day) % 30
