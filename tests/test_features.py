@@ -7,6 +7,7 @@ THEN every feature row with snapshot_date <= d is unchanged (features only see e
 """
 from __future__ import annotations
 
+import ast
 import json
 import random
 import subprocess
@@ -189,9 +190,10 @@ def build(full_refresh: bool) -> None:
     run_in_child(f"from orchestration.dbt_runner import run_dbt; run_dbt({args!r})")
 
 
-def run_in_child(code: str) -> None:
+def run_in_child(code: str) -> str:
     done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
 
 
 def read_tables() -> dict[str, pd.DataFrame]:
@@ -335,7 +337,17 @@ def test_profile_features_match_a_python_recount(builds):
 def test_feature_unit_tests_pass(builds):
     """dbt unit tests of the feature layer (window edges, labels, binges), on the built warehouse's schemas."""
     selector = "test_type:unit,path:models/features test_type:unit,path:models/intermediate/features"
-    run_in_child(f"from orchestration.dbt_runner import run_dbt; run_dbt(['test', '--select', *{selector.split()!r}])")
+    # a selector that matched nothing would pass too: the child reports which unit tests ran and how
+    output = run_in_child("from orchestration.dbt_runner import run_dbt; "
+                          f"result = run_dbt(['test', '--select', *{selector.split()!r}]); "
+                          "print(sorted((r.node.name, str(r.status)) for r in result.result.results))")
+    ran = dict(ast.literal_eval(output.strip().splitlines()[-1]))
+    declared = {test["name"] for path in (FEATURES_DIR.glob("*.yml"))
+                for test in (yaml.safe_load(path.read_text()) or {}).get("unit_tests", [])}
+    declared |= {test["name"] for path in (REPO / "dbt_project" / "models" / "intermediate" / "features").glob("*.yml")
+                 for test in (yaml.safe_load(path.read_text()) or {}).get("unit_tests", [])}
+    assert declared and set(ran) == declared
+    assert set(ran.values()) == {"pass"}
 
 
 def test_feature_dictionary_lists_every_contract_column():
