@@ -18,6 +18,7 @@ from functions.exposures import ExposureLog
 from functions.home_reads import MAX_BECAUSE_ROWS, Context, Reads, log
 from functions.home_rows import BUILDERS, Page, Rows
 from streamloop.core import clock
+from streamloop.core.constants import SURFACE_HOME_ROW_ORDER
 from streamloop.core.store import StoreError
 from streamloop.core.store.values import BanditValue
 
@@ -76,7 +77,7 @@ class HomeService:
         page = Page(ctx, self.titles, items)
 
         order, propensity = DEFAULT_ORDER, None
-        bandit = self.experiments.bandit_for("home.row_order", now)
+        bandit = self.experiments.bandit_for(SURFACE_HOME_ROW_ORDER, now)
         if bandit is not None:
             arm, propensity = self._choose_arm(bandit, request_id)
             order = arm.order

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functions.catalog import ListsCache, TitleCache
 from functions.experiments import Experiments
 from functions.home_reads import CANDIDATES_READ, Context
+from streamloop.core.constants import SURFACE_TOP_PICKS, genre_row_id
 from streamloop.core.filters import is_allowed
 from streamloop.core.store.values import served_model_version
 
@@ -123,7 +124,7 @@ class Rows:
         this profile (no candidates published, or none left after the filters) or the experiment says so."""
         if not ctx.known:
             return []
-        test = self.experiments.test_for("home.top_picks", ctx.now)
+        test = self.experiments.test_for(SURFACE_TOP_PICKS, ctx.now)
         variant = test.assign(ctx.profile_id) if test else None
         region = f"Popular in {ctx.country or 'your region'} right now"
         items, row_reason = [], FALLBACK_REASON
@@ -191,7 +192,7 @@ class Rows:
             reason = f"You often watch {label}" if personal else f"Popular {label} titles"
             items = page.take(pool, lambda tid, t, reason=reason: reason)
             if items:
-                rows.append({"row_id": f"genre:{genre}", "kind": "genre", "title": label, "reason": reason,
+                rows.append({"row_id": genre_row_id(genre), "kind": "genre", "title": label, "reason": reason,
                              "items": items})
         return rows
 
