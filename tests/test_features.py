@@ -234,6 +234,7 @@ def keyed(frame: pd.DataFrame, key: list[str], upto: date) -> pd.DataFrame:
     return rows.sort_values(key).reset_index(drop=True)
 
 
+@pytest.mark.slow
 def test_snapshot_grid_keeps_its_dates_and_moves_its_end(builds):
     before, after, _ = builds
     dates_before = set(pd.to_datetime(before["profile_features"]["snapshot_date"]).dt.date)
@@ -243,6 +244,7 @@ def test_snapshot_grid_keeps_its_dates_and_moves_its_end(builds):
     assert dates_before < dates_after
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("table", list(FEATURE_TABLES))
 def test_features_up_to_d_ignore_events_from_d_on(builds, table):
     before, after, _ = builds
@@ -254,6 +256,7 @@ def test_features_up_to_d_ignore_events_from_d_on(builds, table):
     pd.testing.assert_frame_equal(old, new, check_exact=True)
 
 
+@pytest.mark.slow
 def test_labels_up_to_d_see_events_from_d_on(builds):
     before, after, _ = builds
     key = FEATURE_TABLES["account_features"]
@@ -300,6 +303,7 @@ def python_is_active(events: list[dict], account: str, snapshot: date) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_labels_and_rows_match_a_python_recount(builds):
     _, after, events = builds
     accounts = after["account_features"]
@@ -317,6 +321,7 @@ def count_since(timed_events: list[tuple[datetime, dict]], types: tuple[str, ...
     return sum(1 for t, e in timed_events if e["event_type"] in types and t >= since)
 
 
+@pytest.mark.slow
 def test_profile_features_match_a_python_recount(builds):
     _, after, events = builds
     for row in after["profile_features"].itertuples():
@@ -334,6 +339,7 @@ def test_profile_features_match_a_python_recount(builds):
         assert row.is_kids == (updates[-1]["properties"]["is_kids"] if updates else False), row
 
 
+@pytest.mark.slow
 def test_feature_unit_tests_pass(builds):
     """dbt unit tests of the feature layer (window edges, labels, binges), on the built warehouse's schemas."""
     selector = "test_type:unit,path:models/features test_type:unit,path:models/intermediate/features"

@@ -180,6 +180,7 @@ def _count(path, table: str) -> int:
         return con.execute(f'select count(*) from "{table}"').fetchone()[0]
 
 
+@pytest.mark.slow
 def test_dbt_assets_build_a_slice_on_full_refresh_then_incrementally(home):
     from orchestration.defs.dbt.assets import warehouse_models
     from orchestration.defs.dbt.jobs import full_refresh_run_config
@@ -253,6 +254,7 @@ def _resources(settings):
     return {k: v for k, v in local_resources(settings).items() if k in ("warehouse", "registry")}
 
 
+@pytest.mark.slow
 def test_a_failing_quality_check_keeps_a_worse_model_out_of_production(home):
     from ml.errors import RegistryError
     from ml.registry import registry_for
@@ -308,6 +310,7 @@ def test_a_failing_quality_check_keeps_a_worse_model_out_of_production(home):
     assert registry.production("churn").version == production.version
 
 
+@pytest.mark.slow
 def test_missing_training_data_skips_the_model_with_its_reason(home):
     from ml.synthetic import account_snapshots
 
@@ -344,6 +347,7 @@ def _small_warehouse(path) -> None:
         "plays_7d": [4, 1], "trending_velocity": [0.5, 0.0], "days_since_release": [10, 400]}))
 
 
+@pytest.mark.slow
 def test_serving_scores_with_production_models_and_publishes_what_exists(home):
     from orchestration.defs.resources import local_resources
     from orchestration.defs.serving.assets import (

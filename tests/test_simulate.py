@@ -133,6 +133,7 @@ def test_every_record_is_valid_except_the_malformed_ones(small):
     assert len(rows) == summary.events + summary.duplicates + summary.malformed
 
 
+@pytest.mark.slow
 def test_a_sample_of_a_moderate_run_is_valid(moderate):
     _, _summary, rows, _, _ = moderate
     sample = rows[:: max(1, len(rows) // 20_000)]
@@ -146,6 +147,7 @@ def test_a_sample_of_a_moderate_run_is_valid(moderate):
     assert failures <= max(10, 3 * len(sample) * 0.002)
 
 
+@pytest.mark.slow
 def test_catalog_records_follow_the_contract(catalog):
     assert all(validate_catalog_record(record) == [] for record in catalog.values())
     kinds = Counter(record["kind"] for record in catalog.values())
@@ -157,12 +159,14 @@ def test_catalog_records_follow_the_contract(catalog):
     assert any(date.fromisoformat(r["release_date"]) >= end for r in catalog.values())  # coming soon
 
 
+@pytest.mark.slow
 def test_every_contract_event_type_appears(moderate):
     _, summary, _, events, _ = moderate
     assert set(summary.events_by_type) == set(EVENT_TYPES)
     assert {e["event_type"] for e in events if e["event_type"] in EVENT_TYPES} == set(EVENT_TYPES)
 
 
+@pytest.mark.slow
 def test_exposures_join_to_the_products_experiments_with_its_assignment(moderate):
     """Simulated exposures are the product's own: experiment and variant from experiments/*.yml, the variant
     the product's sticky assignment gives that profile, and only inside the experiment's window."""
@@ -180,6 +184,7 @@ def test_exposures_join_to_the_products_experiments_with_its_assignment(moderate
     assert sessions_before and min(_ts(e) for e in exposures) >= EXPERIMENT_START
 
 
+@pytest.mark.slow
 def test_home_row_ids_are_the_products(moderate):
     _, _, _, events, _ = moderate
     row_ids = {e["properties"]["row_id"] for e in events if e["event_type"] in ("impression", "click")}
@@ -188,6 +193,7 @@ def test_home_row_ids_are_the_products(moderate):
     assert row_ids - genre_rows - {"search_results"} == set(HOME_ROW_KINDS) - {"because_you_watched", "genre"}
 
 
+@pytest.mark.slow
 def test_popularity_variant_sees_popular_top_picks_without_propensities(moderate):
     _, _, _, events, _ = moderate
     test = load_experiments(REPO_ROOT / "experiments").test("top_picks_ranker_vs_popularity")
@@ -205,6 +211,7 @@ def test_behaviour_covers_every_contract_device_type():
     assert set(_DEVICE_WEIGHT) == set(_LOGOUT_P) == set(DEVICE_TYPES)
 
 
+@pytest.mark.slow
 def test_timestamps_mix_local_offsets_and_utc(moderate):
     events = moderate[3][:50_000]
     suffixes = Counter("Z" if e["occurred_at"].endswith("Z") else e["occurred_at"][-6:] for e in events)
@@ -212,6 +219,7 @@ def test_timestamps_mix_local_offsets_and_utc(moderate):
 
 
 # -- structure -------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_fault_rates_are_near_their_configured_rates(moderate):
     _, summary, rows, events, broken = moderate
     n = summary.events
@@ -229,6 +237,7 @@ def test_fault_rates_are_near_their_configured_rates(moderate):
     assert broken > 0
 
 
+@pytest.mark.slow
 def test_kids_profiles_never_play_titles_above_their_maturity(moderate, catalog):
     events = sorted((e for e in moderate[3] if e["event_type"] in ("profile_updated", "play_start")), key=_ts)
     allowed: dict[str, int] = {}
@@ -244,6 +253,7 @@ def test_kids_profiles_never_play_titles_above_their_maturity(moderate, catalog)
     assert kids_plays > 100
 
 
+@pytest.mark.slow
 def test_anonymous_browsing_happens_before_login_on_the_same_device(moderate):
     by_device = defaultdict(list)
     for e in moderate[3]:
@@ -282,6 +292,7 @@ def test_plays_are_well_formed(small):
     assert checked > 1000
 
 
+@pytest.mark.slow
 def test_households_share_devices_and_switch_profiles(moderate):
     events = moderate[3]
     profiles_per_device = defaultdict(set)
@@ -296,6 +307,7 @@ def test_households_share_devices_and_switch_profiles(moderate):
 
 
 # -- learnable signals ---------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_churners_watch_less_before_canceling_than_those_who_stay(moderate):
     events = moderate[3]
     canceled: dict[str, datetime] = {}
@@ -354,6 +366,7 @@ def test_the_cancel_hazard_depends_on_plan_and_engagement_together():
     assert trial_cancel_probability(2, 120) < 0.15
 
 
+@pytest.mark.slow
 def test_clicks_follow_taste_completed_titles_get_positive_ratings(moderate):
     events = moderate[3]
     ratings = Counter(e["properties"]["value"] for e in events if e["event_type"] == "rating")

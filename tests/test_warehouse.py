@@ -152,11 +152,13 @@ def query(warehouse, sql, params=None):
         return con.execute(sql, params or []).fetchall()
 
 
+@pytest.mark.slow
 def test_every_valid_event_is_accepted_once(warehouse):
     accepted = {r[0] for r in query(warehouse, "select event_id from events")}
     assert accepted == {e["event_id"] for e in warehouse["valid"]}
 
 
+@pytest.mark.slow
 def test_each_invalid_event_is_rejected_naming_a_field_the_edge_validator_also_names(warehouse):
     rejected = dict(query(warehouse, "select raw, reason from rejected_events where rejected_at_stage = 'warehouse'"))
     mismatches = []
@@ -170,6 +172,7 @@ def test_each_invalid_event_is_rejected_naming_a_field_the_edge_validator_also_n
     assert mismatches == []
 
 
+@pytest.mark.slow
 def test_records_that_are_not_json_objects_are_rejected_with_the_raw_text_kept(warehouse):
     rejected = dict(query(warehouse, "select raw, reason from rejected_events"))
     assert rejected[NOT_OBJECTS[0][1]] == "raw: not valid JSON"
@@ -177,11 +180,13 @@ def test_records_that_are_not_json_objects_are_rejected_with_the_raw_text_kept(w
     assert rejected[NOT_OBJECTS[2][1]].startswith("event: must be a JSON object")
 
 
+@pytest.mark.slow
 def test_edge_rejects_are_kept_with_their_reason_and_stage(warehouse):
     rows = query(warehouse, "select raw, rejected_at_stage, reason from rejected_events where rejected_at_stage = 'edge'")
     assert sorted(r[0] for r in rows) == sorted(EDGE_REJECTS)
 
 
+@pytest.mark.slow
 def test_counts_reconcile_with_what_was_landed(warehouse):
     landed = len(warehouse["valid"]) + len(warehouse["invalid"]) + len(NOT_OBJECTS) + 2 + len(EDGE_REJECTS)
     received, accepted, duplicates, rejected = query(
@@ -192,6 +197,7 @@ def test_counts_reconcile_with_what_was_landed(warehouse):
     assert rejected == len(warehouse["invalid"]) + len(NOT_OBJECTS) + len(EDGE_REJECTS)
 
 
+@pytest.mark.slow
 def test_events_of_titles_missing_from_the_catalog_are_kept_and_flagged(warehouse):
     rows = dict(query(warehouse, "select title_id, is_title_in_catalog from events where device_id = 'story'"
                                  " and title_id is not null"))
@@ -199,6 +205,7 @@ def test_events_of_titles_missing_from_the_catalog_are_kept_and_flagged(warehous
     assert query(warehouse, "select count(*) from plays where title_id = 't-unknown'")[0][0] == 1
 
 
+@pytest.mark.slow
 def test_story_is_stitched_sessionized_and_played(warehouse):
     rules = dict(query(warehouse, "select event_id, identity_rule from events where device_id = 'story'"))
     assert rules == {"s1": "device_retroactive", "s2": "explicit", "s3": "device_forward",
@@ -210,6 +217,7 @@ def test_story_is_stitched_sessionized_and_played(warehouse):
     assert play == [("p-story", 60.0, True, "play_complete")]
 
 
+@pytest.mark.slow
 def test_summary_reports_counts_reasons_and_marts(warehouse):
     summary = warehouse["summary"]
     assert summary.received == summary.accepted + summary.duplicates + summary.rejected
@@ -220,6 +228,7 @@ def test_summary_reports_counts_reasons_and_marts(warehouse):
     assert summarize_warehouse(warehouse["path"]).received == summary.received
 
 
+@pytest.mark.slow
 def test_dbt_unit_tests_of_identity_sessions_and_plays_pass(warehouse):
     result = run_dbt(["test", "--select", "test_type:unit,path:models/intermediate"])
     names = {r.node.name for r in result.result.results}
@@ -257,6 +266,7 @@ def test_a_target_whose_adapter_is_missing_fails_in_one_line(streamloop_home):
     assert "\n" not in str(failure.value)
 
 
+@pytest.mark.slow
 def test_docs_generate_lists_models_and_exposures(warehouse):
     run_dbt(["docs", "generate"])
     target = warehouse["home"] / "dbt" / "target"

@@ -183,6 +183,7 @@ def two_warehouses(tmp_path_factory):
         mp.undo()
 
 
+@pytest.mark.slow
 def test_incremental_build_equals_full_refresh_table_by_table(two_warehouses):
     incremental, full, _, _ = two_warehouses
     tables = consumer_tables(full)
@@ -199,6 +200,7 @@ def test_incremental_build_equals_full_refresh_table_by_table(two_warehouses):
     assert con.execute("select count(*) from full_refresh.events").fetchone()[0] > 500
 
 
+@pytest.mark.slow
 def test_the_edge_cases_took_effect(two_warehouses):
     # the comparison above only means something if the late data really changed earlier results
     incremental, _, _, _ = two_warehouses
@@ -229,6 +231,7 @@ def test_the_edge_cases_took_effect(two_warehouses):
     assert duplicates >= 2
 
 
+@pytest.mark.slow
 def test_second_incremental_build_summarizes_everything_received(two_warehouses):
     _, _, incremental_summary, full_summary = two_warehouses
     for summary in (incremental_summary, full_summary):
