@@ -1,24 +1,13 @@
-"""Shared fixtures: a private STREAMLOOP_HOME per test, and landing hand-made events in its lake."""
+"""Shared fixtures: a private STREAMLOOP_HOME per test, Lambda contexts and handlers. Helpers that tests call
+directly live in tests/support/ (test modules never import each other or this file)."""
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from pathlib import Path
 
 import pytest
+from support.home import use_home
 
-from streamloop.core.lake import Lake
 from streamloop.core.settings import get_settings
-
-
-def use_home(monkeypatch: pytest.MonkeyPatch, home: Path) -> Path:
-    """Points STREAMLOOP_HOME (and nothing else) at `home` for the rest of the test or module."""
-    for name in ("STREAMLOOP_LAKE_URI", "STREAMLOOP_WAREHOUSE_PATH", "STREAMLOOP_REGISTRY_URI",
-                 "STREAMLOOP_ONLINE_STORE_PATH", "STREAMLOOP_OUTBOX_PATH"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("STREAMLOOP_HOME", str(home))
-    get_settings.cache_clear()
-    return home
 
 
 @pytest.fixture
@@ -28,9 +17,31 @@ def streamloop_home(tmp_path, monkeypatch) -> Path:
     get_settings.cache_clear()
 
 
-def land_events(events: list, received_at: datetime | list[datetime], source: str = "test",
-                home: Path | None = None, kind: str = "events", batch_id: str | None = None) -> list[str]:
-    """Writes events (dicts, or raw strings kept as they are) to the lake of `home` (default: settings)."""
-    root = (home / "lake") if home is not None else get_settings().lake_root
-    raws = [e if isinstance(e, str) else json.dumps(e) for e in events]
-    return Lake(root).write_records(kind, raws, source=source, received_at=received_at, batch_id=batch_id)
+# -- Lambda handlers (real payloads: tests/support/lambda_events.py) ----------------------------------------
+
+@pytest.fixture
+def lambda_context():
+    from support.lambda_events import LambdaContext
+
+    return LambdaContext()
+
+
+@pytest.fixture
+def api(tmp_path, monkeypatch):
+    """The API Lambda module, configured through the environment like on AWS, over a seeded store."""
+    import importlib
+
+    from support.functions import API_KEY, seed
+
+    from streamloop.core.store.sqlite import SQLiteStore
+
+    monkeypatch.setenv("STREAMLOOP_HOME", str(tmp_path))
+    monkeypatch.setenv("STREAMLOOP_API_KEYS", f"other-key,{API_KEY}")
+    get_settings.cache_clear()
+    store = SQLiteStore(tmp_path / "online.sqlite")
+    seed(store)
+    store.close()
+    import functions.api.handler as module
+
+    yield importlib.reload(module)
+    get_settings.cache_clear()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
-from conftest import land_events
+from support.home import land_events
 
 from orchestration.defs.lake.compaction import processed_event_batches
 from orchestration.defs.resources import WarehouseResource

@@ -67,11 +67,11 @@ def test_unknown_experiment_and_unbuilt_warehouse_fail_in_one_line(streamloop_ho
 
 
 def test_bandit_report_reads_posteriors_and_policy_values(streamloop_home):
-    from test_experiments_bandit import DESIGN, _pages
+    from support.bandit_pages import DESIGN, simulated_pages
 
     from ml.experiments_bandit import readout
 
-    pages, _ = _pages(np.random.default_rng(2), days=3, per_day=2000)
+    pages, _ = simulated_pages(np.random.default_rng(2), days=3, per_day=2000)
     result = readout(pages, DESIGN)
     path = get_settings().warehouse_file
     path.parent.mkdir(parents=True, exist_ok=True)

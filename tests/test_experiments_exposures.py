@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import duckdb
-from test_functions_lambda import LambdaContext, api, function_url_event  # noqa: F401 (api is a fixture)
-from test_functions_support import API_KEY
+from support.functions import API_KEY
+from support.lambda_events import LambdaContext, function_url_event
 
 from streamloop.core.lake import Lake
 from streamloop.core.settings import get_settings
@@ -17,7 +17,7 @@ def _landed_exposures() -> list[tuple]:
     return [r for (r,) in rows if '"experiment_exposure"' in r]
 
 
-def test_each_invocation_lands_its_exposures_before_returning(api, monkeypatch):  # noqa: F811 (the fixture)
+def test_each_invocation_lands_its_exposures_before_returning(api, monkeypatch):
     # GIVEN the API Lambda on a day the row-order bandit runs (every page logs an exposure)
     monkeypatch.setenv("STREAMLOOP_NOW", "2026-12-01T12:00:00Z")
     # (the page also runs the Top Picks A/B test: two exposures per page)

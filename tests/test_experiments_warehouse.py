@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import duckdb
 import pytest
-from conftest import land_events, use_home
+from support.home import land_events, use_home
 
 from ml.experiments import METRICS
 from streamloop.app.build import run_build

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import httpx
 import pyarrow.parquet as pq
 import pytest
-from test_functions_support import API_KEY, LiveServer, catalog, event, make_services, page_title_ids, serve
+from support.functions import API_KEY, LiveServer, catalog, event, make_services, page_title_ids, serve
 
 from functions.app import create_app
 from streamloop.core import clock

@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import httpx
-from test_functions_support import API_KEY, LiveServer, make_services, seed
+from support.functions import API_KEY, LiveServer, make_services, seed
 
 from functions.app import create_app
 from streamloop.core.store import OnlineStore

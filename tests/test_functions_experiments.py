@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
-from test_functions_support import event, make_services
+from support.functions import event, make_services
 
 from functions.experiments import assign, decode_decision, load_experiments, uniform_hash
 from streamloop.core import clock

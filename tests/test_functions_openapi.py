@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from test_functions_support import API_KEY, event, serve
+from support.functions import API_KEY, event, serve
 
 from functions.schemas import ErrorBody, HomePage, Recommendations, SimilarTitles
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from test_functions_support import event
+from support.functions import event
 
 from functions.realtime import apply_events
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_functions_support import API_KEY, LiveServer, catalog, event, make_services, page_title_ids, seed
+from support.functions import API_KEY, LiveServer, catalog, event, make_services, page_title_ids, seed
 
 from functions.app import create_app
 from streamloop.core.store import StoreError

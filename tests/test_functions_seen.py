@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from test_functions_support import catalog, event, make_services
+from support.functions import catalog, event, make_services
 
 from ml.publish import publish_warehouse
 from streamloop.core.filters import seen_title_ids

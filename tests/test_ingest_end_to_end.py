@@ -12,8 +12,8 @@ import duckdb
 import httpx
 import pyarrow.parquet as pq
 import pytest
-from conftest import land_events, use_home
-from test_functions_support import API_KEY, LiveServer, event, make_services
+from support.functions import API_KEY, LiveServer, event, make_services
+from support.home import land_events, use_home
 
 from functions.app import create_app
 from streamloop.app.build import run_build

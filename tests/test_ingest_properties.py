@@ -12,7 +12,7 @@ import jsonschema
 import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_functions_support import make_services
+from support.functions import make_services
 
 from functions.segment import map_message
 from streamloop.core.contract import EVENT_SCHEMA, EVENT_TYPES, validate_event

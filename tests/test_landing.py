@@ -13,7 +13,7 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 from moto import mock_aws
-from test_functions_support import API_KEY, LiveServer, event, seed
+from support.functions import API_KEY, LiveServer, event, seed
 
 from functions.app import create_app
 from functions.services import Services

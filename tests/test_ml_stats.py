@@ -41,7 +41,7 @@ def test_degenerate_groups_report_not_enough_data_instead_of_nan_results():
 
 # -- CUPED, sequential intervals, SRM, multiple testing, guardrails ----------------------------------
 
-from ml.stats import (  # noqa: E402
+from ml.stats import (
     CovariateStats,
     adjust_p_values,
     cuped_difference,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_functions_support import API_KEY, LiveServer, make_services
+from support.functions import API_KEY, LiveServer, make_services
 
 from functions.app import create_app
 from functions.openapi_models import MAX_RECORDS

@@ -12,8 +12,8 @@ from types import SimpleNamespace
 import duckdb
 import pandas as pd
 import pytest
-from conftest import land_events, use_home
-from test_functions_support import make_services
+from support.functions import make_services
+from support.home import land_events, use_home
 
 from ml.publish import ModelIdentity, _genre_keys, publish_all, publish_candidates, publish_warehouse
 from streamloop.app.build import run_build
@@ -227,7 +227,7 @@ def test_genre_keys_match_the_warehouse_macro():
 
 def test_publish_candidates_takes_a_registry_ref_and_ranked_lists(tmp_path):
     # GIVEN a published catalog, and the registry promoting a baseline (a ModelRef-like object)
-    from test_functions_support import catalog
+    from support.functions import catalog
 
     store = SQLiteStore(tmp_path / "online.sqlite")
     titles = {tid: {"season": None, "episode": None, "runtime_s": None} | value for tid, value in catalog().items()}

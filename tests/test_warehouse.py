@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
-from conftest import land_events, use_home
+from support.home import land_events, use_home
 
 from orchestration.dbt_runner import run_dbt
 from streamloop.app.build import run_build, summarize_warehouse

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
-from conftest import land_events, use_home
+from support.home import land_events, use_home
 
 from streamloop.app.build import run_build
 

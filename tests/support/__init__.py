@@ -1,0 +1,4 @@
+"""Helpers shared by several test modules (test modules never import each other): `support.functions`
+(serving: catalog, seeded services, live server, event builders), `support.lambda_events` (real Lambda
+payloads), `support.bandit_pages` (simulated bandit pages with known truth). Shared fixtures live in
+tests/conftest.py."""
