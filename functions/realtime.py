@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from streamloop.core.constants import COMPLETION_THRESHOLD
 from streamloop.core.contract.validate import parse_timestamp
 from streamloop.core.store.values import StateValue, TitleValue
 
 PLAY_EVENTS = frozenset({"play_start", "heartbeat", "pause", "resume", "play_stop"})
 STATE_EVENTS = PLAY_EVENTS | {"play_complete", "profile_updated"}
-COMPLETION_SHARE = 0.9
 MAX_IN_PROGRESS = 30
 MAX_COMPLETED = 20
 MAX_GENRES = 12
@@ -74,7 +74,7 @@ def _apply(state: StateValue, event: dict, at: float, titles: dict[str, TitleVal
         return  # a late event from before the title was finished
     duration = props.get("duration_s") or (previous or {}).get("duration_s") or title.get("runtime_s")
     position = float(props.get("position_s", 0))
-    reached_end = event_type in ("heartbeat", "play_stop") and duration and position >= COMPLETION_SHARE * duration
+    reached_end = event_type in ("heartbeat", "play_stop") and duration and position >= COMPLETION_THRESHOLD * duration
     if event_type == "play_start":
         _bump_genres(state, title.get("genres") or [])
     if event_type == "play_complete" or reached_end:

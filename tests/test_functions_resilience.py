@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -144,3 +145,27 @@ def test_unexpected_errors_are_500_without_internals(tmp_path, monkeypatch):
         r = httpx.get(f"{server.url}/v1/titles/m1/similar", headers=AUTH, timeout=10)
         assert r.status_code == 500
         assert "secret" not in r.text and r.json()["request_id"] == r.headers["x-request-id"]
+
+
+def test_a_failed_claim_is_a_503_and_the_retry_lands_the_batch_once(tmp_path, monkeypatch):
+    # GIVEN the online store fails while the collector claims event ids (after the lake write)
+    services = make_services(tmp_path)
+    store = services.get_store()
+    with LiveServer(create_app(services=services)) as server:
+        events = [event("app_open"), event("app_open"), event("app_open") | {"device_id": ""}]
+
+        def fail(*args, **kwargs):
+            raise StoreError("store unreachable")
+
+        monkeypatch.setattr(store, "add_many_if_absent", fail)
+        r = httpx.post(f"{server.url}/v1/events", json={"events": events}, headers=AUTH, timeout=10)
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+        monkeypatch.undo()
+        # WHEN the client retries THEN the events are accepted, and the lake holds the batch once
+        r = httpx.post(f"{server.url}/v1/events", json={"events": events}, headers=AUTH, timeout=10)
+        assert (r.json()["accepted"], r.json()["duplicates"], len(r.json()["rejected"])) == (2, 0, 1)
+    from streamloop.core.lake import Lake
+
+    lake = Lake(services.settings.lake_root)
+    assert len(lake.files("events")) == 1 and len(lake.files("rejected")) == 1
+    assert not list(Path(services.settings.lake_root).rglob("*.tmp-*"))  # no half-written file left

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
+from pathlib import Path
 
+from streamloop.core import clock
 from streamloop.core.errors import StreamloopError
+from streamloop.core.settings import REPO_ROOT
 
 
 @dataclass(frozen=True)
@@ -14,11 +17,14 @@ class SimulationConfig:
     profiles:        viewer profiles; households (accounts) of 1–5 profiles are formed until this many exist
     days:            days of activity, starting at `start_date`
     seed:            seeds every random choice
-    start_date:      first day (date or YYYY-MM-DD); default `days` before today (UTC), so data ends yesterday
+    start_date:      first day (date or YYYY-MM-DD); default `days` before the clock's today (UTC), so data
+                     ends yesterday
     late_rate:       share of events received 1–5 days after they occurred
     duplicate_rate:  share of events delivered twice (same event_id, same text)
     malformed_rate:  extra malformed records per event (broken JSON, wrong types, unknown type, …)
     workers:         processes to use; None = one per CPU. The output does not depend on it.
+    experiments_dir: the experiment files the simulated service runs (the product's own by default), so
+                     simulated exposures name the product's experiments, variants and assignments
     """
 
     profiles: int = 2000
@@ -29,6 +35,7 @@ class SimulationConfig:
     duplicate_rate: float = 0.005
     malformed_rate: float = 0.002
     workers: int | None = field(default=None, compare=False)
+    experiments_dir: Path = REPO_ROOT / "experiments"
 
     def __post_init__(self):
         if self.profiles < 1:
@@ -41,7 +48,7 @@ class SimulationConfig:
                 raise StreamloopError(f"{name.replace('_', '-')} must be between 0 and 0.5 (got {value})")
         start = self.start_date
         if start is None:
-            start = datetime.now(UTC).date() - timedelta(days=self.days)
+            start = clock.now().date() - timedelta(days=self.days)
         elif isinstance(start, str):
             try:
                 start = date.fromisoformat(start)

@@ -16,7 +16,8 @@ Value = Any
 Updater = Callable[[Value | None], Value | None]
 # namespaces whose items expire this many seconds after their last write: idempotency markers only need
 # to outlive any client's retries (DynamoDB: TTL on `expires_at`; SQLite: purged by the writer)
-EXPIRING_NAMESPACES = {"seen": 30 * 86400}
+# (`video_session`: a Segment playback session's title, needed only while the session lasts)
+EXPIRING_NAMESPACES = {"seen": 30 * 86400, "video_session": 2 * 86400}
 
 
 class StoreError(StreamloopError):
