@@ -25,10 +25,10 @@ from streamloop.core.simulate import SimulationConfig, run_simulation
 from streamloop.core.simulate.behaviour import _DEVICE_WEIGHT, _LOGOUT_P, HouseholdSimulator, trial_cancel_probability
 from streamloop.core.simulate.catalog import GENRES
 
-# a Monday; 60 days reach into the window of the product's Top Picks experiment (from 2026-11-01)
-START = "2026-10-05"
+# a Monday; 60 days reach into the window of the product's Top Picks experiment (from 2025-09-01)
+START = "2025-08-04"
 MODERATE_DAYS = 60
-EXPERIMENT_START = datetime(2026, 11, 1, tzinfo=UTC)
+EXPERIMENT_START = datetime(2025, 9, 1, tzinfo=UTC)
 
 
 def _use_home(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
@@ -386,9 +386,10 @@ def test_rerunning_a_seed_overwrites_instead_of_duplicating(tmp_path):
 
 
 def test_config_defaults_and_errors():
-    with clock.frozen(datetime(2026, 3, 15, 12, tzinfo=UTC)):
-        config = SimulationConfig(profiles=10, days=30)
-    assert config.start_date == date(2026, 2, 13)  # `days` before the clock's today: data ends yesterday
+    config = SimulationConfig(profiles=10, days=30)
+    assert config.start_date == date(2025, 12, 2)  # a fixed calendar: the last simulated day is 2025-12-31
+    with clock.frozen(datetime(2027, 3, 10, 15, 0, tzinfo=UTC)):  # "today" reads the one clock
+        assert SimulationConfig(profiles=10, days=30, start_date="today").start_date == date(2027, 2, 8)
     assert SimulationConfig(start_date="2026-01-05").start_date == date(2026, 1, 5)
     with pytest.raises(StreamloopError, match="YYYY-MM-DD"):
         SimulationConfig(start_date="05/01/2026")
