@@ -312,3 +312,10 @@ def test_generation_flips_are_atomic_and_retire_per_family(store):
     assert store.get("candidates", "w1/p1") is None and store.get("candidates", "m2/p1") == {"v": "m2"}
     assert store.get("profile", "w1/p1") == {"v": "w1"}
     assert current(store)["retired"] == [["model", "m2"]]
+
+
+def test_privacy_scans_find_published_keys_under_any_generation(store):
+    store.put_many("profile", {"g1/p1": {"account_id": "a1"}, "g2/p1": {"account_id": "a1"}, "g1/p10": {}})
+    store.put_many("state", {"p1": {"completed": []}})
+    store.put_many("candidates", {"g1/p2": {"items": [["t1", 1.0]]}})
+    assert sorted(store.keys_mentioning("p1")) == [("profile", "g1/p1"), ("profile", "g2/p1"), ("state", "p1")]
