@@ -14,7 +14,7 @@ import math
 from datetime import UTC, datetime
 from pathlib import Path
 
-from functions.experiments import load_experiments
+from streamloop.core.experiments import load_experiments
 from streamloop.core import clock
 from streamloop.core.errors import StreamloopError
 from streamloop.core.settings import DBT_PROJECT_DIR, REPO_ROOT, get_settings

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
 
     dbt_target: Literal["duckdb", "spark"] = Field("duckdb", description="dbt target used by build")
     threads: int = Field(2, description="dbt and DuckDB threads")
+    min_training_rows: int = Field(200, description="churn/LTV: fewer matured account snapshots than this → the "
+                                                    "model is skipped (with its reason), not failed")
+    min_training_profiles: int = Field(20, description="recommender: fewer profiles with plays than this → skipped")
 
     @property
     def home_dir(self) -> Path:

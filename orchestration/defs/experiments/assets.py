@@ -9,7 +9,7 @@ It runs in the `warehouse_build` job right after dbt, so every build refreshes t
 import dagster as dg
 import pandas as pd
 
-from functions.experiments import load_experiments
+from streamloop.core.experiments import load_experiments
 from ml.experiments import Design, analyze, overlap_checks
 from ml.experiments_bandit import BanditDesign
 from ml.experiments_bandit import readout as bandit_readout_of
