@@ -52,8 +52,6 @@ def test_degenerate_groups_report_not_enough_data_instead_of_nan_results():
 
 # -- CUPED, sequential intervals, SRM, multiple testing, guardrails ----------------------------------
 
-
-
 def _covariate_suff(y, x):
     y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
     return CovariateStats(len(y), float(y.sum()), float((y * y).sum()), float(x.sum()), float((x * x).sum()),
