@@ -16,7 +16,7 @@ from functions.app import create_app
 from functions.logs import invocation_var
 
 app = create_app()
-_app = Mangum(app, lifespan="off")
+_asgi = Mangum(app, lifespan="off")
 _cold = True
 
 
@@ -25,7 +25,7 @@ def handler(event, context):
     cold, _cold = _cold, False
     token = invocation_var.set({"aws_request_id": getattr(context, "aws_request_id", None), "cold_start": cold})
     try:
-        return _app(event, context)
+        return _asgi(event, context)
     finally:
         app.state.services.exposures.flush()
         invocation_var.reset(token)
