@@ -55,6 +55,7 @@ class Services:
         self.exposures = ExposureLog(self.collector, exposure_batch, exposure_max_age_s)
         self.published = Published(self.titles, self.lists)
         reads = Reads(self.get_store, self.budget, self.titles, self.lists, self.published)
+        reads.personalization_default = settings.personalization_default
         rows = Rows(self.titles, self.lists, self.experiments)
         self.home = HomeService(reads, rows, self.experiments, self.exposures, bandit_ttl_s=bandit_ttl_s)
         self.picks = PicksService(reads, rows)
