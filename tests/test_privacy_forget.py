@@ -102,6 +102,12 @@ def test_forgetting_a_profile_leaves_no_trace_in_any_store_even_after_rebuilds(s
     audit = [orjson.loads(line) for line in (service / "privacy" / "deletions.jsonl").read_text().splitlines()]
     assert audit[-1]["deletion_id"] == body["deletion_id"] and "backups" in audit[-1]
 
+    # AND a late event of the forgotten profile is suppressed at the edge: acknowledged, counted, never landed
+    late = event | {"event_id": "forget-me-2", "context": event["context"] | {"ip": "203.0.113.9"}}
+    answer = client.post("/v1/events", json={"events": [late]}, headers={"x-api-key": "app-key"}).json()
+    assert answer["accepted"] == 0 and answer["suppressed"] == 1 and answer["rejected"] == []
+    assert _lake_mentions(profile_id) == 0
+
     # AND the next build recounts every aggregate from the cleaned lake (a full refresh it runs by itself)
     # without bringing the profile back, and reconciles (its data tests pass)
     from streamloop.core.privacy.rebuild import full_refresh_needed
