@@ -131,3 +131,18 @@ def test_forgetting_an_account_covers_every_profile_in_it(service):
     for identifier in [account_id, *profiles]:
         mentions = _everything_mentions(identifier)
         assert mentions == {"lake": 0, "warehouse": 0, "online store": 0, "audit": False}, identifier
+
+
+def test_the_data_inventory_lists_every_table_and_its_personal_columns(service):
+    from streamloop.core.privacy.inventory import documented_tables, personal_columns
+    from streamloop.core.settings import REPO_ROOT
+
+    documented = documented_tables(REPO_ROOT / "docs" / "privacy.md")
+    with duckdb.connect(str(get_settings().warehouse_file), read_only=True) as con:
+        tables = con.execute("select table_name, list(column_name) from information_schema.columns"
+                             " group by 1 order by 1").fetchall()
+    assert len(tables) > 40
+    for table, columns in tables:
+        assert table in documented, f"docs/privacy.md does not list the warehouse table {table}"
+        missing = set(personal_columns(columns)) - documented[table]
+        assert not missing, f"docs/privacy.md: {table} holds personal columns {sorted(missing)} it does not list"
