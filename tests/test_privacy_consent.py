@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from test_functions_support import event, make_services
+from support.functions import event, make_services
 
 PROFILING = {"top_picks", "because_you_watched"}
 
