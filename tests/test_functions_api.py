@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
+from datetime import UTC, datetime
 
 import httpx
 import pyarrow.parquet as pq
@@ -10,9 +10,18 @@ import pytest
 from test_functions_support import API_KEY, LiveServer, catalog, event, make_services, page_title_ids, serve
 
 from functions.app import create_app
+from streamloop.core import clock
 from streamloop.core.filters import MATURITY_ORDER
 
 AUTH = {"x-api-key": API_KEY}
+
+
+@pytest.fixture(autouse=True)
+def service_day():
+    """Pages and experiments read the service's clock: a fixed day inside the experiments' windows, so
+    these tests do not change meaning when the calendar moves past them."""
+    with clock.frozen(datetime(2026, 12, 1, 12, 0, tzinfo=UTC)):
+        yield
 
 
 @pytest.fixture
@@ -162,7 +171,12 @@ def test_home_page_shape_reasons_and_no_duplicates(live):
     page = get(base, "/v1/profiles/adult/home?country=US&device_type=tv&rows=8&items=5").json()
     assert set(page) == HOME_KEYS
     assert page["personalized"] is True and page["profile_id"] == "adult"
-    assert page["model_version"] in ("ranker@7", "popularity")
+    assert page["generated_at"] == "2026-12-01T12:00:00.000Z"
+    variants = {e["experiment_id"]: e["variant"] for e in page["experiments"]}
+    assert set(variants) == {"home_row_order", "top_picks_ranker_vs_popularity"}
+    # the ranker arm serves the published candidates' model; the popularity arm says so
+    expected = "popularity" if variants["top_picks_ranker_vs_popularity"] == "popularity" else "ranker@7"
+    assert page["model_version"] == expected
     assert 1 <= len(page["rows"]) <= 8
     for row in page["rows"]:
         assert {"row_id", "kind", "title", "reason", "items"} <= set(row) and row["reason"]

@@ -27,7 +27,7 @@ import orjson
 
 from streamloop.core.contract import validate_catalog_record, validate_event
 from streamloop.core.errors import StreamloopError
-from streamloop.core.lake import Lake, new_batch_id
+from streamloop.core.lake import Lake, batch_file_name, new_batch_id
 from streamloop.core.progress import say
 from streamloop.core.records import record_problems, split_array
 
@@ -141,13 +141,13 @@ class Landing:
                 ("rejected", screened.rejected, screened.reasons, screened.rejected_positions)):
             if not raws:
                 continue
-            if (kind, f"batch-{batch_id}.parquet") in self._landed:
+            if (kind, batch_file_name(batch_id)) in self._landed:
                 self.batches_already_landed += 1
                 continue
             self.files_written += self.lake.write_records(kind, raws, source=source, received_at=self.received_at,
                                                           batch_id=batch_id, reasons=reasons,
                                                           record_indexes=positions)
-            self._landed.add((kind, f"batch-{batch_id}.parquet"))
+            self._landed.add((kind, batch_file_name(batch_id)))
 
 
 # -- reading files ---------------------------------------------------------------------------------

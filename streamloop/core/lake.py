@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -42,6 +43,23 @@ REJECTED_SCHEMA = pa.schema(list(RAW_SCHEMA) + [("reason", pa.string())])
 
 KINDS = ("events", "catalog", "rejected", "ignored")
 WITH_REASON = ("rejected", "ignored")  # kinds whose files carry a `reason` column
+# The layout above, defined once: every reader (dbt's sources via var streamloop_lake_globs, the lake sensor,
+# ingest's re-landing check) goes through these. tests/test_warehouse_constants.py checks dbt's copy.
+PARTITION_COLUMN = "received_date"
+LAYOUT = {"events": "events/*/*.parquet", "catalog": "catalog/*.parquet", "rejected": "rejected/*/*.parquet",
+          "ignored": "ignored/*/*.parquet"}
+_PARTITION_RE = re.compile(rf"/{PARTITION_COLUMN}=(\d{{4}}-\d{{2}}-\d{{2}})/")
+
+
+def batch_file_name(batch_id: str) -> str:
+    """The file name of one landed batch (the same for every kind)."""
+    return f"batch-{batch_id}.parquet"
+
+
+def partition_of(path: str) -> str | None:
+    """The received-date partition (YYYY-MM-DD) a lake file lies in, None for the unpartitioned catalog."""
+    found = _PARTITION_RE.search(path)
+    return found.group(1) if found else None
 
 
 def new_batch_id(*parts: str) -> str:
@@ -63,14 +81,12 @@ class Lake:
     # -- paths -------------------------------------------------------------------------------------
     def glob(self, kind: str) -> str:
         """Glob for every file of one kind, as DuckDB's read_parquet (and dbt sources) take it."""
-        if kind == "catalog":
-            return f"{self.root}/catalog/*.parquet"
-        return f"{self.root}/{kind}/*/*.parquet"
+        return f"{self.root}/{LAYOUT[kind]}"
 
     def _path(self, kind: str, batch_id: str, received_date: str | None) -> str:
         if kind == "catalog":
-            return f"{self.root}/catalog/batch-{batch_id}.parquet"
-        return f"{self.root}/{kind}/received_date={received_date}/batch-{batch_id}.parquet"
+            return f"{self.root}/catalog/{batch_file_name(batch_id)}"
+        return f"{self.root}/{kind}/{PARTITION_COLUMN}={received_date}/{batch_file_name(batch_id)}"
 
     def files(self, kind: str) -> list[str]:
         if self.is_s3:
