@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from functions.logs import configure_logging, request_id_var
-from functions.openapi_models import document_ingestion, keyed_operations
+from functions.openapi_models import document_security_and_errors, keyed_operations
 from functions.responses import error_response, install_response_schemas
 from functions.routers import admin, events, health, home, messages, titles
 from functions.services import Services
@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     def openapi() -> dict:
         # built once: FastAPI's schema plus the security and responses the routes enforce by hand
         if app.openapi_schema is None:
-            app.openapi_schema = document_ingestion(get_openapi(
+            app.openapi_schema = document_security_and_errors(get_openapi(
                 title=app.title, version=app.version, routes=app.routes, description=app.description),
                 keyed_operations(app.routes))
         return app.openapi_schema

@@ -15,6 +15,13 @@ from streamloop.core.contract import EVENT_SCHEMA
 MAX_RECORDS = 500  # per request, like functions/routers/events.MAX_EVENTS (kept in step by a test)
 
 
+class ErrorResponse(BaseModel):
+    """Every error the API answers with (functions/responses.error_response): one line and the request's id."""
+
+    error: str = Field(description="What went wrong, in one line (names the field, parameter or limit).")
+    request_id: str | None = Field(description="Quote it when reporting a problem; also in x-request-id.")
+
+
 class RejectedRecord(BaseModel):
     index: int = Field(description="Position of the record in the request's list.")
     event_id: str | None = Field(description="The record's event_id (Segment: messageId) when it had a string one.")
@@ -37,8 +44,13 @@ class SegmentIngestResponse(IngestResponse):
     ignored: int = Field(description="Messages acknowledged but not collected (ads, buffering, page, screen…).")
 
 
-# the ingestion routes' error responses (ErrorBody, functions/schemas.py); 403 cannot happen there (any
-# valid key may send events) and is documented by the routes where it can (admin, profile tokens)
+# error responses (ErrorResponse): the ingestion routes' (403 cannot happen there: any valid key may send
+# events), and what every keyed read route may answer (403: profile tokens, admin scopes)
+READ_ERRORS = {
+    401: "No API key, a wrong one, or the server has no keys configured.",
+    403: "The key or profile token may not read this (another account's profile, an admin-only route).",
+    422: "A path or query parameter is invalid (the message names it).",
+}
 INGEST_ERRORS = {
     400: "The body is not JSON, not UTF-8, or has no list under the expected key.",
     401: "No API key, a wrong one, or the server has no keys configured.",
@@ -97,18 +109,16 @@ SECURITY_SCHEMES = {
 }
 
 
-def document_ingestion(openapi: dict, keyed: set[tuple[str, str]]) -> dict:
+def document_security_and_errors(openapi: dict, keyed: set[tuple[str, str]]) -> dict:
     """Adds what the routes enforce by hand to the generated document (called once, when /openapi.json is
     first built, so none of this is imported per request): API-key security on the routes in `keyed`
-    ((path, method) pairs whose dependencies check a key), path parameters a route reads by hand, and the
-    ingestion routes' 200 and error responses."""
+    ((path, method) pairs whose dependencies check a key), path parameters a route reads by hand, the error
+    responses of keyed read routes, and the ingestion routes' 200 and error responses."""
     from pydantic.json_schema import models_json_schema
-
-    from functions.schemas import ErrorBody
 
     components = openapi.setdefault("components", {})
     components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
-    models = [IngestResponse, SegmentIngestResponse, ErrorBody]
+    models = [IngestResponse, SegmentIngestResponse, ErrorResponse]
     refs, top = models_json_schema([(m, "serialization") for m in models], ref_template="#/components/schemas/{model}")
     components.setdefault("schemas", {}).update(top.get("$defs", {}))
     by_name = {m.__name__: refs[(m, "serialization")] for m in models}
@@ -129,16 +139,20 @@ def document_ingestion(openapi: dict, keyed: set[tuple[str, str]]) -> dict:
             generic = {"401": INGEST_ERRORS[401]} if (path, method) in keyed else {}
             if "requestBody" in operation:
                 generic["400"] = "The body is not JSON or not of the documented shape."
+            if method == "get" and (path, method) in keyed:
+                generic.update({str(code): text for code, text in READ_ERRORS.items()})
+                if "{title_id}" in path:
+                    generic["404"] = "No such title in the catalog."
             for code, text in generic.items():
                 responses.setdefault(code, {"description": text,
-                                            "content": {"application/json": {"schema": by_name["ErrorBody"]}}})
+                                            "content": {"application/json": {"schema": by_name["ErrorResponse"]}}})
             if method == "post" and path in INGEST_ROUTES:
                 responses = operation.setdefault("responses", {})
                 responses["200"] = {"description": "Counts; rejects with their reasons.",
                                     "content": {"application/json": {"schema": by_name[INGEST_ROUTES[path]]}}}
                 for code, text in INGEST_ERRORS.items():
                     responses[str(code)] = {"description": text,
-                                            "content": {"application/json": {"schema": by_name["ErrorBody"]}}}
+                                            "content": {"application/json": {"schema": by_name["ErrorResponse"]}}}
                 responses["503"]["headers"] = {"Retry-After": {"schema": {"type": "integer"},
                                                                "description": "Seconds to wait."}}
     return openapi
@@ -163,7 +177,7 @@ def keyed_operations(routes) -> set[tuple[str, str]]:
 
 
 def error_responses(**codes: str) -> dict:
-    """`responses=` for a route's own error codes (ErrorBody), e.g. error_responses(e404="unknown link");
+    """`responses=` for a route's own error codes (ErrorResponse), e.g. error_responses(e404="unknown link");
     plain dicts, so declaring them imports nothing at cold start."""
-    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
     return {int(code[1:]): {"description": text, "content": ref} for code, text in codes.items()}

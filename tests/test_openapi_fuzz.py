@@ -42,7 +42,7 @@ def test_the_document_describes_the_ingestion_routes_and_which_routes_need_a_key
         ok = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
         assert ok == f"#/components/schemas/{model}"
         error = operation["responses"]["400"]["content"]["application/json"]["schema"]["$ref"]
-        assert error == "#/components/schemas/ErrorBody"  # the one error model every route shares
+        assert error == "#/components/schemas/ErrorResponse"  # the one error model every route shares
     assert set(doc["components"]["securitySchemes"]) == {"ApiKey", "SegmentBasic"}
 
 

@@ -97,7 +97,7 @@ def _ingest_segment(services, text: str) -> IngestResult:
     return result
 
 
-# responses are added to the document when it is built (openapi_models.document_ingestion): a model in
+# responses are added to the document when it is built (openapi_models.document_security_and_errors): a model in
 # `responses=` here would make FastAPI import pydantic.v1 at import time, ~150 ms of a Lambda cold start
 @router.post("/events", summary="Send contract events", openapi_extra=EVENTS_OPENAPI)
 async def post_events(request: Request):
