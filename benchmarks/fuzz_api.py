@@ -39,17 +39,20 @@ def fuzz(base_url: str, api_key: str, examples: int, seed: int = 0, progress=Non
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     statuses: Counter = Counter()
     failures: list[str] = []
+    def test_for(operation, mode):
+        @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
+                  suppress_health_check=list(HealthCheck), derandomize=seed == 0)
+        @given(case=operation.as_strategy(generation_mode=mode))
+        def run(case):
+            response = case.call(base_url=base_url, headers={"x-api-key": api_key}, timeout=30)
+            statuses[(operation.label, mode.value, response.status_code)] += 1
+            case.validate_response(response, checks=selected)
+        return run
+
     for result in schema.get_all_operations():
         operation = result.ok()
         for mode in schemathesis.GenerationMode:
-            @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
-                      suppress_health_check=list(HealthCheck), derandomize=seed == 0)
-            @given(case=operation.as_strategy(generation_mode=mode))
-            def run(case, label=operation.label, mode_name=mode.value):
-                response = case.call(base_url=base_url, headers={"x-api-key": api_key}, timeout=30)
-                statuses[(label, mode_name, response.status_code)] += 1
-                case.validate_response(response, checks=selected)
-
+            run = test_for(operation, mode)
             try:
                 run()
             except Unsatisfiable:  # nothing to break (e.g. GET /healthz has no parameters): no negative case

@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from functions.logs import configure_logging, request_id_var
-from functions.openapi_models import document_security_and_errors
+from functions.openapi_models import document_security_and_errors, keyed_operations
 from functions.responses import error_response, install_response_schemas
 from functions.routers import admin, events, health, home, messages, titles
 from functions.services import Services
@@ -95,10 +95,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return error_response(422, _validation_message(exc), request.scope.get("state", {}).get("request_id"))
 
     def openapi() -> dict:
-        # built once: FastAPI's schema plus the security and errors the routes enforce by hand
+        # built once: FastAPI's schema plus the security and responses the routes enforce by hand
         if app.openapi_schema is None:
             app.openapi_schema = document_security_and_errors(get_openapi(
-                title=app.title, version=app.version, routes=app.routes, description=app.description))
+                title=app.title, version=app.version, routes=app.routes, description=app.description),
+                keyed_operations(app.routes))
         return app.openapi_schema
 
     app.openapi = openapi

@@ -16,9 +16,9 @@ MAX_RECORDS = 500  # per request, like functions/routers/events.MAX_EVENTS (kept
 
 
 class ErrorResponse(BaseModel):
-    """Every error the API answers with: one line saying what is wrong, and the request's id."""
+    """Every error the API answers with (functions/responses.error_response): one line and the request's id."""
 
-    error: str = Field(description="What went wrong, in one line (names the field or limit).")
+    error: str = Field(description="What went wrong, in one line (names the field, parameter or limit).")
     request_id: str | None = Field(description="Quote it when reporting a problem; also in x-request-id.")
 
 
@@ -44,23 +44,21 @@ class SegmentIngestResponse(IngestResponse):
     ignored: int = Field(description="Messages acknowledged but not collected (ads, buffering, page, screen…).")
 
 
-def _error(description: str) -> dict:
-    return {"model": ErrorResponse, "description": description}
-
-
-AUTH_ERRORS = {
-    401: _error("No API key, a wrong one, or the server has no keys configured."),
-    403: _error("The key may not use this route (admin routes need an admin key)."),
+# error responses (ErrorResponse): the ingestion routes' (403 cannot happen there: any valid key may send
+# events), and what every keyed read route may answer (403: profile tokens, admin scopes)
+READ_ERRORS = {
+    401: "No API key, a wrong one, or the server has no keys configured.",
+    403: "The key or profile token may not read this (another account's profile, an admin-only route).",
+    422: "A path or query parameter is invalid (the message names it).",
 }
-READ_ERRORS = {**AUTH_ERRORS, 422: _error("A path or query parameter is invalid (the message names it).")}
 INGEST_ERRORS = {
-    400: _error("The body is not JSON, not UTF-8, or has no list under the expected key."),
-    **AUTH_ERRORS,
-    413: _error(f"The body is over 1 MB or holds more than {MAX_RECORDS} records: split it."),
-    503: {"model": ErrorResponse, "description": "The lake or the online store failed; nothing was acknowledged. "
-          "Retry after Retry-After seconds: retries are counted once.",
-          "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}},
+    400: "The body is not JSON, not UTF-8, or has no list under the expected key.",
+    401: "No API key, a wrong one, or the server has no keys configured.",
+    413: f"The body is over 1 MB or holds more than {MAX_RECORDS} records: split it.",
+    503: "The lake or the online store failed; nothing was acknowledged. Retry after Retry-After seconds: "
+         "retries are counted once.",
 }
+INGEST_ROUTES = {"/v1/events": "IngestResponse", "/v1/segment/batch": "SegmentIngestResponse"}
 
 
 def _event_schema() -> dict:
@@ -111,29 +109,75 @@ SECURITY_SCHEMES = {
 }
 
 
-def document_security_and_errors(openapi: dict) -> dict:
-    """Adds what the routes enforce by hand to the generated document: API-key security on every route
-    but /healthz, and the shared error responses (ErrorResponse) on routes that do not list them yet."""
-    openapi.setdefault("components", {}).setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
-    schemas = openapi["components"].setdefault("schemas", {})
-    schemas.setdefault("ErrorResponse", ErrorResponse.model_json_schema())
-    error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+def document_security_and_errors(openapi: dict, keyed: set[tuple[str, str]]) -> dict:
+    """Adds what the routes enforce by hand to the generated document (called once, when /openapi.json is
+    first built, so none of this is imported per request): API-key security on the routes in `keyed`
+    ((path, method) pairs whose dependencies check a key), path parameters a route reads by hand, the error
+    responses of keyed read routes, and the ingestion routes' 200 and error responses."""
+    from pydantic.json_schema import models_json_schema
+
+    components = openapi.setdefault("components", {})
+    components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
+    models = [IngestResponse, SegmentIngestResponse, ErrorResponse]
+    refs, top = models_json_schema([(m, "serialization") for m in models], ref_template="#/components/schemas/{model}")
+    components.setdefault("schemas", {}).update(top.get("$defs", {}))
+    by_name = {m.__name__: refs[(m, "serialization")] for m in models}
     for path, operations in openapi.get("paths", {}).items():
-        if path == "/healthz":
-            continue
         for method, operation in operations.items():
-            segment = path.startswith("/v1/segment/")
-            operation.setdefault("security", [{"ApiKey": []}, {"SegmentBasic": []}] if segment else [{"ApiKey": []}])
+            if (path, method) in keyed:
+                operation.setdefault("security", [{"ApiKey": []}, {"SegmentBasic": []}]
+                                     if path.startswith("/v1/segment/") else [{"ApiKey": []}])
             declared = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "path"}
             for name in re.findall(r"{(\w+)}", path):  # read by hand (routers/params.py): 1-128 characters
                 if name not in declared:
                     operation.setdefault("parameters", []).append({
                         "name": name, "in": "path", "required": True,
                         "schema": {"type": "string", "minLength": 1, "maxLength": 128}})
+            # what every such route can answer, whoever wrote it: 401 where a key is checked, 400 for a body
+            # that is not JSON where a body is read
             responses = operation.setdefault("responses", {})
-            errors = READ_ERRORS if method == "get" else INGEST_ERRORS
-            if method == "get" and "{title_id}" in path:
-                errors = {**errors, 404: _error("No such title in the catalog.")}
-            for code, spec in errors.items():
-                responses.setdefault(str(code), {"description": spec["description"], "content": error_ref})
+            generic = {"401": INGEST_ERRORS[401]} if (path, method) in keyed else {}
+            if "requestBody" in operation:
+                generic["400"] = "The body is not JSON or not of the documented shape."
+            if method == "get" and (path, method) in keyed:
+                generic.update({str(code): text for code, text in READ_ERRORS.items()})
+                if "{title_id}" in path:
+                    generic["404"] = "No such title in the catalog."
+            for code, text in generic.items():
+                responses.setdefault(code, {"description": text,
+                                            "content": {"application/json": {"schema": by_name["ErrorResponse"]}}})
+            if method == "post" and path in INGEST_ROUTES:
+                responses = operation.setdefault("responses", {})
+                responses["200"] = {"description": "Counts; rejects with their reasons.",
+                                    "content": {"application/json": {"schema": by_name[INGEST_ROUTES[path]]}}}
+                for code, text in INGEST_ERRORS.items():
+                    responses[str(code)] = {"description": text,
+                                            "content": {"application/json": {"schema": by_name["ErrorResponse"]}}}
+                responses["503"]["headers"] = {"Retry-After": {"schema": {"type": "integer"},
+                                                               "description": "Seconds to wait."}}
     return openapi
+
+
+def keyed_operations(routes) -> set[tuple[str, str]]:
+    """(path, method) of every route whose dependencies check an API key (app or admin)."""
+    from fastapi import routing
+
+    from functions.dependencies import require_admin_key, require_api_key
+
+    checks = {require_admin_key, require_api_key}
+
+    def needs_key(dependant) -> bool:
+        return dependant.call in checks or any(needs_key(d) for d in dependant.dependencies)
+
+    out = set()
+    for context in routing.iter_route_contexts(routes):  # included routers' routes, as get_openapi sees them
+        if isinstance(context.original_route, routing.APIRoute) and needs_key(context.dependant):
+            out |= {(context.path_format, method.lower()) for method in context.methods}
+    return out
+
+
+def error_responses(**codes: str) -> dict:
+    """`responses=` for a route's own error codes (ErrorResponse), e.g. error_responses(e404="unknown link");
+    plain dicts, so declaring them imports nothing at cold start."""
+    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+    return {int(code[1:]): {"description": text, "content": ref} for code, text in codes.items()}

@@ -181,6 +181,8 @@ def test_the_collector_accounts_for_every_record_and_lands_its_exact_text(tmp_pa
     assert len(landed) == len({i for _, i in landed})  # one key per record, across kinds
     assert sum(1 for kind, _ in landed if kind == "rejected") == len(result.rejected)
     for (kind, index), raw in landed.items():
+        if isinstance(batch[index], dict) and batch[index].get("event_type") == "contact_updated":
+            continue  # by design the lake never holds a contact address: messaging hashes it (CONTRACT §2)
         assert raw == texts[index]
     services.close()
 

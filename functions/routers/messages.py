@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from functions.dependencies import get_services, require_api_key
+from functions.openapi_models import error_responses
 from functions.responses import json_response
 from functions.routers.params import path_id, query_int
 from messaging import feedback, inbox
@@ -27,7 +28,7 @@ def ledger(request: Request) -> Ledger:
     return state.messaging_ledger
 
 
-@apps.get("/{profile_id}/messages")
+@apps.get("/{profile_id}/messages", responses=error_responses(e422="A path or query parameter is invalid."))
 def pending_messages(request: Request):
     """Pending in-app messages (oldest first, at most `limit`, 1-50, default 20), marked delivered when fetched."""
     profile_id = path_id(request, "profile_id")
@@ -46,7 +47,7 @@ def unsubscribe_page(token: str):
     return HTMLResponse(_CONFIRM)
 
 
-@public.post("/v1/unsubscribe/{token}")
+@public.post("/v1/unsubscribe/{token}", responses=error_responses(e404="Unknown or invalid unsubscribe link."))
 def unsubscribe(request: Request, token: str):
     """One-click unsubscribe (RFC 8058 POST `List-Unsubscribe=One-Click`); the signed token is the credential."""
     settings = get_services(request).settings
@@ -56,7 +57,8 @@ def unsubscribe(request: Request, token: str):
     return json_response({"unsubscribed": True, "channel": done["channel"]})
 
 
-@public.post("/v1/messaging/ses-feedback")
+@public.post("/v1/messaging/ses-feedback", responses=error_responses(
+    e400="The body is not an SNS message (JSON object).", e403="The SNS signature or topic does not verify."))
 async def ses_feedback(request: Request):
     """SES event notifications delivered by an SNS HTTPS subscription; the SNS signature is the credential."""
     settings = get_services(request).settings

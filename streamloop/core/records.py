@@ -23,11 +23,30 @@ MAX_DEPTH = 32  # contract events are 3 levels deep; 32 leaves room for any clie
 INT64 = (-(2**63), 2**63 - 1)
 
 _scan_once = json.JSONDecoder().scan_once
+
+
+class _Scanner:
+    """The C scanner with number hooks that note a number no downstream store can carry (over 64 bits,
+    or overflowing to infinity), so only records holding one are walked to name the field."""
+
+    def __init__(self):
+        self.odd_number = False
+        self.scan_once = json.JSONDecoder(parse_int=self._int, parse_float=self._float).scan_once
+
+    def _int(self, text: str) -> int:
+        if len(text) > 18:
+            self.odd_number = True
+        return int(text)
+
+    def _float(self, text: str) -> float:
+        value = float(text)
+        if value in (math.inf, -math.inf):
+            self.odd_number = True
+        return value
 _WS = re.compile(r"[ \t\n\r]*")
 # a string token (possibly a key, when a colon follows) or a bracket: enough to walk nesting in text
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"\s*(:)?|[\[\]{}]', re.DOTALL)
-# what could hide a problem: a long digit run (big integer), a 3-digit exponent, a surrogate escape
-_SUSPECT = re.compile(r"\d{19}|[eE][+-]?\d{3}|\\u[dD][89abAB]")
+_SURROGATE = re.compile(r"\\u[dD][89abAB]")  # a (possibly unpaired) surrogate escape
 
 
 class BodyError(ValueError):
@@ -101,12 +120,14 @@ def _items(text: str, i: int) -> tuple[list[RawRecord], int]:
     i = _ws(text, i + 1)
     if text[i:i + 1] == "]":
         return out, i + 1
+    scanner = _Scanner()
     while True:
         start = i
         try:
-            value, i = _scan_once(text, i)
+            scanner.odd_number = False
+            value, i = scanner.scan_once(text, i)
             raw = text[start:i]
-            errors = record_problems(value, raw)
+            errors = record_problems(value, raw, scanner.odd_number)
         except RecursionError:
             i = _nested_end(text, start)
             raw, value = text[start:i], None
@@ -125,10 +146,12 @@ def _items(text: str, i: int) -> tuple[list[RawRecord], int]:
         i = _ws(text, i + 1)
 
 
-def record_problems(value, text: str) -> list[str]:
-    """What would stop this record from being stored and used as JSON, each naming its field."""
-    if text.count("{") + text.count("[") <= MAX_DEPTH and not _SUSPECT.search(text):
-        return []  # the usual case: two C scans, no walk
+def record_problems(value, text: str, odd_number: bool = True) -> list[str]:
+    """What would stop this record from being stored and used as JSON, each naming its field.
+    `odd_number` False says the parser saw no number out of range (skips looking for one)."""
+    if (not odd_number and text.count("{") + text.count("[") <= MAX_DEPTH
+            and ("\\u" not in text or not _SURROGATE.search(text))):
+        return []  # the usual case: three C scans of the text, no walk
     problems: list[str] = []
     _walk(value, "", 1, problems)
     return problems
@@ -224,7 +247,11 @@ def _join(parts: list[str]) -> str:
 
 
 def _ws(text: str, i: int) -> int:
-    return _WS.match(text, i).end()
+    # most bodies have no whitespace between items: test one character before running the regex
+    return _WS.match(text, i).end() if text[i:i + 1] in _BLANKS else i
+
+
+_BLANKS = frozenset(" \t\n\r")
 
 
 def _is_json(text: str) -> bool:
