@@ -15,6 +15,7 @@ from ml.synthetic import account_snapshots, taste_catalog, taste_interactions
 from streamloop.core.errors import StreamloopError
 from streamloop.core.settings import get_settings
 from streamloop.core.store import get_store
+from streamloop.core.store.generations import read_published
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -94,13 +95,13 @@ def test_training_promotes_scores_and_publishes(home):
     assert set(summary.published) >= {"profile", "title", "lists", "candidates", "similar"}
     store = get_store(get_settings())
     profile_ids = [f"p{i}" for i in range(120)]
-    candidates = store.get_many("candidates", profile_ids)
+    candidates = read_published(store, "candidates", profile_ids)
     assert len(candidates) == 120 and all(v["model_version"] == recommender_version and v["items"]
                                           for v in candidates.values())
-    assert store.get("profile", "p0")["segment"] is not None
+    assert read_published(store, "profile", ["p0"])["p0"]["segment"] is not None
     for value in candidates.values():  # a thumbs-down marks a title as seen: never recommended
         assert "t119" not in {item for item, _ in value["items"]}
-    assert set(store.get_many("lists", ["trending", "popular", "new_releases", "other"])) == {
+    assert set(read_published(store, "lists", ["trending", "popular", "new_releases", "other"])) == {
         "trending", "popular", "new_releases"}
     store.close()
     assert (home / "registry" / "churn" / "v1" / "report" / "roc.png").exists()

@@ -338,6 +338,9 @@ def _small_warehouse(path) -> None:
         "play_id": [f"pl{i}" for i in range(len(interactions))], "profile_id": interactions["profile_id"],
         "title_id": interactions["item_id"], "content_id": interactions["item_id"],
         "started_at": interactions["ts"], "watch_seconds": 1800, "is_completed": interactions["weight"] > 1}))
+    _write_table(path, "title_features", pd.DataFrame({  # what publication reads popularity lists from
+        "title_id": ["t1", "t2"], "snapshot_date": pd.Timestamp("2026-01-01"), "unique_viewers_28d": [3, 5],
+        "plays_7d": [4, 1], "trending_velocity": [0.5, 0.0], "days_since_release": [10, 400]}))
 
 
 def test_serving_scores_with_production_models_and_publishes_what_exists(home):
@@ -348,6 +351,7 @@ def test_serving_scores_with_production_models_and_publishes_what_exists(home):
         profile_scores,
         recommender_outputs,
     )
+    from streamloop.core.store.generations import read_published
     from streamloop.core.store.sqlite import SQLiteStore
 
     settings = get_settings()
@@ -371,9 +375,9 @@ def test_serving_scores_with_production_models_and_publishes_what_exists(home):
     assert "candidates" not in written.value and written.value["profile"] == 40
     store = SQLiteStore(settings.online_store_file)
     try:
-        profile = store.get("profile", "p0")
+        profile = read_published(store, "profile", ["p0"])["p0"]
         assert profile["churn_risk"] is not None and profile["segment"]
-        assert store.get("lists", "popular")["items"]
+        assert read_published(store, "lists", ["popular"])["popular"]["items"] == [["t2", 5.0], ["t1", 3.0]]
     finally:
         store.close()
 

@@ -42,11 +42,11 @@ def run_demo(profiles: int, days: int, seed: int) -> None:
 def _showcase(profiles: list[tuple[str, str]]) -> tuple[str, str]:
     """The most active profile that the Top Picks experiment shows the recommender to (half of the
     profiles see the popularity control), so the demo shows the model at work; else the most active."""
-    from functions.experiments import load_experiments
-    from streamloop.core import clock
+    from streamloop.core.constants import SURFACE_TOP_PICKS
+    from streamloop.core.experiments import load_experiments
     from streamloop.core.settings import REPO_ROOT
 
-    test = load_experiments(REPO_ROOT / "experiments").test_for("home.top_picks", clock.now())
+    test = load_experiments(REPO_ROOT / "experiments").test_for(SURFACE_TOP_PICKS)  # at the clock's now
     treated = [p for p in profiles if test is not None and test.assign(p[0]) == "ranker"]
     return (treated or profiles)[0]
 

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 from streamloop.core import clock
 from streamloop.core.errors import StreamloopError
+from streamloop.core.settings import REPO_ROOT
 
 # Without --start a simulation ENDS on this fixed day (its last simulated day is the day before), so
 # the same seed lands the same lake, the same metrics and the same benchmark tables on any day it runs.
@@ -27,6 +29,8 @@ class SimulationConfig:
     duplicate_rate:  share of events delivered twice (same event_id, same text)
     malformed_rate:  extra malformed records per event (broken JSON, wrong types, unknown type, …)
     workers:         processes to use; None = one per CPU. The output does not depend on it.
+    experiments_dir: the experiment files the simulated service runs (the product's own by default), so
+                     simulated exposures name the product's experiments, variants and assignments
     """
 
     profiles: int = 2000
@@ -37,6 +41,7 @@ class SimulationConfig:
     duplicate_rate: float = 0.005
     malformed_rate: float = 0.002
     workers: int | None = field(default=None, compare=False)
+    experiments_dir: Path = REPO_ROOT / "experiments"
 
     def __post_init__(self):
         if self.profiles < 1:
