@@ -19,6 +19,7 @@ Order of operations, and why (CONTRACT §2: nothing lost, counts reconcile, a re
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -48,12 +49,15 @@ class IngestResult:
     duplicates: int = 0
     rejected: list[dict] = field(default_factory=list)
     ignored: int | None = None  # Segment batches only: messages acknowledged but not collected
+    suppressed: int = 0  # events of people who asked to be forgotten: dropped, never landed
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         body = {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
         if self.ignored is not None:
             body["ignored"] = self.ignored
+        if self.suppressed:
+            body["suppressed"] = self.suppressed
         if self.warnings:
             body["warnings"] = self.warnings
         return body
@@ -61,12 +65,15 @@ class IngestResult:
 
 class Collector:
     def __init__(self, store_factory: Callable[[], OnlineStore], lake_root: str, titles: TitleCache,
-                 experiments: Experiments):
+                 experiments: Experiments, messaging=None, landing=None, privacy=None):
         self._store_factory = store_factory
+        self.privacy = privacy  # streamloop.core.privacy.edge.EdgePrivacy: forgotten people, personal context
+        self.messaging = messaging  # messaging.collector_hook.MessagingHook: contacts, consent, triggers
         self.lake_root = lake_root
         self.titles = titles
         self.experiments = experiments
-        self._lake = None
+        # a streamloop.core.landing writer (group commit, Firehose) replaces the one-file-per-request lake
+        self._lake = landing
 
     @property
     def store(self) -> OnlineStore:
@@ -112,8 +119,26 @@ class Collector:
                 result.duplicates += 1
             else:
                 valid[event["event_id"]] = index
+        if self.privacy is not None:  # forgotten people's events never land (docs/privacy.md)
+            gone = self.privacy.suppressed(self.store, events)
+            if gone:
+                result.suppressed = len(gone)
+                valid = {event_id: index for event_id, index in valid.items() if index not in gone}
+                rejects = [r for r in rejects if r[0] not in gone]
+                result.rejected = [r for r in result.rejected if r["index"] not in gone]
+        landed_texts = {index: _text(landed[index]) for index in valid.values()}
+        if self.privacy is not None:
+            landed_texts = {index: self.privacy.minimized_text(events[index], text)
+                            for index, text in landed_texts.items()}
+        if self.messaging is not None:  # contact addresses never land raw (messaging/collector_hook.py)
+            indexes = list(landed_texts)
+            redacted = self.messaging.redact([events[i] for i in indexes], list(landed_texts.values()))
+            landed_texts = dict(zip(indexes, redacted, strict=True))
+            texts = self.messaging.redact([events[i] for i, _, _ in rejects], [text for _, text, _ in rejects],
+                                          store=False)
+            rejects = [(i, text, reason) for (i, _, reason), text in zip(rejects, texts, strict=True)]
         batch = {
-            "events": [(index, _text(landed[index]), None) for index in valid.values()],
+            "events": [(index, text, None) for index, text in landed_texts.items()],
             "rejected": rejects,
             "ignored": [(index, _text(raws[index]), reason) for index, reason in sorted(ignored.items())],
         }
@@ -137,6 +162,12 @@ class Collector:
             except StoreError as exc:
                 log.error("collector could not update %s: %s", step, exc)
                 result.warnings.append(f"{step} not updated: the online store failed")
+        if self.messaging is not None:
+            try:
+                self.messaging.on_accepted(accepted_events)
+            except (sqlite3.Error, OSError) as exc:
+                log.error("collector could not update messaging triggers: %s", exc)
+                result.warnings.append("messaging triggers and consent not updated: the messaging store failed")
         return result
 
     def _land(self, source: str, received_at: datetime, raws: list, batch: dict) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 import orjson
 
 from streamloop.core.store.base import EXPIRING_NAMESPACES, OnlineStore, StoreError, Updater, Value
+from streamloop.core.store.generations import is_key_of
 
 _MAX_ATTEMPTS = 8          # retries of unprocessed batch items
 _MAX_UPDATE_ATTEMPTS = 25  # optimistic updates of one hot key (bandit counts) can collide repeatedly
@@ -59,6 +60,20 @@ class DynamoDBStore(OnlineStore):
         if ns in EXPIRING_NAMESPACES:
             item["expires_at"] = {"N": str(int(time.time()) + EXPIRING_NAMESPACES[ns])}
         return item
+
+    def keys_mentioning(self, text: str) -> list[tuple[str, str]]:
+        needle = orjson.dumps(text)
+        found, start = [], None
+        while True:
+            kwargs = {"ExclusiveStartKey": start} if start else {}
+            page = self._call("scan", **kwargs)
+            for item in page.get("Items", []):
+                ns, _, key = item["pk"]["S"].partition("#")
+                if is_key_of(key, text) or needle in item["v"]["B"]:
+                    found.append((ns, key))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return found
 
     # -- reads ---------------------------------------------------------------------------------------
     def get(self, ns: str, key: str) -> Value | None:

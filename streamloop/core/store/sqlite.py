@@ -16,6 +16,7 @@ from pathlib import Path
 import orjson
 
 from streamloop.core.store.base import EXPIRING_NAMESPACES, OnlineStore, StoreError, Updater, Value
+from streamloop.core.store.generations import is_key_of
 
 _SCHEMA = """
 create table if not exists kv (
@@ -69,6 +70,14 @@ class SQLiteStore(OnlineStore):
             with self._lock:
                 self._connections.append(con)
         return con
+
+    def keys_mentioning(self, text: str) -> list[tuple[str, str]]:
+        needle = orjson.dumps(text)  # the JSON string, quotes included: "p1" does not match "p10"
+        try:
+            rows = self._con().execute("select ns, key, value from kv").fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"online store scan failed: {exc}") from exc
+        return [(ns, key) for ns, key, value in rows if is_key_of(key, text) or needle in bytes(value)]
 
     @contextmanager
     def deadline(self, seconds: float):
