@@ -37,16 +37,20 @@ def build_service(profiles: int, days: int, seed: int, end: date) -> tuple[pd.Da
     from streamloop.core.settings import get_settings
 
     get_settings.cache_clear()
-    from ml.features import open_warehouse, read_table
     from streamloop.app.build import run_build
     from streamloop.core.simulate import SimulationConfig, run_simulation
 
     run_simulation(SimulationConfig(profiles=profiles, days=days, seed=seed, start_date=end - timedelta(days=days)))
     run_build(full_refresh=True)
+    return read_service(None)
+
+
+def read_service(path: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    from ml.features import open_warehouse, read_table
     from ml.recommend.catalog import load_titles
     from ml.recommend.interactions import load_interactions
 
-    with open_warehouse() as con:
+    with open_warehouse(path) as con:
         return read_table(con, "account_features"), load_interactions(con), load_titles(con)
 
 
@@ -129,9 +133,19 @@ def main() -> None:
     parser.add_argument("--ends", type=date.fromisoformat, nargs="+", default=[date(2026, 1, 1), date(2025, 7, 1)])
     parser.add_argument("--cuts", type=int, default=3)
     parser.add_argument("--test-days", type=int, default=14)
+    parser.add_argument("--warehouse", nargs="*", default=[],
+                        help="backtest already built warehouses (label=PATH) instead of simulating")
     args = parser.parse_args()
     runs = []
-    for seed in args.seeds:
+    for labelled in args.warehouse:  # e.g. seed7=/tmp/demo/.streamloop/warehouse.duckdb
+        label, _, path = labelled.rpartition("=")
+        frame, interactions, titles = read_service(path)
+        for row in [*backtest(frame, "churn", args.cuts, args.test_days),
+                    *backtest(frame, "ltv", args.cuts, args.test_days),
+                    *backtest_recommender(interactions, titles, args.cuts)]:
+            runs.append(row | {"service": label or path})
+            print(row | {"service": label or path}, flush=True)
+    for seed in args.seeds if not args.warehouse else []:
         for end in args.ends:
             wall, cpu = time.perf_counter(), time.process_time()
             frame, interactions, titles = build_service(args.profiles, args.days, seed, end)

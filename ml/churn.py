@@ -190,7 +190,9 @@ def train_churn(frame: pd.DataFrame, config: ChurnConfig | None = None) -> Train
     events = distinct_label_events(parts.test, parts.test[LABEL].astype(bool))
     ours.set("label_events", events)
 
-    baseline_model = _fit_baseline(parts.train, config)
+    # the baseline has no early stopping or calibration to fit: it learns from every row before the test's
+    # purge gap, the calibration slice's more recent churn rate included
+    baseline_model = _fit_baseline(pd.concat([parts.train, parts.calibration]), config)
     p_base = baseline_model.predict(parts.test)
     theirs = classification_metrics(y_test, p_base)
     theirs.set("label_events", events)

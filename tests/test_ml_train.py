@@ -108,6 +108,8 @@ def test_training_promotes_scores_and_publishes(home):
     rendered = summary.render()
     assert f"churn        promoted v{registry.production('churn').version} " in rendered
     assert "label events" in rendered and "why: " in rendered
+    # 7 matured weekly dates cannot hold two 30-day purge gaps: no calibration slice, and the summary says so
+    assert any(n.startswith("churn: no calibration slice: 7 snapshot dates") for n in summary.notes)
 
 
 def test_a_learned_model_that_loses_to_its_baseline_leaves_the_baseline_serving(home):
