@@ -4,8 +4,7 @@
 -- snapshot_date 00:00 UTC. Range joins over profile-days keep the cost at profiles x snapshots.
 
 {%- set genres = features_genres() %}
-{%- set play_start_parts = ['morning', 'afternoon', 'evening', 'night', 'weekend',
-                            'tv', 'mobile', 'web', 'tablet', 'console'] %}
+{%- set play_start_parts = ['morning', 'afternoon', 'evening', 'night', 'weekend'] + var('streamloop_device_types') %}
 {#- daily measure -> window lengths (days) summed into <measure>_<N>d -#}
 {%- set daily_measures = {
     'plays': [7, 28, 90], 'sessions': [7, 28, 90], 'active_days': [7, 28, 90], 'watch_seconds': [7, 28, 90],

@@ -5,7 +5,7 @@
 -- events at or after it (revenue_next_90d_cents in [d, d+90 days); a cancellation in [d, d+30 days)
 -- must mark is_churned_30d; without a cancellation or a lapse in that window it must not).
 
-{%- set grace_days = var('payment_grace_days', 14) %}
+{%- set grace_days = var('streamloop_payment_grace_days') %}
 
 with
 

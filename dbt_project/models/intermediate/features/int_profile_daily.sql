@@ -8,7 +8,7 @@
                        'ratings': 'rating', 'impressions': 'impression', 'clicks': 'click'} %}
 {#- local hours [first, last] of each part of the day -#}
 {%- set day_parts = {'morning': [6, 11], 'afternoon': [12, 17], 'evening': [18, 23], 'night': [0, 5]} %}
-{%- set device_types = ['tv', 'mobile', 'web', 'tablet', 'console'] %}
+{%- set device_types = var('streamloop_device_types') %}
 
 with
 

@@ -9,7 +9,7 @@
     'event_id', 'event_type', 'occurred_at', 'device_id', 'profile_id', 'account_id', 'schema_version',
 ] -%}
 {%- set context_fields = ['country', 'device_type', 'app_version', 'os', 'timezone'] -%}
-{%- set device_types = ['tv', 'mobile', 'web', 'tablet', 'console'] -%}
+{%- set device_types = var('streamloop_device_types') -%}
 {%- set context_shape = {} -%}
 {%- for name in context_fields %}{% do context_shape.update({name: 'JSON'}) %}{% endfor -%}
 {%- set properties_shape = {} -%}
@@ -115,8 +115,8 @@ validated as (
                 when occurred_at_json is null then 'occurred_at: required'
                 when occurred_at_utc is null then 'occurred_at: not an RFC 3339 timestamp with offset'
                 when occurred_at_utc
-                    > {{ to_utc_timestamp('received_at') }} + interval {{ var('max_future_skew_hours', 24) }} hour
-                    then 'occurred_at: more than {{ var("max_future_skew_hours", 24) }} h after received_at'
+                    > {{ to_utc_timestamp('received_at') }} + interval {{ var('streamloop_max_future_skew_hours') }} hour
+                    then 'occurred_at: more than {{ var("streamloop_max_future_skew_hours") }} h after received_at'
                 when device_id_json is null then 'device_id: required'
                 when device_id_value is null then 'device_id: must be string'
                 when length(device_id_value) not between 1 and 128 then 'device_id: must be 1 to 128 characters'
