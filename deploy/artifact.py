@@ -30,10 +30,9 @@ SOURCES = ("functions", "messaging", "streamloop/__init__.py", "streamloop/core"
 TRIM_DIRS = {"__pycache__", "tests", "test", "include", "bin"}
 TRIM_SUFFIXES = (".pyc", ".pyx", ".pxd", ".pxi", ".h", ".hpp", ".cc", ".c", ".a")
 TRIM_FILES = {"direct_url.json", "REQUESTED", "INSTALLER"}
-# optional native parts of dependencies nothing of ours imports (pyarrow.flight, pyarrow.substrait: ~28 MB);
-# loaded only when those submodules are imported, so the cold-start run proves the rest still works
-TRIM_GLOBS = ("pyarrow/libarrow_flight.so*", "pyarrow/_flight*.so", "pyarrow/libarrow_substrait.so*",
-              "pyarrow/_substrait*.so", "pyarrow/flight.py", "pyarrow/substrait.py")
+# optional native parts of dependencies nothing of ours imports: pyarrow.flight (~22 MB) is loaded only by
+# `import pyarrow.flight` (substrait is not optional: pyarrow.lib links it); the cold-start run proves the rest works
+TRIM_GLOBS = ("pyarrow/libarrow_flight.so*", "pyarrow/_flight*.so", "pyarrow/flight.py")
 
 
 @dataclass(frozen=True)
