@@ -30,6 +30,9 @@ SOURCES = ("functions", "messaging", "streamloop/__init__.py", "streamloop/core"
 TRIM_DIRS = {"__pycache__", "tests", "test", "include", "bin"}
 TRIM_SUFFIXES = (".pyc", ".pyx", ".pxd", ".pxi", ".h", ".hpp", ".cc", ".c", ".a")
 TRIM_FILES = {"direct_url.json", "REQUESTED", "INSTALLER"}
+# optional native parts of dependencies nothing of ours imports: pyarrow.flight (~22 MB) is loaded only by
+# `import pyarrow.flight` (substrait is not optional: pyarrow.lib links it); the cold-start run proves the rest works
+TRIM_GLOBS = ("pyarrow/libarrow_flight.so*", "pyarrow/_flight*.so", "pyarrow/flight.py")
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,9 @@ def trim(tree: Path) -> None:
         if path.is_dir() and path.name in TRIM_DIRS and not in_dist_info:
             shutil.rmtree(path)
         elif path.is_file() and (path.name in TRIM_FILES or path.suffix in TRIM_SUFFIXES):
+            path.unlink()
+    for pattern in TRIM_GLOBS:
+        for path in tree.glob(pattern):
             path.unlink()
     for record in tree.glob("*.dist-info/RECORD"):
         # RECORD lists what pip installed; keep it true after trimming (importlib.metadata reads it)

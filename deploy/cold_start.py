@@ -42,7 +42,11 @@ class Context:
 responses, marks = [], []
 for name in payload_files:
     with open(name) as handle:
-        responses.append(handler(json.load(handle), Context()))
+        payload = json.load(handle)
+    try:
+        responses.append(handler(payload, Context()))
+    except Exception as exc:  # what Lambda returns for an unhandled error: still a first response
+        responses.append({"errorType": type(exc).__name__, "errorMessage": str(exc)})
     marks.append(time.perf_counter())
 outside = sorted({f.split("/site-packages/")[0] for f in (getattr(m, "__file__", None) or "" for m in list(sys.modules.values()))
                   if "/site-packages/" in f})

@@ -42,6 +42,8 @@ def entry_imports(handler_file: Path) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
+            # `from messaging import service` imports the submodule messaging.service, if there is one
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
     return found
@@ -62,8 +64,10 @@ def third_party_modules(handler_file: Path) -> set[str]:
             reached.add(top)
         elif module in graph.modules:
             reached |= {m for m in graph.find_upstream_modules(module) | {module} if "." not in m}
-        else:  # a module in a namespace folder (functions/lifecycle/): follow its own imports
+        elif (REPO_ROOT / (module.replace(".", "/") + ".py")).is_file():
+            # a module in a namespace folder (functions/lifecycle/): follow its own imports
             todo += sorted(entry_imports(REPO_ROOT / (module.replace(".", "/") + ".py")))
+        # else: a name imported from a module (a function, a class), not a module itself
     stdlib = set(sys.stdlib_module_names) | {"__future__"}
     return {m for m in reached if m not in stdlib and m not in OUR_PACKAGES}
 

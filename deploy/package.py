@@ -42,8 +42,9 @@ def package_function(function: Function, out: Path, work: Path, runs: int, limit
         entry["cold_start"] = {"runs": runs, "import_ms": round(cold.import_ms), "first_response_ms": round(cold.first_response_ms),
                                "worst_first_response_ms": round(cold.worst_first_response_ms),
                                "all_payloads_ms": round(cold.all_responses_ms), "process_cpu_ms": round(cold.cpu_ms)}
-        entry["cold_start_responses"] = [r.get("statusCode", "ok") if isinstance(r, dict) else "ok"
-                                         for r in cold.last_responses]
+        # an HTTP status, Lambda's errorType for an unhandled error, or the handler's own status field
+        entry["cold_start_responses"] = [(r.get("statusCode") or r.get("errorType") or r.get("status") or "ok")
+                                         if isinstance(r, dict) else "ok" for r in cold.last_responses]
     return entry
 
 

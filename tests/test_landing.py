@@ -151,8 +151,11 @@ def test_firehose_landing_acknowledges_what_firehose_accepted():
             DeliveryStreamName=f"sl-{kind}", DeliveryStreamType="DirectPut",
             ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::123456789012:role/firehose",
                                                 "BucketARN": "arn:aws:s3:::lake", "Prefix": f"lake/{kind}/"})
+    entries = []
+    firehose.meta.events.register("provide-client-params.firehose.PutRecordBatch",
+                                  lambda params, **_: entries.append(len(params["Records"])))
     landing = FirehoseLanding({"events": "sl-events", "rejected": "sl-rejected"}, client=firehose)
-    # 1200 events: three PutRecordBatch calls of at most 500
+    # 1200 events of ~120 bytes, packed into Firehose records of at most 1000 KiB
     batch = {"events": [(i, json.dumps({"event_id": f"e{i}"}), None) for i in range(1200)],
              "rejected": [(1200, "not json", "not JSON")]}
     assert landing.write_batch(batch, "api", RECEIVED, "b1") == ["firehose://sl-events", "firehose://sl-rejected"]
@@ -163,6 +166,8 @@ def test_firehose_landing_acknowledges_what_firehose_accepted():
             row = json.loads(line)
             rows[(obj["Key"].split("/")[1], row["record_index"])] = row
     assert len([k for k in rows if k[0] == "events"]) == 1200
+    # one PutRecordBatch entry held all 1200 rows (Firehose bills per entry, rounded up to 5 KB)
+    assert entries == [1, 1]
     assert rows[("events", 7)] == {"batch_id": "b1", "record_index": 7, "received_at": int(RECEIVED.timestamp() * 1000),
                                    "source": "api", "raw": '{"event_id": "e7"}'}
     assert rows[("rejected", 1200)]["reason"] == "not JSON"
@@ -185,7 +190,8 @@ class _FlakyFirehose:
 
 def test_only_refused_entries_are_resent_and_a_request_fails_if_they_stay_refused():
     client = _FlakyFirehose({1, 3})
-    landing = FirehoseLanding({"events": "s"}, client=client, backoff_s=0)
+    # entries small enough to hold one row each, so entries 1 and 3 are rows e1 and e3
+    landing = FirehoseLanding({"events": "s"}, client=client, backoff_s=0, max_entry_bytes=120)
     landing.write_batch({"events": [(i, f"e{i}", None) for i in range(5)]}, "api", RECEIVED, "b")
     assert [len(call) for call in client.calls] == [5, 2]
     assert [json.loads(d)["raw"] for d in client.calls[1]] == ["e1", "e3"]
@@ -193,6 +199,9 @@ def test_only_refused_entries_are_resent_and_a_request_fails_if_they_stay_refuse
     stubborn = FirehoseLanding({"events": "s"}, client=_FlakyFirehose({0}, always=True), attempts=3, backoff_s=0)
     with pytest.raises(LandingError, match="did not accept 1 record"):
         stubborn.write_batch({"events": [(0, "e0", None)]}, "api", RECEIVED, "b")
+    with pytest.raises(LandingError, match="exceeds Firehose's record size"):
+        FirehoseLanding({"events": "s"}, client=client, max_entry_bytes=50).write_batch(
+            {"events": [(0, "x" * 100, None)]}, "api", RECEIVED, "b")
     with pytest.raises(LandingError, match="no Firehose stream configured for lake kind 'ignored'"):
         stubborn.write_batch({"ignored": [(0, "page", "page call")]}, "api", RECEIVED, "b")
 

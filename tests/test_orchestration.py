@@ -143,7 +143,10 @@ def test_definitions_load_with_the_whole_lineage(definitions):
     assert targets == {"hourly_warehouse_build": "warehouse_build", "raw_lake_sensor": "warehouse_build",
                        "daily_model_training": "model_training", "scoring_after_training": "batch_scoring",
                        "scoring_after_blocked_training": "batch_scoring", "publication_after_scoring": "publication",
-                       "hourly_campaign_run": "campaign_run", "daily_campaign_performance": "campaign_performance_refresh"}
+                       "hourly_campaign_run": "campaign_run", "daily_campaign_performance": "campaign_performance_refresh",
+                       "daily_lake_compaction": "lake_compaction"}
+    # compaction runs after the ledger it reads (streamloop/core/compaction.py)
+    assert "int_events_received" in _upstream(graph, "compacted_lake")
     assert set(definitions.resources) >= {"lake", "warehouse", "registry", "online_store", "dbt"}
 
 

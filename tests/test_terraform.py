@@ -13,10 +13,6 @@ from deploy.terraform_graph import TERRAFORM_DIR, module_dirs, problems
 from streamloop.core.settings import Settings
 
 STACK = TERRAFORM_DIR / "modules" / "streamloop" / "main.tf"
-# Settings the messaging package reads (messaging engineer's settings; docs/deploy.md "Names")
-MESSAGING_ENV = {f"STREAMLOOP_MESSAGING_{role}_TABLE" for role in ("LEDGER", "OUTBOX", "CONTACTS", "QUEUE")}
-PENDING_MESSAGING_SETTINGS = {"STREAMLOOP_SES_CONFIGURATION_SET", "STREAMLOOP_EMAIL_FROM_DOMAIN",
-                              "STREAMLOOP_ADMIN_KEYS"} | MESSAGING_ENV
 
 
 def test_every_file_parses_and_every_reference_resolves():
@@ -53,24 +49,28 @@ def test_a_file_that_does_not_parse_is_named(tmp_path):
 
 
 def test_environment_variables_are_settings_the_code_reads():
-    # every STREAMLOOP_* variable Terraform sets is a field of Settings (or a messaging setting, named in docs)
+    # every STREAMLOOP_* variable Terraform sets is a field of Settings: a renamed setting breaks this
     names = set(re.findall(r"\b(STREAMLOOP_[A-Z_]+)\s*=", STACK.read_text()))
     known = {f"STREAMLOOP_{name.upper()}" for name in Settings.model_fields}
-    assert names - known - PENDING_MESSAGING_SETTINGS == set()
+    assert names - known == set()
     assert {"STREAMLOOP_LAKE_URI", "STREAMLOOP_ONLINE_STORE", "STREAMLOOP_DYNAMODB_TABLE", "STREAMLOOP_API_KEYS",
             "STREAMLOOP_LANDING", "STREAMLOOP_FIREHOSE_EVENTS_STREAM"} <= names
 
 
-def test_messaging_tables_and_their_settings_are_named_as_documented():
-    parsed = hcl2.load(STACK.open())
-    tables = next(block for block in parsed["locals"] if "messaging_tables" in block)["messaging_tables"]
-    assert {role: spec["env"].strip('"') for role, spec in tables.items()} == {
-        "ledger": "STREAMLOOP_MESSAGING_LEDGER_TABLE", "outbox": "STREAMLOOP_MESSAGING_OUTBOX_TABLE",
-        "contacts": "STREAMLOOP_MESSAGING_CONTACTS_TABLE", "queue": "STREAMLOOP_MESSAGING_QUEUE_TABLE"}
-    assert '"${var.name_prefix}-messaging-${each.key}"' in STACK.read_text()
+def test_messaging_state_has_its_table_under_the_settings_name():
+    text = STACK.read_text()
+    assert "STREAMLOOP_MESSAGING_DYNAMODB_TABLE = module.messaging_store.name" in re.sub(r" +", " ", text)
+    assert '"${var.name_prefix}-messaging"' in text
     deploy_doc = (TERRAFORM_DIR.parent / "docs" / "deploy.md").read_text()
-    for env in MESSAGING_ENV:
-        assert env in deploy_doc
+    assert "STREAMLOOP_MESSAGING_DYNAMODB_TABLE" in deploy_doc
+
+
+def test_secrets_are_sensitive_variables():
+    variables = hcl2.load((TERRAFORM_DIR / "modules" / "streamloop" / "variables.tf").open())
+    specs = {k.strip('"'): v for block in variables["variable"] for k, v in block.items()}
+    for name in ("api_key_hashes", "admin_key_hashes", "messaging_contact_secret", "messaging_unsubscribe_secret",
+                 "privacy_salt"):
+        assert specs[name]["sensitive"] is True, name
 
 
 def test_firehose_lands_in_the_lake_layout_the_warehouse_reads():

@@ -10,7 +10,8 @@ collector acknowledges nothing from memory. `batch` maps a lake kind (events, re
 - `BufferedLanding` (group commit) queues requests and writes everything that arrived during one flush
   interval as one file per kind and received date; each request waits for the flush that holds it and
   is acknowledged only after that file is durable — or fails with the flush.
-- `FirehoseLanding` hands records to Kinesis Data Firehose (`put_record_batch`), which buffers up to
+- `FirehoseLanding` hands records to Kinesis Data Firehose (`put_record_batch`, a request's rows packed
+  into as few Firehose records as fit), which buffers up to
   128 MB / 15 minutes and writes Parquet files into the same lake layout (terraform/modules/firehose);
   a request is acknowledged once Firehose has accepted every one of its records.
 
@@ -179,9 +180,10 @@ class FirehoseLanding(_LakeWriter):
 
     MAX_RECORDS_PER_CALL = 500           # PutRecordBatch limits
     MAX_BYTES_PER_CALL = 4 * 1024 * 1024
+    MAX_ENTRY_BYTES = 1000 * 1024        # one Firehose record
 
     def __init__(self, streams: Mapping[str, str], client=None, region: str = "us-east-1",
-                 attempts: int = 4, backoff_s: float = 0.05):
+                 attempts: int = 4, backoff_s: float = 0.05, max_entry_bytes: int = MAX_ENTRY_BYTES):
         if client is None:
             import boto3
 
@@ -190,6 +192,7 @@ class FirehoseLanding(_LakeWriter):
         self.streams = dict(streams)  # lake kind -> delivery stream name
         self.attempts = attempts
         self.backoff_s = backoff_s
+        self.max_entry_bytes = max_entry_bytes
 
     def write_batch(self, batch: Batch, source: str, received_at: datetime, batch_id: str) -> list[str]:
         delivered = []
@@ -206,7 +209,14 @@ class FirehoseLanding(_LakeWriter):
                 if kind != "events":
                     row["reason"] = reason or ""
                 records.append((json.dumps(row, ensure_ascii=False) + "\n").encode())
-            for chunk in _chunks(records, self.MAX_RECORDS_PER_CALL, self.MAX_BYTES_PER_CALL):
+            too_big = [len(line) for line in records if len(line) > self.max_entry_bytes]
+            if too_big:
+                raise LandingError(f"a {kind} record of {too_big[0]} bytes exceeds Firehose's record size")
+            # A request's rows share Firehose records (JSON documents one after another, which the format
+            # conversion and the stream's de-aggregation read back as rows): Firehose bills each record
+            # rounded up to 5 KB, so one row per record would cost ~10x more for ~500-byte events.
+            entries = [b"".join(group) for group in _chunks(records, len(records), self.max_entry_bytes)]
+            for chunk in _chunks(entries, self.MAX_RECORDS_PER_CALL, self.MAX_BYTES_PER_CALL):
                 self._put(self.streams[kind], chunk)
             delivered.append(f"firehose://{self.streams[kind]}")
         return delivered

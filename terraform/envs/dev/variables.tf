@@ -53,3 +53,21 @@ variable "cors_allowed_origins" {
   description = "Browser origins allowed to call the API."
   default     = []
 }
+
+variable "messaging_contact_secret" {
+  type        = string
+  description = "HMAC key for contact hashes; pass with TF_VAR_messaging_contact_secret, never commit it."
+  sensitive   = true
+}
+
+variable "messaging_unsubscribe_secret" {
+  type        = string
+  description = "HMAC key for unsubscribe tokens."
+  sensitive   = true
+}
+
+variable "privacy_salt" {
+  type        = string
+  description = "Salt of the suppression list's hashes."
+  sensitive   = true
+}

@@ -18,9 +18,9 @@ output "online_store_table" {
   value       = module.streamloop.online_store_table
 }
 
-output "messaging_tables" {
-  description = "Messaging store tables by role."
-  value       = module.streamloop.messaging_tables
+output "messaging_table" {
+  description = "Messaging state table."
+  value       = module.streamloop.messaging_table
 }
 
 output "artifact_bucket" {

@@ -22,8 +22,8 @@ variable "infrequent_access_after_days" {
 
 variable "noncurrent_version_days" {
   type        = number
-  description = "Replaced or deleted object versions (e.g. small files removed by compaction) are kept this long for recovery."
-  default     = 30
+  description = "Replaced or deleted object versions (e.g. small files removed by compaction) are kept this long for recovery; equals STREAMLOOP_BACKUP_RETENTION_DAYS, which deletion audits state."
+  default     = 35
 }
 
 variable "force_destroy" {

@@ -135,6 +135,14 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
 
     processing_configuration {
       enabled = true
+      # the collector packs a request's rows into one Firehose record (JSON documents back to back)
+      processors {
+        type = "RecordDeAggregation"
+        parameters {
+          parameter_name  = "SubRecordType"
+          parameter_value = "JSON"
+        }
+      }
       processors {
         type = "MetadataExtraction"
         parameters {

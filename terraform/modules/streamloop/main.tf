@@ -10,15 +10,9 @@ locals {
   lake_prefix = "lake"
   lake_uri    = "s3://${module.lake.name}/${local.lake_prefix}"
 
-  # Messaging stores (messaging/ package): the names must equal the messaging settings (docs/deploy.md).
-  messaging_tables = {
-    ledger   = { env = "STREAMLOOP_MESSAGING_LEDGER_TABLE", range_key = null }
-    outbox   = { env = "STREAMLOOP_MESSAGING_OUTBOX_TABLE", range_key = null }
-    contacts = { env = "STREAMLOOP_MESSAGING_CONTACTS_TABLE", range_key = null }
-    queue    = { env = "STREAMLOOP_MESSAGING_QUEUE_TABLE", range_key = null }
-  }
-
-  common_environment = merge({
+  # Messaging state (ledger, outbox, contacts, trigger queue) shares one table, as the settings name it
+  # (STREAMLOOP_MESSAGING_DYNAMODB_TABLE; docs/deploy.md "Names").
+  common_environment = {
     STREAMLOOP_ENVIRONMENT    = "aws"
     STREAMLOOP_AWS_REGION     = var.region
     STREAMLOOP_LAKE_URI       = local.lake_uri
@@ -26,7 +20,13 @@ locals {
     STREAMLOOP_ONLINE_STORE   = "dynamodb"
     STREAMLOOP_DYNAMODB_TABLE = module.online_store.name
     STREAMLOOP_HOME           = "/tmp/streamloop" # the only writable path in Lambda; nothing durable is kept there
-  }, { for name, table in local.messaging_tables : table.env => module.messaging_table[name].name })
+    # messaging and privacy secrets (HMAC keys, suppression-list salt): sensitive variables, KMS-encrypted at rest
+    STREAMLOOP_MESSAGING_DYNAMODB_TABLE     = module.messaging_store.name
+    STREAMLOOP_MESSAGING_CONTACT_SECRET     = var.messaging_contact_secret
+    STREAMLOOP_MESSAGING_UNSUBSCRIBE_SECRET = var.messaging_unsubscribe_secret
+    STREAMLOOP_PRIVACY_SALT                 = var.privacy_salt
+    STREAMLOOP_SNS_FEEDBACK_TOPIC_ARN       = module.delivery.feedback_topic_arn
+  }
 }
 
 module "key" {
@@ -68,11 +68,9 @@ module "online_store" {
   tags                = local.tags
 }
 
-module "messaging_table" {
+module "messaging_store" {
   source              = "../dynamodb_table"
-  for_each            = local.messaging_tables
-  name                = "${var.name_prefix}-messaging-${each.key}"
-  range_key           = each.value.range_key
+  name                = "${var.name_prefix}-messaging"
   kms_key_arn         = module.key.arn
   deletion_protection = var.deletion_protection
   tags                = local.tags
@@ -120,9 +118,9 @@ data "aws_iam_policy_document" "api" {
     resources = [module.online_store.arn]
   }
   statement {
-    sid       = "ForgetContacts"
-    actions   = ["dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query"]
-    resources = [module.messaging_table["contacts"].arn]
+    sid       = "ContactsFeedbackAndForget"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]
+    resources = [module.messaging_store.arn]
   }
   statement {
     sid       = "LandThroughFirehose"
@@ -179,11 +177,11 @@ data "aws_iam_policy_document" "lifecycle" {
     sid = "MessagingStores"
     actions = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
     "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem"]
-    resources = [for table in module.messaging_table : table.arn]
+    resources = [module.messaging_store.arn]
   }
   statement {
     sid       = "SendEmailThroughConfigurationSet"
-    actions   = ["ses:SendEmail"]
+    actions   = ["ses:SendEmail", "ses:SendRawEmail"] # messaging/delivery/ses.py sends raw MIME
     resources = [module.delivery.identity_arn, module.delivery.configuration_set_arn]
   }
   statement {
@@ -220,8 +218,7 @@ module "lifecycle" {
   environment = merge(local.common_environment, {
     STREAMLOOP_LANDING                = "firehose"
     STREAMLOOP_FIREHOSE_EVENTS_STREAM = module.landing["events"].name
-    STREAMLOOP_SES_CONFIGURATION_SET  = module.delivery.configuration_set_name
-    STREAMLOOP_EMAIL_FROM_DOMAIN      = var.sender_domain
+    STREAMLOOP_SES_SENDER             = "${var.sender_local_part}@${var.sender_domain}" # the identity's default configuration set applies
   })
   tags = local.tags
 }

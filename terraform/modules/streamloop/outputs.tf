@@ -18,9 +18,9 @@ output "online_store_table" {
   value       = module.online_store.name
 }
 
-output "messaging_tables" {
-  description = "Messaging store tables by role (ledger, outbox, contacts, queue)."
-  value       = { for name, table in module.messaging_table : name => table.name }
+output "messaging_table" {
+  description = "STREAMLOOP_MESSAGING_DYNAMODB_TABLE: ledger, outbox, contacts and trigger queue."
+  value       = module.messaging_store.name
 }
 
 output "artifact_bucket" {

@@ -112,3 +112,27 @@ variable "tags" {
   description = "Tags added to every resource."
   default     = {}
 }
+
+variable "sender_local_part" {
+  type        = string
+  description = "Local part of the From address (STREAMLOOP_SES_SENDER = <local_part>@<sender_domain>)."
+  default     = "hello"
+}
+
+variable "messaging_contact_secret" {
+  type        = string
+  description = "HMAC key hashing contact addresses for the lake and marts (STREAMLOOP_MESSAGING_CONTACT_SECRET)."
+  sensitive   = true
+}
+
+variable "messaging_unsubscribe_secret" {
+  type        = string
+  description = "HMAC key signing one-click unsubscribe tokens (STREAMLOOP_MESSAGING_UNSUBSCRIBE_SECRET)."
+  sensitive   = true
+}
+
+variable "privacy_salt" {
+  type        = string
+  description = "Secret salt of the forgotten-people suppression list (STREAMLOOP_PRIVACY_SALT)."
+  sensitive   = true
+}
