@@ -43,5 +43,10 @@
   {% set chain = ['int_events_received', 'int_events_deduplicated', 'int_device_rebuild_windows', 'events', 'sessions', 'plays', 'impression_funnel'] %}
   {% set missing = chain | reject('in', ran) | list %}
   {% if failed or missing %}{{ return('') }}{% endif %}
-  {{ return("create or replace table " ~ build_state_relation() ~ " as select " ~ run_started_literal() ~ " as watermark") }}
+  {{ return(adapter.dispatch('replace_table_as', 'streamloop')(build_state_relation(), "select " ~ run_started_literal() ~ " as watermark")) }}
 {% endmacro %}
+
+{#- SQL that replaces `relation` with the result of `query` -#}
+{% macro default__replace_table_as(relation, query) -%}
+  create or replace table {{ relation }} as {{ query }}
+{%- endmacro %}

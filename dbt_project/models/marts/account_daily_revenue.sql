@@ -25,8 +25,8 @@ plans_in_force as (
 
     select
         *,
-        last_value(case when event_type in ('subscription_started', 'plan_changed') then plan end ignore nulls) over account_timeline as plan_in_force,
-        last_value(case when event_type in ('subscription_started', 'plan_changed') then price_cents end ignore nulls) over account_timeline as price_cents_in_force
+        {{ last_non_null("case when event_type in ('subscription_started', 'plan_changed') then plan end") }} over account_timeline as plan_in_force,
+        {{ last_non_null("case when event_type in ('subscription_started', 'plan_changed') then price_cents end") }} over account_timeline as price_cents_in_force
     from billing_events
     window account_timeline as (
         partition by account_id

@@ -32,9 +32,9 @@ attached as (
     -- each event belongs to the session's latest play_start so far (none before the first)
     select
         *,
-        last_value(case when event_type = 'play_start' then event_id end ignore nulls) over session_so_far
+        {{ last_non_null("case when event_type = 'play_start' then event_id end") }} over session_so_far
             as play_start_event_id,
-        last_value(case when event_type = 'play_start' then title_id end ignore nulls) over session_so_far
+        {{ last_non_null("case when event_type = 'play_start' then title_id end") }} over session_so_far
             as play_title_id,
         count(*) filter (where event_type = 'play_start') over session_so_far as play_sequence,
         count(*) filter (where event_type = 'play_start') over (partition by session_id) as session_play_count

@@ -97,14 +97,14 @@ validated as (
                 when document is null and not coalesce({{ is_valid_json('raw') }}, false)
                     then 'raw: not valid JSON'
                 {#- a valid JSON text that is not an object parses to null or a struct of nulls -#}
-                when (document is null or event_id_json is null) and {{ json_type_of('raw') }} <> 'OBJECT'
-                    then 'event: must be a JSON object (got ' || lower({{ json_type_of('raw') }}) || ')'
+                when (document is null or event_id_json is null) and {{ json_text_type_of('raw') }} <> 'OBJECT'
+                    then 'event: must be a JSON object (got ' || lower({{ json_text_type_of('raw') }}) || ')'
                 when event_id_json is null then 'event_id: required'
                 when event_id_value is null then 'event_id: must be string'
                 when length(event_id_value) not between 1 and 128 then 'event_id: must be 1 to 128 characters'
                 when event_type_json is null then 'event_type: required'
                 when event_type_value is null or event_type_value not in ('{{ event_types | join("', '") }}')
-                    then 'event_type: unknown type ' || event_type_json
+                    then 'event_type: unknown type ' || {{ json_fragment_json_text('event_type_json') }}
                 when occurred_at_json is null then 'occurred_at: required'
                 when occurred_at_utc is null then 'occurred_at: not an RFC 3339 timestamp with offset'
                 when occurred_at_utc > {{ to_utc_timestamp('received_at') }} + interval {{ var('max_future_skew_hours', 24) }} hour
@@ -122,19 +122,19 @@ validated as (
                 {#- a non-object context or properties parses as a struct of nulls: ask the text only then -#}
                 when context_json is null then 'context: required'
                 when {% for name in context_fields %}context_{{ name }}_json is null{{ ' and ' if not loop.last }}{% endfor %}
-                    and {{ json_type_of("raw -> '$.context'") }} <> 'OBJECT' then 'context: must be an object'
+                    and {{ json_text_type_of('raw', '$.context') }} <> 'OBJECT' then 'context: must be an object'
                 {%- for name in context_fields %}
                 when context_{{ name }}_json is null then 'context.{{ name }}: required'
                 when context_{{ name }}_value is null then 'context.{{ name }}: must be string'
                 {%- endfor %}
-                when not regexp_full_match(context_country_value, '[A-Z]{2}')
+                when not {{ regexp_matches_fully('context_country_value', '[A-Z]{2}') }}
                     then 'context.country: must be an ISO 3166-1 alpha-2 code'
                 when context_device_type_value not in ('{{ device_types | join("', '") }}')
                     then 'context.device_type: must be one of {{ device_types | join(", ") }}'
                 when length(context_timezone_value) = 0 then 'context.timezone: must not be empty'
                 when properties_json is null then 'properties: required'
                 when {% for property in properties %}property_{{ property.name }}_json is null and {% endfor %}
-                    {{ json_type_of("raw -> '$.properties'") }} <> 'OBJECT' then 'properties: must be an object'
+                    {{ json_text_type_of('raw', '$.properties') }} <> 'OBJECT' then 'properties: must be an object'
             end,
             case event_type_value
                 {%- for event_type, rules in rules_by_type %}
