@@ -181,3 +181,7 @@
 {% macro spark__regexp_matches_fully(text, pattern) -%}
   ({{ text }} rlike '^(?:{{ pattern }})$')
 {%- endmacro %}
+
+{% macro spark__delete_insert_strategy() -%}
+  {{ return('append') }}
+{%- endmacro %}

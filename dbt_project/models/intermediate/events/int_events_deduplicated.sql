@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=delete_insert_strategy(),
         unique_key='event_id',
         on_schema_change='sync_all_columns',
     )

@@ -61,11 +61,13 @@ resolved as (
         {{ first_non_null('login_mark') }} over device_after as next_login,
         lag(window_occurred_at) over device_order as previous_occurred_at
     from marked
+    {#- each window spelled out: Spark's WINDOW clause cannot build one window on another -#}
+    {%- set device_order = 'partition by device_id order by ' ~ device_event_order() %}
     window
-        device_order as (partition by device_id order by {{ device_event_order() }}),
-        device_so_far as (device_order rows between unbounded preceding and current row),
-        device_before as (device_order rows between unbounded preceding and 1 preceding),
-        device_after as (device_order rows between 1 following and unbounded following)
+        device_order as ({{ device_order }}),
+        device_so_far as ({{ device_order }} rows between unbounded preceding and current row),
+        device_before as ({{ device_order }} rows between unbounded preceding and 1 preceding),
+        device_after as ({{ device_order }} rows between 1 following and unbounded following)
 
 ),
 

@@ -55,7 +55,7 @@ fragments as (
         {%- endfor %}
         document['properties'] as properties_json,
         {%- for property in properties %}
-        document['properties']['{{ property.name }}'] as property_{{ property.name }}_json,
+        document['properties']['{{ property.name }}'] as property_{{ property.name }}_json{{ ',' if not loop.last }}
         {%- endfor %}
     from parsed
 
@@ -73,7 +73,7 @@ fragment_values as (
         {{ json_value_of_type('context_' ~ name, 'string') }} as context_{{ name }}_value,
         {%- endfor %}
         {%- for property in properties %}
-        {{ json_value_of_type('property_' ~ property.name, property.json_type) }} as property_{{ property.name }}_value,
+        {{ json_value_of_type('property_' ~ property.name, property.json_type) }} as property_{{ property.name }}_value{{ ',' if not loop.last }}
         {%- endfor %}
     from fragments
 
