@@ -127,3 +127,20 @@
 {% macro default__delete_insert_strategy() -%}
   {{ return('delete+insert') }}
 {%- endmacro %}
+
+{#- Aggregate: `value` on the group's first / last row ordered by (parts…), nulls included -#}
+{% macro first_by(value, parts) -%}
+  {{ return(adapter.dispatch('first_by', 'streamloop')(value, parts)) }}
+{%- endmacro %}
+
+{% macro default__first_by(value, parts) -%}
+  first({{ value }} order by {{ parts | join(', ') }})
+{%- endmacro %}
+
+{% macro last_by(value, parts) -%}
+  {{ return(adapter.dispatch('last_by', 'streamloop')(value, parts)) }}
+{%- endmacro %}
+
+{% macro default__last_by(value, parts) -%}
+  last({{ value }} order by {{ parts | join(', ') }})
+{%- endmacro %}

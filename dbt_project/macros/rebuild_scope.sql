@@ -27,7 +27,7 @@
   {% set watermark = build_watermark() %}
   {% if watermark is none %}{{ return(true) }}{% endif %}
   {% for name in window_marts() %}
-    {% if adapter.get_relation(database=target.database, schema=target.schema, identifier=name) is none %}
+    {% if adapter.get_relation(database=target_database(), schema=target.schema, identifier=name) is none %}
       {{ return(true) }}
     {% endif %}
   {% endfor %}

@@ -185,3 +185,13 @@
 {% macro spark__delete_insert_strategy() -%}
   {{ return('append') }}
 {%- endmacro %}
+
+{#- min_by/max_by keep the value of the first/last row even when it is null, like DuckDB's
+    first/last(… order by …) -#}
+{% macro spark__first_by(value, parts) -%}
+  min_by({{ value }}, struct({{ parts | join(', ') }}))
+{%- endmacro %}
+
+{% macro spark__last_by(value, parts) -%}
+  max_by({{ value }}, struct({{ parts | join(', ') }}))
+{%- endmacro %}
