@@ -35,7 +35,7 @@ pytestmark = [
                        reason="needs the spark extra (pip install .[spark]) and Java 17+"),
 ]
 
-CUTOFF = "2026-03-04"  # received_date partitions up to this day land first
+CUTOFF = "2026-03-03"  # received_date partitions up to this day land first
 RELATIVE_TOLERANCE = 1e-9
 # the tables consumers read: every model under marts/ and features/
 COMPARED = sorted(p.stem for folder in ("marts", "features") for p in (DBT_PROJECT_DIR / "models" / folder).glob("*.sql"))
@@ -60,16 +60,18 @@ def warehouses(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     try:
         source = use_home(mp, tmp_path_factory.mktemp("source") / "home")
-        run_simulation(SimulationConfig(profiles=30, days=6, seed=5, start_date="2026-03-01", late_rate=0.1,
+        run_simulation(SimulationConfig(profiles=16, days=4, seed=5, start_date="2026-03-01", late_rate=0.1,
                                         duplicate_rate=0.03, malformed_rate=0.02, workers=1))
         home = use_home(mp, tmp_path_factory.mktemp("parity") / "home")
         assert land(source / "lake", home / "lake", first=True) >= 2
-        run_dbt(["build"], target="duckdb")
-        # the first Spark build goes through `streamloop build --target spark` (the Dagster job)
+        # models only on DuckDB (its data tests run in the other warehouse tests)
+        run_dbt(["run"], target="duckdb")
+        # the first Spark build goes through `streamloop build --target spark` (the Dagster job, models
+        # and data tests, dbt in a subprocess); the second runs the models in this process
         spark_summary = run_build(target="spark")
-        assert land(source / "lake", home / "lake", first=False) >= 2
-        run_dbt(["build"], target="duckdb")
-        run_dbt(["build"], target="spark")
+        assert land(source / "lake", home / "lake", first=False) >= 1
+        run_dbt(["run"], target="duckdb")
+        run_dbt(["run"], target="spark")
         settings = get_settings()
         yield settings.warehouse_file, settings.spark_warehouse, spark_summary
     finally:
@@ -120,7 +122,7 @@ def test_every_mart_and_feature_table_has_the_same_rows_on_spark(warehouses):
                 differences[table] = str(error).splitlines()[:6]
     assert differences == {}
     # not vacuous: the service was built, late data included
-    assert rows["events"] > 3000 and rows["sessions"] > 100 and rows["profile_features"] > 0
+    assert rows["events"] > 1000 and rows["sessions"] > 50 and rows["profile_features"] > 0
 
 
 def test_spark_second_build_includes_late_events(warehouses):
