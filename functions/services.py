@@ -9,12 +9,17 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from starlette.concurrency import run_in_threadpool
+
 from functions.budget import ReadBudget
-from functions.catalog import ListsCache, TitleCache
+from functions.catalog import ListsCache, Published, TitleCache
 from functions.collector import Collector
 from functions.experiments import load_experiments
 from functions.exposures import ExposureLog
 from functions.home import HomeService
+from functions.home_reads import Reads
+from functions.home_rows import Rows
+from functions.picks import PicksService
 from streamloop.core.settings import REPO_ROOT, Settings
 from streamloop.core.store import OnlineStore, get_store
 
@@ -26,6 +31,7 @@ class Services:
                  read_budget_s: float = READ_BUDGET_S, bandit_ttl_s: float = 1.0,
                  exposure_batch: int = 500, exposure_max_age_s: float = 5.0):
         self.settings = settings
+        self.inline_reads = True  # benchmarks/serving.py --threadpool measures the alternative
         self._store = store
         self._store_lock = threading.Lock()
         self.titles = TitleCache()
@@ -37,8 +43,23 @@ class Services:
         # threads would only contend for the GIL) and SQLite takes one writer at a time anyway
         self.ingest_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
         self.exposures = ExposureLog(self.collector, exposure_batch, exposure_max_age_s)
-        self.home = HomeService(self.get_store, self.budget, self.titles, self.lists, self.experiments,
-                                self.exposures, bandit_ttl_s=bandit_ttl_s)
+        self.published = Published(self.titles, self.lists)
+        reads = Reads(self.get_store, self.budget, self.titles, self.lists, self.published)
+        rows = Rows(self.titles, self.lists, self.experiments)
+        self.home = HomeService(reads, rows, self.experiments, self.exposures, bandit_ttl_s=bandit_ttl_s)
+        self.picks = PicksService(reads, rows)
+
+    async def call(self, fn, *args, **kwargs):
+        """Runs a read route's work without blocking the event loop on the store: inline when the store reads
+        in-process under its own deadline (SQLite: µs reads, interrupted at the budget), else on the
+        threadpool (DynamoDB: network reads), so one slow read never serializes the server."""
+        if self.reads_inline:
+            return fn(*args, **kwargs)
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    @property
+    def reads_inline(self) -> bool:
+        return self._store is not None and hasattr(type(self._store), "deadline") and self.inline_reads
 
     def get_store(self) -> OnlineStore:
         """The online store, opened on first use; raises StoreError while it cannot be opened."""

@@ -33,7 +33,9 @@ def main():
 @click.option("--profiles", type=int, default=2000, show_default=True, help="number of viewer profiles")
 @click.option("--days", type=int, default=60, show_default=True, help="days of activity")
 @click.option("--seed", type=int, default=7, show_default=True, help="random seed (same seed, same data)")
-@click.option("--start", "start_date", default=None, help="first day (YYYY-MM-DD); default: DAYS before today")
+@click.option("--start", "start_date", default=None,
+              help="first day (YYYY-MM-DD), or 'today' for data ending yesterday; default: the service ends "
+                   "on 2026-01-01 (fixed, so the same seed gives the same numbers on any day)")
 @click.option("--late-rate", type=float, default=None, help="share of events delivered days late")
 @click.option("--duplicate-rate", type=float, default=None, help="share of events delivered twice")
 @click.option("--malformed-rate", type=float, default=None, help="share of malformed records")
@@ -91,10 +93,13 @@ def train(only):
     click.echo(run_training(models).render())
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def models(as_json):
-    """List registered models, versions, aliases and metrics."""
+@click.pass_context
+def models(ctx, as_json):
+    """List registered models: every candidate version (learned or baseline), gates, and which one serves."""
+    if ctx.invoked_subcommand is not None:
+        return
     from ml.registry import default_registry
 
     listing = default_registry().describe()
@@ -104,6 +109,15 @@ def models(as_json):
         from ml.registry import render_listing
 
         click.echo(render_listing(listing))
+
+
+@models.command("rollback")
+@click.argument("name")
+def models_rollback(name):
+    """Restore NAME's previous production version and republish what is served from it."""
+    from streamloop.app.models import run_rollback
+
+    click.echo(run_rollback(name))
 
 
 @main.command()
@@ -134,7 +148,9 @@ def campaigns_run(dry_run, at, as_json):
 
 @main.command()
 @click.option("--profiles", type=int, default=400, show_default=True)
-@click.option("--days", type=int, default=180, show_default=True, help="LTV needs matured 90-day labels: ≥ 120")
+@click.option("--days", type=int, default=240, show_default=True,
+              help="LTV trains only when matured 90-day labels hold a 90-day purge gap between train and test: "
+                   "≥ ~220 days (churn, 30-day horizon: ≥ ~110)")
 @click.option("--seed", type=int, default=7, show_default=True)
 def demo(profiles, days, seed):
     """Simulate, build, train and show a personalized home page: the whole loop on embedded defaults."""

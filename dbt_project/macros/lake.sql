@@ -2,12 +2,12 @@
     empty glob, so staging reads a typed empty relation instead. -#}
 
 {% macro lake_root() -%}
-  {{ return(env_var('STREAMLOOP_LAKE_URI', var('lake_root')) | trim) }}
+  {{ return(env_var('STREAMLOOP_LAKE_URI', var('streamloop_lake_root')) | trim) }}
 {%- endmacro %}
 
+{#- the files of one kind, below the root as streamloop/core/lake.py lays them out (var streamloop_lake_globs) -#}
 {% macro lake_glob(kind) -%}
-  {%- if kind == 'catalog' -%}{{ lake_root() }}/catalog/*.parquet
-  {%- else -%}{{ lake_root() }}/{{ kind }}/*/*.parquet{%- endif -%}
+  {{ lake_root() }}/{{ var('streamloop_lake_globs')[kind] }}
 {%- endmacro %}
 
 {% macro lake_has_files(kind) %}
@@ -43,7 +43,7 @@
         null::varchar as source,
         null::varchar as raw
         {%- if kind != 'catalog' %}, null::date as received_date{% endif %}
-        {%- if kind == 'rejected' %}, null::varchar as reason{% endif %}
+        {%- if kind in ('rejected', 'ignored') %}, null::varchar as reason{% endif %}
      where false)
 {%- endmacro %}
 

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     threads: int = Field(2, description="dbt and DuckDB threads")
     spark_warehouse_dir: Path | None = Field(
         None, description="Spark target: managed tables and the Derby metastore; default HOME/spark-warehouse")
+    min_training_rows: int = Field(200, description="churn/LTV: fewer matured account snapshots than this → the "
+                                                    "model is skipped (with its reason), not failed")
+    min_training_profiles: int = Field(20, description="recommender: fewer profiles with plays than this → skipped")
 
     @property
     def home_dir(self) -> Path:

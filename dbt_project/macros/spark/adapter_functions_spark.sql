@@ -118,7 +118,7 @@
     Spark SQL cannot list files, so which kinds have files comes from STREAMLOOP_LAKE_KINDS, set by
     `streamloop build` from the lake's listing (unset: every kind is assumed present). -#}
 {% macro spark__lake_has_files(kind) %}
-  {% set present = env_var('STREAMLOOP_LAKE_KINDS', 'events,catalog,rejected').split(',') %}
+  {% set present = env_var('STREAMLOOP_LAKE_KINDS', 'events,catalog,rejected,ignored').split(',') %}
   {{ return(kind in present) }}
 {% endmacro %}
 
@@ -134,7 +134,7 @@
         cast(null as string) as source,
         cast(null as string) as raw
         {%- if kind != 'catalog' %}, cast(null as date) as received_date{% endif %}
-        {%- if kind == 'rejected' %}, cast(null as string) as reason{% endif %}
+        {%- if kind in ('rejected', 'ignored') %}, cast(null as string) as reason{% endif %}
      where false)
 {%- endmacro %}
 

@@ -39,4 +39,6 @@ def warehouse_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, 
         invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
         yield from invocation.stream()
     if not invocation.is_successful():
-        raise dg.Failure(description=f"dbt build failed: {describe_failure(invocation)}")
+        reason = f"dbt build failed: {describe_failure(invocation)}"
+        context.log.error(reason)  # the run's log says it in words too, not only the step's failure
+        raise dg.Failure(description=reason)

@@ -16,7 +16,8 @@ Value = Any
 Updater = Callable[[Value | None], Value | None]
 # namespaces whose items expire this many seconds after their last write: idempotency markers only need
 # to outlive any client's retries (DynamoDB: TTL on `expires_at`; SQLite: purged by the writer)
-EXPIRING_NAMESPACES = {"seen": 30 * 86400}
+# (`video_session`: a Segment playback session's title, needed only while the session lasts)
+EXPIRING_NAMESPACES = {"seen": 30 * 86400, "video_session": 2 * 86400}
 
 
 class StoreError(StreamloopError):
@@ -52,6 +53,11 @@ class OnlineStore(ABC):
     @abstractmethod
     def delete(self, ns: str, key: str) -> None:
         """Removes the key if present."""
+
+    @abstractmethod
+    def delete_prefix(self, ns: str, prefix: str) -> int:
+        """Removes every key of `ns` starting with `prefix` (a retired publication generation); returns how
+        many. Batch work, not for request paths: DynamoDB scans the table."""
 
     def add_many_if_absent(self, ns: str, items: Mapping[str, Value]) -> set[str]:
         """`add_if_absent` for several keys; returns the keys this call wrote. Backends may batch it."""

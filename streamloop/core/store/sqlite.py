@@ -182,6 +182,21 @@ class SQLiteStore(OnlineStore):
     def delete(self, ns: str, key: str) -> None:
         self._transaction(lambda con: con.execute("delete from kv where ns = ? and key = ?", (ns, key)))
 
+    def delete_prefix(self, ns: str, prefix: str) -> int:
+        if not prefix:
+            raise ValueError("delete_prefix needs a non-empty prefix")
+        # a range on the primary key (not LIKE, whose wildcards a key may contain), in transactions of
+        # _CHUNK * 20 keys so the collector's writes never wait behind a whole generation's delete
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        sql = ("delete from kv where ns = ? and key in "
+               "(select key from kv where ns = ? and key >= ? and key < ? limit ?)")
+        total = 0
+        while True:
+            deleted = self._transaction(lambda con: con.execute(sql, (ns, ns, prefix, upper, _CHUNK * 20)).rowcount)
+            total += deleted
+            if deleted < _CHUNK * 20:
+                return total
+
     def close(self) -> None:
         with self._lock:
             for con in self._connections:
