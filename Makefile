@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint clean
+.PHONY: install demo test test-fast lint clean package
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,10 @@ lint: $(STAMP)
 	mkdir -p .streamloop
 	cd dbt_project && $(SQLFLUFF_ENV) $(CURDIR)/$(BIN)/dbt seed --profiles-dir . -q
 	$(SQLFLUFF_ENV) $(BIN)/sqlfluff lint dbt_project
+
+# Lambda artifacts (dist/), checked against Lambda's limits, cold starts measured (deploy/package.py)
+package: $(STAMP)
+	$(BIN)/python -m deploy.package
 
 clean:
 	rm -rf $(VENV) .streamloop dbt_project/target dbt_project/logs

@@ -19,6 +19,7 @@ Order of operations, and why (CONTRACT §2: nothing lost, counts reconcile, a re
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -61,12 +62,14 @@ class IngestResult:
 
 class Collector:
     def __init__(self, store_factory: Callable[[], OnlineStore], lake_root: str, titles: TitleCache,
-                 experiments: Experiments):
+                 experiments: Experiments, messaging=None, landing=None):
         self._store_factory = store_factory
+        self.messaging = messaging  # messaging.collector_hook.MessagingHook: contacts, consent, triggers
         self.lake_root = lake_root
         self.titles = titles
         self.experiments = experiments
-        self._lake = None
+        # a streamloop.core.landing writer (group commit, Firehose) replaces the one-file-per-request lake
+        self._lake = landing
 
     @property
     def store(self) -> OnlineStore:
@@ -112,8 +115,16 @@ class Collector:
                 result.duplicates += 1
             else:
                 valid[event["event_id"]] = index
+        landed_texts = {index: _text(landed[index]) for index in valid.values()}
+        if self.messaging is not None:  # contact addresses never land raw (messaging/collector_hook.py)
+            indexes = list(landed_texts)
+            redacted = self.messaging.redact([events[i] for i in indexes], list(landed_texts.values()))
+            landed_texts = dict(zip(indexes, redacted, strict=True))
+            texts = self.messaging.redact([events[i] for i, _, _ in rejects], [text for _, text, _ in rejects],
+                                          store=False)
+            rejects = [(i, text, reason) for (i, _, reason), text in zip(rejects, texts, strict=True)]
         batch = {
-            "events": [(index, _text(landed[index]), None) for index in valid.values()],
+            "events": [(index, text, None) for index, text in landed_texts.items()],
             "rejected": rejects,
             "ignored": [(index, _text(raws[index]), reason) for index, reason in sorted(ignored.items())],
         }
@@ -137,6 +148,12 @@ class Collector:
             except StoreError as exc:
                 log.error("collector could not update %s: %s", step, exc)
                 result.warnings.append(f"{step} not updated: the online store failed")
+        if self.messaging is not None:
+            try:
+                self.messaging.on_accepted(accepted_events)
+            except (sqlite3.Error, OSError) as exc:
+                log.error("collector could not update messaging triggers: %s", exc)
+                result.warnings.append("messaging triggers and consent not updated: the messaging store failed")
         return result
 
     def _land(self, source: str, received_at: datetime, raws: list, batch: dict) -> None:

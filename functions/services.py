@@ -20,10 +20,13 @@ from functions.home import HomeService
 from functions.home_reads import Reads
 from functions.home_rows import Rows
 from functions.picks import PicksService
+from messaging.collector_hook import MessagingHook
+from streamloop.core.landing import BufferedLanding, landing_for
 from streamloop.core.settings import REPO_ROOT, Settings
 from streamloop.core.store import OnlineStore, get_store
 
 READ_BUDGET_S = 0.05  # per budgeted read step; a page makes at most three
+GROUP_COMMIT_WORKERS = 32  # requests that can wait for one flush together
 
 
 class Services:
@@ -38,10 +41,17 @@ class Services:
         self.lists = ListsCache()
         self.experiments = load_experiments(experiments_dir or REPO_ROOT / "experiments")
         self.budget = ReadBudget(read_budget_s, self.get_store)
-        self.collector = Collector(self.get_store, settings.lake_root, self.titles, self.experiments)
+        self.landing = None if settings.landing == "direct" else landing_for(settings)
+        self.collector = Collector(self.get_store, settings.lake_root, self.titles, self.experiments,
+                                   messaging=MessagingHook(settings.outbox_file, REPO_ROOT / "campaigns",
+                                                           settings.messaging_contact_secret),
+                                   landing=self.landing)
         # one ingest at a time per process, off the event loop: validation is CPU-bound Python (more
         # threads would only contend for the GIL) and SQLite takes one writer at a time anyway
-        self.ingest_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
+        # …except under group commit, where a request spends its time waiting for the flush: one worker
+        # would let only one request into each flush (streamloop/core/landing.py)
+        workers = GROUP_COMMIT_WORKERS if isinstance(self.landing, BufferedLanding) else 1
+        self.ingest_executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest")
         self.exposures = ExposureLog(self.collector, exposure_batch, exposure_max_age_s)
         self.published = Published(self.titles, self.lists)
         reads = Reads(self.get_store, self.budget, self.titles, self.lists, self.published)
@@ -72,6 +82,8 @@ class Services:
     def close(self) -> None:
         self.ingest_executor.shutdown(wait=True)
         self.exposures.close()
+        if hasattr(self.landing, "close"):  # the group-commit buffer flushes what it holds
+            self.landing.close()
         self.budget.close()
         if self._store is not None:
             self._store.close()

@@ -129,7 +129,8 @@ def serve(host, port):
 
     from functions.app import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    # uvicorn stops on SIGTERM and Ctrl-C; open keep-alive connections get 5 s, not forever
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
 
 
 @main.group()
@@ -137,13 +138,87 @@ def campaigns():
     """Lifecycle messaging campaigns (campaigns/*.yml)."""
 
 
+@campaigns.command("validate")
+def campaigns_validate():
+    """Check every campaign file; exit 1 naming file, field and reason for each broken one."""
+    from streamloop.app.campaigns import validate
+
+    result = validate()
+    for campaign in result.campaigns:
+        click.echo(f"ok       {result.files[campaign.id]} ({campaign.id})")
+    for error in result.errors:
+        click.echo(f"invalid  {error}", err=True)
+    if result.errors:
+        raise SystemExit(1)
+
+
+@campaigns.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def campaigns_list(as_json):
+    """Valid campaigns in priority order."""
+    from streamloop.app.campaigns import listing, validate
+
+    result = validate()
+    rows = listing(result)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['priority']:>3}  {row['campaign_id']:<28} {row['channel']:<7} {row['trigger']}")
+    for error in result.errors:
+        click.echo(f"invalid  {error}", err=True)
+
+
+@campaigns.command("preview")
+@click.argument("campaign_id")
+@click.option("--profile", "profile_id", required=True)
+def campaigns_preview(campaign_id, profile_id):
+    """Render CAMPAIGN for one profile (nothing is sent or written)."""
+    from streamloop.app.campaigns import preview
+
+    message = preview(campaign_id, profile_id)
+    click.echo(f"subject: {message['subject']}\n\n{message['body']}\n\n"
+               f"(titles from {message['recommendations_from']}: {', '.join(message['titles']) or 'none'})")
+
+
 @campaigns.command("run")
-@click.option("--dry-run", is_flag=True)
-@click.option("--at", "at", default=None, help="run as of this RFC 3339 timestamp")
+@click.option("--dry-run", is_flag=True, help="decide and report; write nothing anywhere")
+@click.option("--at", "at", default=None, help="run as of this RFC 3339 timestamp (default: the clock)")
 @click.option("--json", "as_json", is_flag=True)
 def campaigns_run(dry_run, at, as_json):
     """Evaluate campaigns and write due messages to the outbox."""
-    raise StreamloopError("campaigns are not implemented yet (lifecycle messaging issue)")
+    from streamloop.app.campaigns import parse_at, run
+
+    if at is not None:
+        parse_at(at)
+    summary = run(dry_run, at)
+    click.echo(json.dumps(summary.to_json()) if as_json else summary.render())
+
+
+@main.group()
+def experiments():
+    """A/B tests and bandits (experiments/*.yml) and their readouts from the warehouse."""
+
+
+@experiments.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def experiments_list(as_json):
+    """Every experiment: kind, status, primary metric, profiles assigned per variant."""
+    from streamloop.app.experiments import list_experiments, render_list
+
+    rows = list_experiments()
+    click.echo(json.dumps(rows, indent=2) if as_json else render_list(rows))
+
+
+@experiments.command("report")
+@click.argument("experiment_id")
+@click.option("--json", "as_json", is_flag=True)
+def experiments_report(experiment_id, as_json):
+    """Lifts with intervals, SRM, CUPED and guardrails of one experiment, in words and numbers."""
+    from streamloop.app.experiments import experiment_report, render_report
+
+    report = experiment_report(experiment_id)
+    click.echo(json.dumps(report, indent=2) if as_json else render_report(report))
 
 
 @main.command()

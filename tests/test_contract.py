@@ -22,6 +22,7 @@ VALID_PROPERTIES = {
     "query": "space", "results_count": 3, "value": 1, "plan": "basic", "price_cents": 799, "currency": "USD",
     "is_trial": False, "reason": "too_expensive", "amount_cents": 799, "campaign_id": "c", "message_id": "m",
     "channel": "email", "granted": True, "experiment_id": "e", "variant": "a", "is_kids": False, "maturity_rating": "18+",
+    "address": "viewer@example.com",
 }
 
 

@@ -159,9 +159,9 @@ def test_lifecycle_handler_reports_a_tick_without_campaigns(lambda_context, tmp_
     result = run_scheduled(SCHEDULED_EVENT, campaigns_dir=tmp_path)
     assert result["status"] == "no_campaigns_configured"
     assert result["rule"].endswith("rule/streamloop-lifecycle")
-    (tmp_path / "winback.yml").write_text("id: winback\n")
-    with pytest.raises(StreamloopError, match="winback"):
-        run_scheduled(SCHEDULED_EVENT, campaigns_dir=tmp_path)
+    (tmp_path / "winback.yml").write_text("id: winback\n")  # broken files are reported, never run
+    errors = run_scheduled(SCHEDULED_EVENT, campaigns_dir=tmp_path)["errors"]
+    assert [(e["file"], e["field"]) for e in errors] == [("winback.yml", "name")]
     with pytest.raises(StreamloopError, match="Scheduled Event"):
         handler({"detail-type": "Something Else"}, lambda_context)
 

@@ -142,7 +142,8 @@ def test_definitions_load_with_the_whole_lineage(definitions):
     targets = {d.name: d.job_name for d in [*definitions.schedules, *definitions.sensors]}
     assert targets == {"hourly_warehouse_build": "warehouse_build", "raw_lake_sensor": "warehouse_build",
                        "daily_model_training": "model_training", "scoring_after_training": "batch_scoring",
-                       "scoring_after_blocked_training": "batch_scoring", "publication_after_scoring": "publication"}
+                       "scoring_after_blocked_training": "batch_scoring", "publication_after_scoring": "publication",
+                       "hourly_campaign_run": "campaign_run", "daily_campaign_performance": "campaign_performance_refresh"}
     assert set(definitions.resources) >= {"lake", "warehouse", "registry", "online_store", "dbt"}
 
 

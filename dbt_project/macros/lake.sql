@@ -48,7 +48,9 @@
 {%- endmacro %}
 
 {#- Received-date partitions holding a batch that `relation` (an incremental model keyed by
-    received_date, batch_id) has not processed yet: a listing of file names, no file is read. -#}
+    received_date, batch_id) has not processed yet: a listing of file names, no file is read.
+    Only `batch-*` files are listed: `compacted-*` files (streamloop/core/compaction.py) hold batches the
+    warehouse had already processed when they were compacted, so they are never new. -#}
 {% macro lake_unprocessed_partitions(kind, relation) %}
   {% if not execute %}{{ return([]) }}{% endif %}
   {% set query %}
@@ -56,6 +58,7 @@
         select
             regexp_extract(file, 'received_date=([0-9-]+)/batch-([^/]+)\.parquet$', ['received_date', 'batch_id']) as parts
         from glob('{{ lake_glob(kind) }}')
+        where regexp_matches(file, '/batch-[^/]+\.parquet$')
     )
     select distinct parts.received_date
     from files

@@ -1,30 +1,38 @@
-"""What the lifecycle Lambda does on each EventBridge schedule tick.
-
-Lifecycle messaging (campaigns/*.yml, CONTRACT §7) is a later issue. Until its runner exists, a tick
-reports which campaign files it found; if there are campaigns it cannot run, it fails loudly rather
-than reporting a run that did not happen.
-"""
+"""What the lifecycle Lambda does on each EventBridge schedule tick: one campaign run as of the event's
+`time` (so a delayed or retried invocation decides for the tick it belongs to, and the ledger makes a
+retried tick send nothing twice). Broken campaign files are reported in the summary; the others run."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from pathlib import Path
 
+from messaging import service
+from streamloop.core import clock
 from streamloop.core.errors import StreamloopError
-from streamloop.core.settings import REPO_ROOT
+from streamloop.core.settings import get_settings
 
 log = logging.getLogger("streamloop.lifecycle")
 
 
-def run_scheduled(event: dict, campaigns_dir: Path = REPO_ROOT / "campaigns") -> dict:
-    """Handles one EventBridge "Scheduled Event"; returns a structured summary."""
+def run_scheduled(event: dict, campaigns_dir: Path | None = None) -> dict:
+    """Handles one EventBridge "Scheduled Event"; returns the run's summary (CONTRACT §5 shape + rule)."""
     if not isinstance(event, dict) or event.get("detail-type") != "Scheduled Event":
         raise StreamloopError("lifecycle handler expects an EventBridge scheduled event (detail-type 'Scheduled Event')")
-    at = datetime.fromisoformat(event["time"]) if event.get("time") else None
-    campaigns = sorted(p.stem for p in campaigns_dir.glob("*.yml")) if campaigns_dir.is_dir() else []
-    if campaigns:
-        raise StreamloopError(f"found campaigns {campaigns} but the campaign runner is not part of this build yet")
-    summary = {"status": "no_campaigns_configured", "at": at.isoformat() if at else None,
-               "rule": (event.get("resources") or [None])[0], "campaigns": []}
+    at = clock.parse_instant(event["time"]) if event.get("time") else clock.now()
+    rule = (event.get("resources") or [None])[0]
+    campaign_set = service.campaigns(campaigns_dir)
+    for error in campaign_set.errors:
+        log.error("campaign file rejected", extra={"fields": {"file": error.file, "field": error.field,
+                                                              "reason": error.reason}})
+    if not campaign_set.campaigns:
+        summary = {"status": "no_campaigns_configured", "at": at.isoformat(), "rule": rule, "campaigns": [],
+                   "errors": [{"file": e.file, "field": e.field, "reason": e.reason} for e in campaign_set.errors]}
+        log.info("lifecycle tick", extra={"fields": summary})
+        return summary
+    settings = get_settings()
+    if not settings.warehouse_file.exists():
+        raise StreamloopError(f"no warehouse at {settings.warehouse_file}: the lifecycle runner needs messaging_profiles")
+    summary = {"status": "ran", "rule": rule,
+               **service.build_runner(settings, campaign_set).run(at).to_json()}
     log.info("lifecycle tick", extra={"fields": summary})
     return summary

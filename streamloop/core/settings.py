@@ -30,6 +30,32 @@ class Settings(BaseSettings):
     dynamodb_table: str = Field("streamloop-online", description="DynamoDB table for the online store")
     outbox_path: Path | None = Field(None, description="message outbox; default HOME/outbox.sqlite")
     aws_region: str = Field("us-east-1", description="region for boto3 clients")
+    # how the collector lands events (streamloop/core/landing.py): one file per request, group commit, or Firehose
+    landing: Literal["direct", "buffered", "firehose"] = Field("direct", description="collector landing mode")
+    landing_flush_interval_ms: int = Field(200, description="buffered landing: how long requests wait for a flush")
+    firehose_events_stream: str = Field("streamloop-events", description="Firehose stream landing events")
+    firehose_rejected_stream: str = Field("streamloop-rejected", description="Firehose stream landing rejects")
+    firehose_ignored_stream: str = Field("streamloop-ignored", description="Firehose stream landing ignored records")
+
+    # lifecycle messaging (docs/messaging.md)
+    messaging_daily_cap: int = Field(2, ge=0, description="messages per profile per calendar day in its time zone")
+    messaging_control_percent: float = Field(
+        5.0, ge=1.0, le=15.0, description="global control group: share of profiles no campaign ever messages")
+    messaging_default_consent: str = Field(
+        "in_app", description="channels allowed for a profile with no consent record (comma-separated); "
+                              "email and push are opt-in, so by default only in-app messages need no record")
+    messaging_contact_secret: str = Field(
+        "local-dev-contact-secret", description="HMAC key hashing contact addresses for the lake and marts")
+    messaging_unsubscribe_secret: str = Field(
+        "local-dev-unsubscribe-secret", description="HMAC key signing one-click unsubscribe tokens")
+    messaging_store: Literal["sqlite", "dynamodb"] = Field(
+        "sqlite", description="ledger, outbox, contacts and trigger queue backend")
+    messaging_dynamodb_table: str = Field("streamloop-messaging", description="DynamoDB table for messaging state")
+    messaging_public_url: str = Field("http://localhost:8000", description="base URL of unsubscribe links")
+    ses_sender: str = Field("", description="SES From address; empty: email goes to the local outbox")
+    ses_rate_per_second: float = Field(14.0, gt=0, description="SES sending rate limit of the account")
+    sns_platform_application_arn: str = Field("", description="SNS platform application for push; empty: local outbox")
+    sns_feedback_topic_arn: str = Field("", description="SNS topic whose SES feedback notifications are accepted")
 
     api_keys: str = Field("", description="comma-separated valid x-api-key values")
     allow_open: bool = Field(False, description="serve without API keys; must be set explicitly")

@@ -1,0 +1,217 @@
+{#- One row per profile: what lifecycle campaigns select on (campaigns/*.yml `audience` predicates).
+    Scores come from the model loop's `account_scores` / `profile_scores` tables when they exist in the
+    warehouse (written by `streamloop train`); before the first training they are null, so a campaign
+    on churn risk simply selects nobody. Consent is the latest consent_updated or message_unsubscribed
+    per channel (null: no record; the runner applies the documented default). The latest context
+    (device, country, time zone, app) is kept so message events carry the profile's real context.
+    Message events are the service's own writes, so they never count as the profile's activity. -#}
+{%- set account_scores = adapter.get_relation(database=this.database, schema=this.schema,
+                                              identifier='account_scores') -%}
+{%- set profile_scores = adapter.get_relation(database=this.database, schema=this.schema,
+                                              identifier='profile_scores') -%}
+
+with profiles as (
+
+    select * from {{ ref('profiles') }}
+
+),
+
+accounts as (
+
+    select * from {{ ref('accounts') }}
+
+),
+
+events as (
+
+    select * from {{ ref('events') }}
+    where profile_id is not null
+
+),
+
+plays as (
+
+    select * from {{ ref('plays') }}
+    where profile_id is not null
+
+),
+
+profile_activity as (
+
+    select
+        profile_id,
+        arg_max(device_id, occurred_at) as device_id,
+        arg_max(device_type, occurred_at) as device_type,
+        arg_max(os, occurred_at) as os,
+        arg_max(app_version, occurred_at) as app_version,
+        max(occurred_at) as last_active_at
+    from events
+    where event_type not like 'message_%'
+    group by profile_id
+
+),
+
+consent_changes as (
+
+    select
+        profile_id,
+        channel,
+        occurred_at,
+        case when event_type = 'consent_updated' then is_granted else false end as is_granted
+    from events
+    where event_type in ('consent_updated', 'message_unsubscribed')
+        and channel is not null
+
+),
+
+consents as (
+
+    select
+        profile_id,
+        arg_max(is_granted, occurred_at) filter (where channel = 'email') as consent_email,
+        arg_max(is_granted, occurred_at) filter (where channel = 'push') as consent_push,
+        arg_max(is_granted, occurred_at) filter (where channel = 'in_app') as consent_in_app
+    from consent_changes
+    group by profile_id
+
+),
+
+message_history as (
+
+    select
+        profile_id,
+        max(occurred_at) filter (where event_type = 'message_sent') as last_message_at,
+        count(*) filter (where event_type = 'message_sent' and channel = 'email') as email_sends,
+        count(*) filter (where event_type = 'message_opened' and channel = 'email') as email_opens,
+        count(*) filter (where event_type = 'message_sent' and channel = 'push') as push_sends,
+        count(*) filter (where event_type = 'message_opened' and channel = 'push') as push_opens,
+        count(*) filter (where event_type = 'message_sent' and channel = 'in_app') as in_app_sends,
+        count(*) filter (where event_type = 'message_opened' and channel = 'in_app') as in_app_opens
+    from events
+    where event_type like 'message_%'
+    group by profile_id
+
+),
+
+viewing as (
+
+    select
+        plays.profile_id,
+        count(*) as plays_total,
+        sum(plays.watch_seconds) as watch_seconds_total,
+        count(*) filter (where plays.is_completed) as plays_completed,
+        max(plays.started_at) as last_play_at,
+        -- the local hour the profile most often starts watching (send-time optimization)
+        mode(extract(hour from timezone(coalesce(profiles.timezone, 'UTC'), timezone('UTC', plays.started_at))))
+            as preferred_hour_local
+    from plays
+    inner join profiles
+        on plays.profile_id = profiles.profile_id
+    group by plays.profile_id
+
+),
+
+{% if account_scores is not none %}
+latest_account_scores as (
+
+    select
+        account_id,
+        arg_max(predicted_ltv_cents, snapshot_date) as predicted_ltv_cents,
+        arg_max(churn_risk, snapshot_date) as account_churn_risk,
+        arg_max(segment, snapshot_date) as account_segment
+    from {{ account_scores }}
+    group by account_id
+
+),
+{% endif %}
+
+{% if profile_scores is not none %}
+latest_profile_scores as (
+
+    select
+        profile_id,
+        arg_max(churn_risk, snapshot_date) as churn_risk,
+        arg_max(segment, snapshot_date) as segment
+    from {{ profile_scores }}
+    group by profile_id
+
+),
+{% endif %}
+
+final as (
+
+    select
+        -- ids
+        profiles.profile_id,
+        profiles.account_id,
+        profile_activity.device_id,
+
+        -- dimensions
+        profiles.is_kids,
+        profiles.maturity_rating,
+        profiles.country,
+        profiles.timezone,
+        profiles.language,
+        profile_activity.device_type,
+        profile_activity.os,
+        profile_activity.app_version,
+        accounts.plan,
+        accounts.status as subscription_status,
+        coalesce(accounts.is_trial, false) as is_trial,
+
+        -- scores
+        {% if profile_scores is not none %}latest_profile_scores.churn_risk{% elif account_scores is not none %}latest_account_scores.account_churn_risk{% else %}cast(null as double){% endif %} as churn_risk,
+        {% if account_scores is not none %}cast(latest_account_scores.predicted_ltv_cents as double){% else %}cast(null as double){% endif %} as predicted_ltv_cents,
+        {% if profile_scores is not none %}latest_profile_scores.segment{% elif account_scores is not none %}latest_account_scores.account_segment{% else %}cast(null as varchar){% endif %} as segment,
+
+        -- consent (null: no record)
+        consents.consent_email,
+        consents.consent_push,
+        consents.consent_in_app,
+
+        -- viewing
+        coalesce(viewing.plays_total, 0) as plays_total,
+        coalesce(viewing.plays_completed, 0) as plays_completed,
+        cast(coalesce(viewing.watch_seconds_total, 0) as double) as watch_seconds_total,
+        cast(viewing.preferred_hour_local as integer) as preferred_hour_local,
+
+        -- messages
+        coalesce(message_history.email_sends, 0) as email_sends,
+        coalesce(message_history.email_opens, 0) as email_opens,
+        coalesce(message_history.push_sends, 0) as push_sends,
+        coalesce(message_history.push_opens, 0) as push_opens,
+        coalesce(message_history.in_app_sends, 0) as in_app_sends,
+        coalesce(message_history.in_app_opens, 0) as in_app_opens,
+
+        -- timestamps
+        accounts.subscribed_at,
+        case
+            when accounts.is_trial then accounts.subscribed_at + to_days({{ var('trial_days', 7) }})
+        end as trial_ends_at,
+        profile_activity.last_active_at,
+        viewing.last_play_at,
+        message_history.last_message_at
+
+    from profiles
+    left join accounts
+        on profiles.account_id = accounts.account_id
+    left join profile_activity
+        on profiles.profile_id = profile_activity.profile_id
+    left join consents
+        on profiles.profile_id = consents.profile_id
+    left join message_history
+        on profiles.profile_id = message_history.profile_id
+    left join viewing
+        on profiles.profile_id = viewing.profile_id
+    {% if account_scores is not none %}
+    left join latest_account_scores
+        on profiles.account_id = latest_account_scores.account_id
+    {% endif %}
+    {% if profile_scores is not none %}
+    left join latest_profile_scores
+        on profiles.profile_id = latest_profile_scores.profile_id
+    {% endif %}
+
+)
+
+select * from final

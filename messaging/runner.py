@@ -1,0 +1,383 @@
+"""The one campaign runner behind every door (CLI, Lambda, Dagster): decide, claim, deliver, report.
+
+A run at instant `at`:
+1. closes `sending` messages of dead runners as failed (never resent), then, per campaign in priority order,
+   selects the audience (scheduled campaigns whose cron ticked in the current period) or the due triggers
+   (event and catalog campaigns), and decides each profile with `messaging.rules.decide`;
+2. claims every recorded decision in the ledger (deterministic id per campaign, profile and period) —
+   a message another run already claimed is counted `already_claimed` and left alone;
+3. delivers what is due now (new claims and held messages whose moment came), writing the message events;
+4. exports message events and the ledger to the lake for the warehouse.
+`dry_run` does steps 1-2 in memory against a read-only view of the ledger and writes nothing anywhere.
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from messaging import audience as audiences
+from messaging import contacts, rules
+from messaging.campaigns import Campaign, CampaignError, CampaignSet
+from messaging.content import render
+from messaging.delivery import Delivery, DeliveryError, OutgoingMessage
+from messaging.events import message_event
+from messaging.ledger import Claim, Ledger, iso, new_owner
+from messaging.triggers import TriggerQueue
+
+log = logging.getLogger("streamloop.messaging")
+HISTORY_DAYS = 400  # caps look back at most a year (FrequencyCap.days ≤ 365) plus the held horizon
+
+
+@dataclass
+class CampaignResult:
+    campaign_id: str
+    audience: int = 0
+    sent: int = 0
+    held: int = 0
+    failed: int = 0
+    suppressed: Counter = field(default_factory=Counter)
+
+    def to_json(self) -> dict:
+        return {"campaign_id": self.campaign_id, "audience": self.audience, "sent": self.sent, "held": self.held,
+                "failed": self.failed, "suppressed": dict(sorted(self.suppressed.items()))}
+
+
+@dataclass
+class RunSummary:
+    at: datetime
+    dry_run: bool
+    campaigns: list[CampaignResult]
+    errors: list[CampaignError] = field(default_factory=list)
+    exported_events: int = 0
+
+    def to_json(self) -> dict:
+        return {"at": self.at.astimezone(UTC).isoformat().replace("+00:00", "Z"), "dry_run": self.dry_run,
+                "campaigns": [c.to_json() for c in self.campaigns],
+                "errors": [{"file": e.file, "field": e.field, "reason": e.reason} for e in self.errors]}
+
+    def render(self) -> str:
+        lines = [f"campaigns at {self.to_json()['at']}{' (dry run: nothing written)' if self.dry_run else ''}"]
+        for c in self.campaigns:
+            held_out = ", ".join(f"{k} {v}" for k, v in sorted(c.suppressed.items())) or "none"
+            lines.append(f"  {c.campaign_id}: audience {c.audience}, sent {c.sent}, held {c.held}, "
+                         f"failed {c.failed}; not sent: {held_out}")
+        lines += [f"  rejected {e}" for e in self.errors]
+        return "\n".join(lines)
+
+
+@dataclass
+class Decided:
+    """One decision about to be claimed, with what delivery needs later."""
+
+    claim: Claim
+    row: dict
+    subject_title: dict | None = None
+
+
+class Runner:
+    def __init__(self, campaigns: CampaignSet, ledger_path: Path, warehouse_path: Path, policy: rules.Policy,
+                 deliveries: dict[str, Delivery], store=None, contact_secret: str = "", unsubscribe_secret: str = "",
+                 public_url: str = "http://localhost:8000", lake=None, fail_after=None, local_batch: int = 500):
+        self.campaigns = campaigns
+        self.ledger_path = Path(ledger_path)
+        self.warehouse_path = Path(warehouse_path)
+        self.policy = policy
+        self.deliveries = deliveries
+        self.store = store
+        self.contact_secret = contact_secret
+        self.unsubscribe_secret = unsubscribe_secret
+        self.public_url = public_url.rstrip("/")
+        self.lake = lake
+        self.fail_after = fail_after  # tests: a callable run after each delivery (simulates a crash)
+        self.local_batch = local_batch  # local deliveries per transaction
+
+    # -- the run -----------------------------------------------------------------------------------
+    def run(self, at: datetime, dry_run: bool = False) -> RunSummary:
+        at = at.astimezone(UTC)
+        ledger = None if dry_run else Ledger(self.ledger_path)
+        owner = new_owner()
+        results = {c.id: CampaignResult(c.id) for c in self.campaigns.campaigns}
+        if ledger is not None:
+            ledger.close_interrupted()
+        history = self._history(ledger, at)
+        with duckdb.connect(str(self.warehouse_path), read_only=True) as con:
+            policy = self._policy_with_population_hour(con)
+            for campaign in self.campaigns.campaigns:
+                decided = self._decide_campaign(con, campaign, at, policy, history, results[campaign.id], ledger,
+                                                dry_run)
+                if dry_run or not decided:
+                    continue
+                won = ledger.claim([d.claim for d in decided], owner)
+                for d in decided:
+                    if d.claim.message_id not in won:
+                        results[campaign.id].suppressed["already_claimed"] += 1
+                        if d.claim.status == "queued":  # it does not count twice toward this run's caps
+                            self._forget(history, d)
+                    elif d.claim.status == "queued" and d.claim.is_held:
+                        results[campaign.id].held += 1
+        if dry_run:
+            return RunSummary(at, True, list(results.values()), list(self.campaigns.errors))
+        try:
+            self._deliver_due(ledger, at, owner, results)
+            exported = self.export(ledger)
+        finally:
+            ledger.close()
+        return RunSummary(at, False, list(results.values()), list(self.campaigns.errors), exported)
+
+    def _decide_campaign(self, con, campaign: Campaign, at: datetime, policy: rules.Policy, history: dict,
+                         result: CampaignResult, ledger: Ledger | None, dry_run: bool) -> list[Decided]:
+        if campaign.trigger.kind == "schedule":
+            period = scheduled_period(campaign, at)
+            if period is None:
+                return []
+            rows = audiences.select_audience(con, campaign.audience, at)
+            items = [(row, period, at, None) for row in rows]
+        else:
+            items = self._due_triggers(con, campaign, at, ledger, dry_run)
+        result.audience = len(items)
+        if not items:
+            return []
+        ids = [row["profile_id"] for row, *_ in items]
+        addresses = contacts.contacts_for(ledger, ids) if ledger is not None else self._read_only(
+            lambda lg: contacts.contacts_for(lg, ids), {})
+        overrides = contacts.consents_for(ledger, ids) if ledger is not None else self._read_only(
+            lambda lg: contacts.consents_for(lg, ids), {})
+        ids_of = [rules.message_id(campaign.id, r["profile_id"], p) for r, p, *_ in items]
+        existing = ledger.existing(ids_of, campaign.id) if ledger is not None else self._read_only(
+            lambda lg: lg.existing(ids_of, campaign.id), set())
+        decided: list[Decided] = []
+        deciders: dict[datetime, rules.Decider] = {}
+        for (row, period, due, subject_title), mid in zip(items, ids_of):
+            profile_id = row["profile_id"]
+            if mid in existing:
+                result.suppressed["already_claimed"] += 1
+                continue
+            state = profile_state(row, addresses.get(profile_id, {}), overrides.get(profile_id, {}))
+            past = [rules.PastMessage(c, t) for c, t in history.get(profile_id, ())]
+            decider = deciders.get(due) or deciders.setdefault(due, rules.Decider(campaign, due, policy, at))
+            decision = decider(state, past)
+            if decision.outcome == "suppressed":
+                result.suppressed[decision.reason] += 1
+                continue
+            if decision.outcome in ("control", "holdout"):
+                result.suppressed[decision.reason] += 1
+            if decision.counts_toward_caps:
+                history.setdefault(profile_id, []).append((campaign.id, decision.send_at))
+                if dry_run:
+                    if decision.outcome == "send":
+                        result.sent += 1
+                    else:
+                        result.held += 1
+            grp = {"control": "control", "holdout": "holdout"}.get(decision.outcome, "treated")
+            status = {"control": "control", "holdout": "holdout"}.get(decision.outcome, "queued")
+            context = event_context(row, state)
+            if subject_title:
+                context["subject_title"] = subject_title
+            claim = Claim(mid, campaign.id, profile_id, period, grp, decision.channel, status, decision.reason,
+                          decision.outcome == "held", at, decision.send_at or due, context)
+            decided.append(Decided(claim, row, subject_title))
+        return decided
+
+    def _forget(self, history: dict, d: Decided) -> None:
+        entries = history.get(d.claim.profile_id, [])
+        entry = (d.claim.campaign_id, d.claim.send_at)
+        if entry in entries:
+            entries.remove(entry)
+
+    # -- triggers ----------------------------------------------------------------------------------
+    def _due_triggers(self, con, campaign: Campaign, at: datetime, ledger: Ledger | None, dry_run: bool) -> list:
+        if not self.ledger_path.exists():
+            return []
+        queue = TriggerQueue(ledger or Ledger(self.ledger_path))
+        due = queue.due(campaign.id, at, take=not dry_run)
+        if not due:
+            return []
+        profiles = {r["profile_id"]: r for r in audiences.select_audience(con, campaign.audience, at)}
+        items = []
+        for trigger in due:
+            if trigger["profile_id"] == "*":  # a catalog trigger: every profile that binged the series
+                for profile_id in bingers(con, trigger["context"].get("series_id")):
+                    if profile_id in profiles:
+                        items.append((profiles[profile_id], trigger["subject"], trigger["due_at"], trigger["context"]))
+            elif trigger["profile_id"] in profiles:
+                items.append((profiles[trigger["profile_id"]], trigger["subject"], trigger["due_at"],
+                              trigger["context"]))
+        return items
+
+    # -- delivery ----------------------------------------------------------------------------------
+    def _deliver_due(self, ledger: Ledger, at: datetime, owner: str, results: dict[str, CampaignResult]) -> None:
+        """Local deliveries commit in batches (message, status and event in one transaction: a crash loses
+        the uncommitted batch, which stays queued for the next run); external ones go one by one."""
+        due = ledger.take_due(at, owner)
+        if not due:
+            return
+        addresses = contacts.contacts_for(ledger, {r["profile_id"] for r in due})
+        batch: list[tuple[dict, OutgoingMessage, CampaignResult]] = []
+        for row in due:
+            campaign = self.campaigns.get(row["campaign_id"])
+            result = results.setdefault(row["campaign_id"], CampaignResult(row["campaign_id"]))
+            if campaign is None:  # its file was removed or broke after the claim: keep it queued, say so
+                result.suppressed["campaign_unavailable"] += 1
+                continue
+            message = self._message(campaign, row, addresses.get(row["profile_id"], {}))
+            if self.deliveries[row["channel"]].local:
+                batch.append((row, message, result))
+                if len(batch) >= self.local_batch:
+                    self._deliver_local(ledger, batch, at, owner)
+                    batch = []
+            else:
+                self._deliver_external(ledger, row, message, at, owner, result)
+                if self.fail_after is not None:
+                    self.fail_after()
+        if batch:
+            self._deliver_local(ledger, batch, at, owner)
+
+    def _message(self, campaign: Campaign, row: dict, addresses: dict) -> OutgoingMessage:
+        channel = row["channel"]
+        profile = {**row["context"].get("profile", {}), "profile_id": row["profile_id"]}
+        headers = {}
+        unsubscribe_url = None
+        if channel == "email":
+            token = contacts.unsubscribe_token(self.unsubscribe_secret, row["profile_id"], channel, row["message_id"])
+            unsubscribe_url = f"{self.public_url}/v1/unsubscribe/{token}"
+            headers = {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        content = render(campaign, profile, self.store, row["context"].get("subject_title"), unsubscribe_url)
+        return OutgoingMessage(row["message_id"], row["campaign_id"], row["profile_id"], channel,
+                               addresses.get(channel), content.subject, content.body, headers)
+
+    def _deliver_local(self, ledger: Ledger, batch: list, at: datetime, owner: str) -> None:
+        stamp = iso(at)
+        with ledger.transaction() as con:
+            ids = [row["message_id"] for row, _, _ in batch]
+            marks = ",".join("?" * len(ids))
+            still_ours = {r[0] for r in con.execute(
+                f"select message_id from messages where owner = ? and status = 'queued' and message_id in ({marks})",
+                [owner, *ids])}
+            todo = [item for item in batch if item[0]["message_id"] in still_ours]
+            con.executemany("update messages set status = 'sent', sent_at = ?, owner = null where message_id = ?",
+                            [(stamp, row["message_id"]) for row, _, _ in todo])
+            by_channel: dict[str, list[OutgoingMessage]] = {}
+            for row, message, _ in todo:
+                by_channel.setdefault(row["channel"], []).append(message)
+                if self.fail_after is not None:
+                    self.fail_after()
+            for channel, messages in by_channel.items():
+                self.deliveries[channel].deliver_many(messages, con)
+            ledger.add_events([message_event("message_sent", row, at) for row, _, _ in todo], con)
+        for _, _, result in todo:  # counted once committed
+            result.sent += 1
+
+    def _deliver_external(self, ledger: Ledger, row: dict, message: OutgoingMessage, at: datetime, owner: str,
+                          result: CampaignResult) -> None:
+        if not ledger.mark_sending(row["message_id"], owner):
+            return
+        try:
+            self.deliveries[row["channel"]].deliver(message)
+        except DeliveryError as exc:
+            ledger.finish(row["message_id"], owner, "failed", at, exc.reason)
+            result.failed += 1
+            log.warning("message %s failed: %s", row["message_id"], exc.reason)
+            return
+        with ledger.transaction() as con:
+            ledger.finish(row["message_id"], owner, "sent", at, con=con)
+            ledger.add_events([message_event("message_sent", row, at)], con)
+        result.sent += 1
+
+    # -- export ------------------------------------------------------------------------------------
+    def export(self, ledger: Ledger) -> int:
+        """Message events to the lake (as contract events) and the ledger snapshot for campaign_sends."""
+        if self.lake is None:
+            return 0
+        from messaging.export import export_events, export_ledger
+
+        exported = export_events(ledger, self.lake)
+        export_ledger(ledger, self.lake)
+        return exported
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _history(self, ledger: Ledger | None, at: datetime) -> dict:
+        since = at - timedelta(days=HISTORY_DAYS)
+        if ledger is not None:
+            return ledger.all_history(since)
+        return self._read_only(lambda lg: lg.all_history(since), {})
+
+    def _read_only(self, fn, empty):
+        """Dry runs read the ledger through a read-only connection (and an absent ledger as empty)."""
+        if not self.ledger_path.exists():
+            return empty
+        reader = ReadOnlyLedger(self.ledger_path)
+        try:
+            return fn(reader)
+        finally:
+            reader.close()
+
+    def _policy_with_population_hour(self, con) -> rules.Policy:
+        try:
+            hour = con.execute(f"select mode(preferred_hour_local) from {audiences.MART}").fetchone()[0]
+        except duckdb.Error:
+            hour = None
+        if hour is None:
+            return self.policy
+        return rules.Policy(self.policy.daily_cap, self.policy.control_percent, self.policy.default_consent, int(hour))
+
+
+class ReadOnlyLedger(Ledger):
+    """The ledger opened with SQLite's read-only mode: a dry run cannot write even by mistake."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._con_ro = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+
+    def _con(self) -> sqlite3.Connection:
+        return self._con_ro
+
+    def close(self) -> None:
+        self._con_ro.close()
+
+
+def scheduled_period(campaign: Campaign, at: datetime) -> str | None:
+    """The period of the campaign's latest cron tick at or before `at`, if that tick is in `at`'s period
+    (a weekly Monday campaign runs on any run from Monday's tick to Sunday, once)."""
+    from croniter import croniter
+
+    tick = croniter(campaign.trigger.schedule, at + timedelta(microseconds=1)).get_prev(datetime)
+    tick = tick if tick.tzinfo else tick.replace(tzinfo=UTC)
+    period = rules.period_key(campaign, at)
+    if campaign.period == "once" or rules.period_key(campaign, tick) == period:
+        return period
+    return None
+
+
+def profile_state(row: dict, addresses: dict, overrides: dict) -> rules.ProfileState:
+    consent = {c: row.get(f"consent_{c}") for c in ("email", "push", "in_app")}
+    consent.update(overrides)
+    hour = row.get("preferred_hour_local")
+    return rules.ProfileState(
+        profile_id=row["profile_id"], timezone=row.get("timezone"), consent=consent,
+        contacts=frozenset(addresses), preferred_hour=int(hour) if hour is not None else None,
+        opens={c: int(row.get(f"{c}_opens") or 0) for c in ("email", "push", "in_app")},
+        sends={c: int(row.get(f"{c}_sends") or 0) for c in ("email", "push", "in_app")})
+
+
+def event_context(row: dict, state: rules.ProfileState) -> dict:
+    """What message events and the rendered content need later: the profile's real latest context."""
+    return {"account_id": row.get("account_id"), "device_id": row.get("device_id"),
+            "context": {k: row.get(k) for k in ("country", "device_type", "app_version", "os", "timezone")},
+            "profile": {k: row.get(k) for k in ("country", "maturity_rating", "is_kids", "language", "plan",
+                                                "timezone")}}
+
+
+def bingers(con, series_id: str | None, min_episodes: int = 3) -> list[str]:
+    """Profiles that completed at least `min_episodes` episodes of the series."""
+    if not series_id:
+        return []
+    return [r[0] for r in con.execute(
+        "select plays.profile_id from plays inner join titles on plays.title_id = titles.title_id "
+        "where titles.series_id = ? and plays.is_completed group by plays.profile_id "
+        "having count(distinct plays.title_id) >= ?", [series_id, min_episodes]).fetchall()]

@@ -1,0 +1,55 @@
+"""Builds the runner and its parts from settings: the one wiring every door (CLI, Lambda, Dagster) uses."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from messaging import rules
+from messaging.audience import audience_columns
+from messaging.campaigns import CampaignSet, load_campaigns
+from messaging.delivery import Delivery
+from messaging.delivery.in_app import InAppInbox
+from messaging.delivery.outbox import LocalOutbox
+from messaging.runner import Runner
+from streamloop.core.lake import Lake
+from streamloop.core.settings import REPO_ROOT, Settings
+
+CAMPAIGNS_DIR = REPO_ROOT / "campaigns"
+
+
+def policy(settings: Settings) -> rules.Policy:
+    default = frozenset(c.strip() for c in settings.messaging_default_consent.split(",") if c.strip())
+    return rules.Policy(daily_cap=settings.messaging_daily_cap, control_percent=settings.messaging_control_percent,
+                        default_consent=default)
+
+
+def deliveries(settings: Settings) -> dict[str, Delivery]:
+    """SES and SNS when configured; otherwise email and push go to the local outbox (the embedded default)."""
+    outbox = LocalOutbox()
+    adapters: dict[str, Delivery] = {"email": outbox, "push": outbox, "in_app": InAppInbox()}
+    if settings.ses_sender:
+        from messaging.delivery.ses import SesEmail
+
+        adapters["email"] = SesEmail(settings.ses_sender, settings.aws_region, settings.ses_rate_per_second)
+    if settings.sns_platform_application_arn:
+        from messaging.delivery.sns import SnsPush
+
+        adapters["push"] = SnsPush(settings.sns_platform_application_arn, settings.aws_region)
+    return adapters
+
+
+def campaigns(directory: Path | None = None) -> CampaignSet:
+    return load_campaigns(directory or CAMPAIGNS_DIR, audience_columns())
+
+
+def build_runner(settings: Settings, campaign_set: CampaignSet | None = None, store=None) -> Runner:
+    if store is None:
+        from streamloop.core.store import StoreError, get_store
+
+        try:
+            store = get_store(settings)
+        except StoreError:
+            store = None  # messages go out with the documented fallback content
+    return Runner(campaign_set or campaigns(), settings.outbox_file, settings.warehouse_file, policy(settings),
+                  deliveries(settings), store=store, contact_secret=settings.messaging_contact_secret,
+                  unsubscribe_secret=settings.messaging_unsubscribe_secret,
+                  public_url=settings.messaging_public_url, lake=Lake(settings.lake_root))

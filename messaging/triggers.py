@@ -1,0 +1,122 @@
+"""Event and catalog triggers: a durable delayed queue (the ledger's SQLite file) the scheduled runner drains.
+
+The collector calls `TriggerIndex.on_events` with accepted events: an event whose type starts a campaign
+enqueues (campaign, profile, subject) due after the campaign's delay — once per subject, so a second new
+episode is a second message but a repeated play_stop of the same title is not; an event whose type is one
+of a campaign's exit events cancels that profile's waiting trigger for the same subject if the exit happened
+after the trigger. A catalog update enqueues one trigger per new episode for every profile (`*`) that the
+runner expands to the series' bingers. The subject is the title (or episode) id.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+import orjson
+
+from messaging.campaigns import Campaign
+from messaging.ledger import Ledger, iso, parse
+from streamloop.core.contract.validate import parse_timestamp
+
+
+def trigger_id(campaign_id: str, profile_id: str, subject: str) -> str:
+    return hashlib.sha256(f"{campaign_id}\x1f{profile_id}\x1f{subject}".encode()).hexdigest()[:32]
+
+
+class TriggerQueue:
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+
+    def enqueue(self, rows: Iterable[tuple[Campaign, str, str, datetime, dict]]) -> int:
+        """(campaign, profile_id, subject, fired_at, context) → pending triggers; returns how many were new."""
+        values = [(trigger_id(c.id, p, s), c.id, p, s, iso(t), iso(t + timedelta(minutes=c.trigger.delay_minutes)),
+                   "pending", orjson.dumps(ctx).decode()) for c, p, s, t, ctx in rows]
+        if not values:
+            return 0
+        with self.ledger.transaction() as con:
+            before = con.total_changes
+            # a canceled trigger is re-armed by a newer start (stopped again after resuming); the ledger's
+            # message id (campaign, profile, subject) still allows one message per subject
+            con.executemany("insert into triggers values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (trigger_id) do update "
+                            "set fired_at = excluded.fired_at, due_at = excluded.due_at, status = 'pending' "
+                            "where triggers.status = 'canceled' and excluded.fired_at > triggers.fired_at", values)
+            return con.total_changes - before
+
+    def cancel(self, rows: Iterable[tuple[str, str, str, datetime]]) -> int:
+        """(campaign_id, profile_id, subject, exit_at): cancels a pending trigger fired before the exit."""
+        values = [(iso(at), trigger_id(c, p, s), iso(at)) for c, p, s, at in rows]
+        if not values:
+            return 0
+        with self.ledger.transaction() as con:
+            before = con.total_changes
+            con.executemany("update triggers set status = 'canceled', context = "
+                            "json_set(coalesce(context, '{}'), '$.exited_at', ?) "
+                            "where trigger_id = ? and status = 'pending' and fired_at <= ?", values)
+            return con.total_changes - before
+
+    def due(self, campaign_id: str, at: datetime, take: bool = True) -> list[dict]:
+        """Pending triggers of the campaign due at `at`; with `take`, marks them taken (the ledger claim
+        that follows is what makes the send exactly-once; taking only stops re-reading them)."""
+        con = self.ledger._con()
+        rows = con.execute("select trigger_id, profile_id, subject, due_at, context from triggers "
+                           "where campaign_id = ? and status = 'pending' and due_at <= ? order by due_at",
+                           (campaign_id, iso(at))).fetchall()
+        if take and rows:
+            with self.ledger.transaction() as tx:
+                tx.executemany("update triggers set status = 'taken' where trigger_id = ? and status = 'pending'",
+                               [(r[0],) for r in rows])
+        return [{"trigger_id": r[0], "profile_id": r[1], "subject": r[2], "due_at": parse(r[3]),
+                 "context": orjson.loads(r[4] or "{}")} for r in rows]
+
+
+class TriggerIndex:
+    """Which event types start or stop which campaigns; built once from the loaded campaigns."""
+
+    def __init__(self, campaigns: Iterable[Campaign]):
+        self.starts: dict[str, list[Campaign]] = {}
+        self.exits: dict[str, list[Campaign]] = {}
+        self.catalog: list[Campaign] = []
+        for campaign in campaigns:
+            trigger = campaign.trigger
+            if trigger.event:
+                self.starts.setdefault(trigger.event, []).append(campaign)
+                for exit_type in trigger.exit_events:
+                    self.exits.setdefault(exit_type, []).append(campaign)
+            elif trigger.catalog:
+                self.catalog.append(campaign)
+        self.types = frozenset(self.starts) | frozenset(self.exits)
+
+    def on_events(self, events: Iterable[dict], queue: TriggerQueue) -> tuple[int, int]:
+        """Enqueues and cancels for a batch of accepted events; returns (enqueued, canceled)."""
+        latest: dict[tuple[str, str, str], tuple[datetime, str, Campaign]] = {}
+        for event in events:
+            event_type = event.get("event_type")
+            if event_type not in self.types or not event.get("profile_id"):
+                continue  # the common case costs one set lookup
+            subject = (event.get("properties") or {}).get("title_id")
+            at = parse_timestamp(event.get("occurred_at"))
+            if subject is None or at is None:
+                continue
+            at = at.astimezone(UTC)
+            for kind, campaigns in (("start", self.starts.get(event_type, ())), ("exit", self.exits.get(event_type, ()))):
+                for campaign in campaigns:
+                    key = (campaign.id, event["profile_id"], subject)
+                    if key not in latest or latest[key][0] <= at:  # the latest event of the batch decides
+                        latest[key] = (at, kind, campaign)
+        starts = [(c, p, s, at, {"title_id": s}) for (_, p, s), (at, kind, c) in latest.items() if kind == "start"]
+        exits = [(cid, p, s, at) for (cid, p, s), (at, kind, _) in latest.items() if kind == "exit"]
+        canceled = queue.cancel(exits)
+        enqueued = queue.enqueue(starts)
+        return enqueued, canceled
+
+    def on_catalog(self, records: Iterable[dict], queue: TriggerQueue, at: datetime) -> int:
+        """New episodes: one trigger per episode and campaign, expanded to the series' bingers when due."""
+        rows = []
+        for record in records:
+            if record.get("kind") == "episode" and record.get("series_id") and self.catalog:
+                for campaign in self.catalog:
+                    rows.append((campaign, "*", record["title_id"], at,
+                                 {"title_id": record["title_id"], "series_id": record["series_id"],
+                                  "name": record.get("name", record["title_id"])}))
+        return queue.enqueue(rows)
