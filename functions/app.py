@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from functions.logs import configure_logging, request_id_var
 from functions.openapi_models import document_security_and_errors
 from functions.responses import error_response, install_response_schemas
-from functions.routers import events, health, home, messages, titles
+from functions.routers import admin, events, health, home, messages, titles
 from functions.services import Services
 from streamloop.core.settings import Settings, get_settings
 
@@ -81,7 +81,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app = FastAPI(title="streamloop", version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.services = services
-    for router in (health.router, events.router, home.router, titles.router, messages.apps, messages.public):
+    for router in (health.router, events.router, home.router, titles.router, messages.apps, messages.public,
+                   admin.router):
         app.include_router(router)
 
     @app.exception_handler(StarletteHTTPException)

@@ -221,6 +221,23 @@ def experiments_report(experiment_id, as_json):
     click.echo(json.dumps(report, indent=2) if as_json else render_report(report))
 
 
+@main.group()
+def privacy():
+    """Privacy operations: forget a person everywhere (docs/privacy.md)."""
+
+
+@privacy.command("forget")
+@click.option("--profile", "profile_id", default=None, help="forget one profile")
+@click.option("--account", "account_id", default=None, help="forget an account and every profile in it")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def privacy_forget(profile_id, account_id, as_json):
+    """Remove a person from the lake, warehouse, online store and every registered store; audit it."""
+    from streamloop.app.privacy import render, run_forget
+
+    report = run_forget(profile_id, account_id)
+    click.echo(json.dumps(report.to_json(), indent=2) if as_json else render(report))
+
+
 @main.command()
 @click.option("--profiles", type=int, default=400, show_default=True)
 @click.option("--days", type=int, default=240, show_default=True,

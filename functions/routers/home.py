@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from functions.dependencies import get_services, require_api_key
+from functions.dependencies import get_services, require_api_key, require_profile_access
 from functions.responses import describe, json_response, query
 from functions.routers.params import DEVICE_TYPES, path_id, query_country, query_device_type, query_int
 
-router = APIRouter(prefix="/v1/profiles", dependencies=[Depends(require_api_key)])
+router = APIRouter(prefix="/v1/profiles", dependencies=[Depends(require_api_key), Depends(require_profile_access)])
 
 PROFILE = {"name": "profile_id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1,
                                                                              "maxLength": 128}}

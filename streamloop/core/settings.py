@@ -57,8 +57,25 @@ class Settings(BaseSettings):
     sns_platform_application_arn: str = Field("", description="SNS platform application for push; empty: local outbox")
     sns_feedback_topic_arn: str = Field("", description="SNS topic whose SES feedback notifications are accepted")
 
-    api_keys: str = Field("", description="comma-separated valid x-api-key values")
+    api_keys: str = Field("", description="comma-separated app keys (send events, read pages); raw or sha256:<hex>")
+    admin_keys: str = Field("", description="comma-separated admin keys (also /v1/admin/*); raw or sha256:<hex>")
     allow_open: bool = Field(False, description="serve without API keys; must be set explicitly")
+    profile_token_secret: str = Field("", description="HS256 secret of profile tokens; set it (or the public key) "
+                                                      "to require a signed profile token on page reads")
+    profile_token_public_key: str = Field("", description="PEM public key of RS256/ES256 profile tokens")
+    profile_token_issuer: str | None = Field(None, description="required `iss` of profile tokens, if set")
+    profile_token_audience: str | None = Field(None, description="required `aud` of profile tokens, if set")
+
+    privacy_salt: str = Field("", description="secret salt of the forgotten-people suppression list's hashes; "
+                                              "default: a random one kept in HOME/privacy/salt (set it on AWS)")
+    backup_retention_days: int = Field(35, description="how long S3 object versions and DynamoDB point-in-time "
+                                                       "recovery keep deleted data (stated in deletion audits)")
+    edge_ip: Literal["drop", "pseudonymize", "keep"] = Field(
+        "drop", description="what the edge does with context.ip and context.user_agent before landing")
+    raw_lake_retention_days: int = Field(730, description="raw lake partitions older than this are deleted "
+                                                          "by the scheduled retention job (0 keeps them forever)")
+    personalization_default: bool = Field(True, description="personalization allowed for a profile with no "
+                                                            "consent_updated record for it (docs/privacy.md)")
 
     dbt_target: Literal["duckdb", "spark"] = Field("duckdb", description="dbt target used by build")
     threads: int = Field(2, description="dbt and DuckDB threads")
@@ -99,6 +116,10 @@ class Settings(BaseSettings):
     @property
     def api_key_list(self) -> list[str]:
         return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+    @property
+    def admin_key_list(self) -> list[str]:
+        return [k.strip() for k in self.admin_keys.split(",") if k.strip()]
 
 
 @lru_cache(maxsize=1)

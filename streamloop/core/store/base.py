@@ -67,6 +67,12 @@ class OnlineStore(ABC):
         """`update` for several keys (each key atomic on its own); returns the new values."""
         return {key: self.update(ns, key, fn) for key, fn in fns.items()}
 
+    def keys_mentioning(self, text: str) -> list[tuple[str, str]]:
+        """(ns, key) of every item whose key equals `text` or whose value holds it as a JSON string.
+
+        A full scan: used by privacy deletions (streamloop.core.privacy), never on a request path."""
+        raise NotImplementedError(f"{type(self).__name__} cannot search its items")
+
     def put(self, ns: str, key: str, value: Value) -> None:
         self.put_many(ns, {key: value})
 

@@ -60,6 +60,20 @@ class DynamoDBStore(OnlineStore):
             item["expires_at"] = {"N": str(int(time.time()) + EXPIRING_NAMESPACES[ns])}
         return item
 
+    def keys_mentioning(self, text: str) -> list[tuple[str, str]]:
+        needle = orjson.dumps(text)
+        found, start = [], None
+        while True:
+            kwargs = {"ExclusiveStartKey": start} if start else {}
+            page = self._call("scan", **kwargs)
+            for item in page.get("Items", []):
+                ns, _, key = item["pk"]["S"].partition("#")
+                if key == text or needle in item["v"]["B"]:
+                    found.append((ns, key))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return found
+
     # -- reads ---------------------------------------------------------------------------------------
     def get(self, ns: str, key: str) -> Value | None:
         item = self._call("get_item", Key={"pk": {"S": _pk(ns, key)}}).get("Item")

@@ -70,6 +70,14 @@ class SQLiteStore(OnlineStore):
                 self._connections.append(con)
         return con
 
+    def keys_mentioning(self, text: str) -> list[tuple[str, str]]:
+        needle = orjson.dumps(text)  # the JSON string, quotes included: "p1" does not match "p10"
+        try:
+            rows = self._con().execute("select ns, key, value from kv").fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"online store scan failed: {exc}") from exc
+        return [(ns, key) for ns, key, value in rows if key == text or needle in bytes(value)]
+
     @contextmanager
     def deadline(self, seconds: float):
         """Reads in this block (on this thread) are interrupted after `seconds` and raise StoreError.
