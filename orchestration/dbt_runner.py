@@ -34,7 +34,8 @@ def lake_kinds_present(lake_root: str) -> str:
     """The lake's kinds that hold files, comma-separated: Spark SQL cannot list a folder, so the
     project reads this to pick an empty relation for a kind without files (macros/lake.sql)."""
     lake = Lake(lake_root)
-    return ",".join(kind for kind in KINDS if lake.files(kind))
+    # and the campaign runner's ledger snapshot (<lake>/messaging/ledger.parquet, macros/messaging.sql)
+    return ",".join(kind for kind in (*KINDS, "messaging") if lake.files(kind))
 
 
 @contextmanager

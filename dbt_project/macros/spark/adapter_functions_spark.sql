@@ -118,7 +118,7 @@
     Spark SQL cannot list files, so which kinds have files comes from STREAMLOOP_LAKE_KINDS, set by
     `streamloop build` from the lake's listing (unset: every kind is assumed present). -#}
 {% macro spark__lake_has_files(kind) %}
-  {% set present = env_var('STREAMLOOP_LAKE_KINDS', 'events,catalog,rejected,ignored').split(',') %}
+  {% set present = env_var('STREAMLOOP_LAKE_KINDS', 'events,catalog,rejected,ignored,messaging').split(',') %}
   {{ return(kind in present) }}
 {% endmacro %}
 
@@ -195,3 +195,22 @@
 {% macro spark__last_by(value, parts) -%}
   max_by({{ value }}, struct({{ parts | join(', ') }}))
 {%- endmacro %}
+
+{#- the campaign runner's ledger snapshot (macros/messaging.sql), or a typed empty relation -#}
+{% macro spark__messaging_ledger_relation() %}
+  {%- set relation = source('messaging', 'ledger') -%}
+  {%- if spark__lake_has_files('messaging') -%}
+    parquet.`{{ messaging_ledger_location() }}`
+  {%- else -%}
+    (select
+        {%- for name in ['message_id', 'campaign_id', 'profile_id', 'period', 'grp', 'channel', 'status', 'reason'] %}
+        cast(null as string) as {{ name }},
+        {%- endfor %}
+        cast(null as bigint) as is_held,
+        {%- for name in ['decided_at', 'send_at', 'sent_at', 'delivered_at'] %}
+        cast(null as string) as {{ name }},
+        {%- endfor %}
+        cast(null as bigint) as attempts
+     where false)
+  {%- endif -%}
+{% endmacro %}

@@ -40,10 +40,10 @@ profile_activity as (
 
     select
         profile_id,
-        arg_max(device_id, occurred_at) as device_id,
-        arg_max(device_type, occurred_at) as device_type,
-        arg_max(os, occurred_at) as os,
-        arg_max(app_version, occurred_at) as app_version,
+        {{ features_arg_max('device_id', 'occurred_at') }} as device_id,
+        {{ features_arg_max('device_type', 'occurred_at') }} as device_type,
+        {{ features_arg_max('os', 'occurred_at') }} as os,
+        {{ features_arg_max('app_version', 'occurred_at') }} as app_version,
         max(occurred_at) as last_active_at
     from events
     where event_type not like 'message_%'
@@ -68,9 +68,9 @@ consents as (
 
     select
         profile_id,
-        arg_max(is_granted, occurred_at) filter (where channel = 'email') as consent_email,
-        arg_max(is_granted, occurred_at) filter (where channel = 'push') as consent_push,
-        arg_max(is_granted, occurred_at) filter (where channel = 'in_app') as consent_in_app
+        {{ features_arg_max('is_granted', 'occurred_at') }} filter (where channel = 'email') as consent_email,
+        {{ features_arg_max('is_granted', 'occurred_at') }} filter (where channel = 'push') as consent_push,
+        {{ features_arg_max('is_granted', 'occurred_at') }} filter (where channel = 'in_app') as consent_in_app
     from consent_changes
     group by profile_id
 
@@ -116,9 +116,9 @@ latest_account_scores as (
 
     select
         account_id,
-        arg_max(predicted_ltv_cents, snapshot_date) as predicted_ltv_cents,
-        arg_max(churn_risk, snapshot_date) as account_churn_risk,
-        arg_max(segment, snapshot_date) as account_segment
+        {{ features_arg_max('predicted_ltv_cents', 'snapshot_date') }} as predicted_ltv_cents,
+        {{ features_arg_max('churn_risk', 'snapshot_date') }} as account_churn_risk,
+        {{ features_arg_max('segment', 'snapshot_date') }} as account_segment
     from {{ account_scores }}
     group by account_id
 
@@ -130,8 +130,8 @@ latest_profile_scores as (
 
     select
         profile_id,
-        arg_max(churn_risk, snapshot_date) as churn_risk,
-        arg_max(segment, snapshot_date) as segment
+        {{ features_arg_max('churn_risk', 'snapshot_date') }} as churn_risk,
+        {{ features_arg_max('segment', 'snapshot_date') }} as segment
     from {{ profile_scores }}
     group by profile_id
 
