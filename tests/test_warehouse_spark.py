@@ -64,7 +64,8 @@ def warehouses(tmp_path_factory):
                                         duplicate_rate=0.03, malformed_rate=0.02, workers=1))
         home = use_home(mp, tmp_path_factory.mktemp("parity") / "home")
         assert land(source / "lake", home / "lake", first=True) >= 2
-        # models only on DuckDB (its data tests run in the other warehouse tests)
+        # seeds and models only on DuckDB (its data tests run in the other warehouse tests)
+        run_dbt(["seed"], target="duckdb")
         run_dbt(["run"], target="duckdb")
         # the first Spark build goes through `streamloop build --target spark` (the Dagster job, models
         # and data tests, dbt in a subprocess); the second runs the models in this process
