@@ -144,3 +144,12 @@
 {% macro default__last_by(value, parts) -%}
   last({{ value }} order by {{ parts | join(', ') }})
 {%- endmacro %}
+
+{#- ISO 8601 text with an offset (or none: UTC) → UTC timestamp -#}
+{% macro iso_text_to_utc_timestamp(text) -%}
+  {{ return(adapter.dispatch('iso_text_to_utc_timestamp', 'streamloop')(text)) }}
+{%- endmacro %}
+
+{% macro default__iso_text_to_utc_timestamp(text) -%}
+  cast(cast({{ text }} as timestamptz) at time zone 'UTC' as timestamp)
+{%- endmacro %}

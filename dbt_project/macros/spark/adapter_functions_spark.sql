@@ -214,3 +214,8 @@
      where false)
   {%- endif -%}
 {% endmacro %}
+
+{#- the session time zone is UTC: text without an offset is read as UTC -#}
+{% macro spark__iso_text_to_utc_timestamp(text) -%}
+  cast({{ text }} as timestamp)
+{%- endmacro %}

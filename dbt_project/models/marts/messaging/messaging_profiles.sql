@@ -162,7 +162,7 @@ final as (
         -- scores
         {% if profile_scores is not none %}latest_profile_scores.churn_risk{% elif account_scores is not none %}latest_account_scores.account_churn_risk{% else %}cast(null as double){% endif %} as churn_risk,
         {% if account_scores is not none %}cast(latest_account_scores.predicted_ltv_cents as double){% else %}cast(null as double){% endif %} as predicted_ltv_cents,
-        {% if profile_scores is not none %}latest_profile_scores.segment{% elif account_scores is not none %}latest_account_scores.account_segment{% else %}cast(null as varchar){% endif %} as segment,
+        {% if profile_scores is not none %}latest_profile_scores.segment{% elif account_scores is not none %}latest_account_scores.account_segment{% else %}cast(null as {{ string_type() }}){% endif %} as segment,
 
         -- consent (null: no record)
         consents.consent_email,
