@@ -9,8 +9,10 @@ THEN every mart and feature table holds the same rows on both, compared as sorte
 dates, booleans and timestamps exactly, numbers within a relative 1e-9 (sums may add up in another
 order on Spark).
 
-Spark's tables are read from the Parquet files it wrote (streamloop.core.spark_warehouse), without
-a second JVM. Runtime: ~5 min on the 2-core dev machine (JVM start ~20 s once, four builds).
+Spark's tables are read from the Parquet files it wrote (streamloop.core.spark_warehouse). Both Spark
+builds run dbt in this process (one SparkSession); they run models only: dbt's data tests on Spark are
+exercised by `streamloop build --target spark` (docs/deploy_spark.md). Runtime: see the report in
+docs/deploy_spark.md (minutes; the JVM starts once).
 """
 from __future__ import annotations
 
