@@ -102,7 +102,7 @@ viewing as (
         count(*) filter (where plays.is_completed) as plays_completed,
         max(plays.started_at) as last_play_at,
         -- the local hour the profile most often starts watching (send-time optimization)
-        mode(extract(hour from timezone(coalesce(profiles.timezone, 'UTC'), timezone('UTC', plays.started_at))))
+        mode(extract(hour from {{ features_local_timestamp('plays.started_at', "coalesce(profiles.timezone, 'UTC')") }}))
             as preferred_hour_local
     from plays
     inner join profiles
