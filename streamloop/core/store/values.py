@@ -104,6 +104,8 @@ class StateValue(TypedDict):
     country: NotRequired[str | None]
     is_kids: NotRequired[bool]
     maturity_rating: NotRequired[str | None]
+    personalization: NotRequired[bool]      # the latest consent_updated for purpose personalization …
+    personalization_at: NotRequired[float]  # … and when it occurred (a late, older decision never wins)
 
 
 class ArmCounts(TypedDict):
@@ -131,6 +133,8 @@ class Generations(TypedDict):
 SHAPES: dict[str, type] = {
     "profile": ProfileValue, "title": TitleValue, "candidates": CandidatesValue, "similar": SimilarValue,
     "lists": ListValue, "state": StateValue, "bandit": BanditValue, "publication": Generations,
+    "seen": int,             # the collector's idempotency marker: epoch seconds the event id was claimed
+    "video_session": str,    # a Segment playback session's title_id (functions/segment.py)
 }
 
 
@@ -157,7 +161,8 @@ def _adapter(namespace: str) -> TypeAdapter:
 def validate(namespace: str, key: str, value) -> None:
     """Raises StoreValueError naming the namespace, key and field when `value` does not fit its shape."""
     if namespace not in SHAPES:
-        return  # namespaces without a declared shape (seen markers: a timestamp) are not checked
+        raise StoreValueError(f"online store namespace {namespace!r} has no declared shape in "
+                              "streamloop/core/store/values.py")
     try:
         # validated as the JSON readers get back (arrays, not tuples), which also proves it serializes
         _adapter(namespace).validate_json(orjson.dumps(value), strict=True)  # no silent coercion

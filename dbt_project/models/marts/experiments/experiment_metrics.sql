@@ -2,7 +2,7 @@
     window (first exposure → the experiment's end or the last event) and the same metric over the
     pre-period before the first exposure (CUPED's covariate). Counts only: the statistics are Python's. -#}
 
-{%- set pre_days = var('experiment_pre_period_days', 14) %}
+{%- set pre_days = var('streamloop_experiment_pre_period_days') %}
 
 with assignments as (
 
