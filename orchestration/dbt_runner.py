@@ -8,6 +8,7 @@ import re
 from contextlib import contextmanager
 
 from streamloop.core.errors import StreamloopError
+from streamloop.core.lake import KINDS, Lake
 from streamloop.core.progress import say
 from streamloop.core.settings import DBT_PROJECT_DIR, get_settings
 
@@ -21,10 +22,20 @@ def dbt_environment(target: str | None = None) -> dict[str, str]:
     settings.warehouse_file.parent.mkdir(parents=True, exist_ok=True)
     return {
         "STREAMLOOP_LAKE_URI": settings.lake_root,
+        "STREAMLOOP_LAKE_KINDS": lake_kinds_present(settings.lake_root),
         "STREAMLOOP_WAREHOUSE_PATH": str(settings.warehouse_file),
         "STREAMLOOP_THREADS": str(settings.threads),
         "STREAMLOOP_DBT_TARGET": target or settings.dbt_target,
+        "STREAMLOOP_SPARK_WAREHOUSE_DIR": str(settings.spark_warehouse),
     }
+
+
+def lake_kinds_present(lake_root: str) -> str:
+    """The lake's kinds that hold files, comma-separated: Spark SQL cannot list a folder, so the
+    project reads this to pick an empty relation for a kind without files (macros/lake.sql)."""
+    lake = Lake(lake_root)
+    # and the campaign runner's ledger snapshot (<lake>/messaging/ledger.parquet, macros/messaging.sql)
+    return ",".join(kind for kind in (*KINDS, "messaging") if lake.files(kind))
 
 
 @contextmanager

@@ -10,13 +10,13 @@
 {%- endmacro %}
 
 {% macro build_state_relation() -%}
-  {{ return(api.Relation.create(database=target.database, schema=target.schema, identifier='_streamloop_build_state')) }}
+  {{ return(api.Relation.create(database=target_database(), schema=target.schema, identifier='_streamloop_build_state')) }}
 {%- endmacro %}
 
 {#- The last successful build's start, or none when there is no state (first build, deleted state). -#}
 {% macro build_watermark() %}
   {% if not execute %}{{ return(none) }}{% endif %}
-  {% set state = adapter.get_relation(database=target.database, schema=target.schema, identifier='_streamloop_build_state') %}
+  {% set state = adapter.get_relation(database=target_database(), schema=target.schema, identifier='_streamloop_build_state') %}
   {% if state is none %}{{ return(none) }}{% endif %}
   {% set result = run_query("select max(watermark) from " ~ state) %}
   {% set value = result.columns[0].values()[0] %}
@@ -43,5 +43,15 @@
   {% set chain = ['int_events_received', 'int_events_deduplicated', 'int_device_rebuild_windows', 'events', 'sessions', 'plays', 'impression_funnel'] %}
   {% set missing = chain | reject('in', ran) | list %}
   {% if failed or missing %}{{ return('') }}{% endif %}
-  {{ return("create or replace table " ~ build_state_relation() ~ " as select " ~ run_started_literal() ~ " as watermark") }}
+  {{ return(adapter.dispatch('replace_table_as', 'streamloop')(build_state_relation(), "select " ~ run_started_literal() ~ " as watermark")) }}
 {% endmacro %}
+
+{#- SQL that replaces `relation` with the result of `query` -#}
+{% macro default__replace_table_as(relation, query) -%}
+  create or replace table {{ relation }} as {{ query }}
+{%- endmacro %}
+
+{#- the target's database (DuckDB's catalog); Spark has none (schemas only) -#}
+{% macro target_database() -%}
+  {{ return(target.database if target.database is defined else none) }}
+{%- endmacro %}

@@ -9,7 +9,7 @@
 {%- endmacro %}
 
 {% macro sql_type_of_json_type(json_type) -%}
-  {{ return({'string': 'varchar', 'integer': 'bigint', 'number': 'double', 'boolean': 'boolean'}[json_type]) }}
+  {{ return({'string': string_type(), 'integer': 'bigint', 'number': 'double', 'boolean': 'boolean'}[json_type]) }}
 {%- endmacro %}
 
 {#- every row of contract_event_fields, as dicts; [] while parsing or before the seed is loaded -#}

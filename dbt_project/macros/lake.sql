@@ -12,6 +12,10 @@
 
 {% macro lake_has_files(kind) %}
   {% if not execute %}{{ return(true) }}{% endif %}
+  {{ return(adapter.dispatch('lake_has_files', 'streamloop')(kind)) }}
+{% endmacro %}
+
+{% macro default__lake_has_files(kind) %}
   {% set result = run_query("select count(*) from glob('" ~ lake_glob(kind) ~ "')") %}
   {{ return(result.columns[0].values()[0] > 0) }}
 {% endmacro %}
@@ -20,8 +24,18 @@
 {% macro lake_source(kind) %}
   {%- set relation = source('lake', kind) -%}
   {%- if lake_has_files(kind) -%}
-    {{ relation }}
+    {{ adapter.dispatch('lake_relation', 'streamloop')(kind, relation) }}
   {%- else -%}
+    {{ adapter.dispatch('lake_empty_relation', 'streamloop')(kind) }}
+  {%- endif -%}
+{% endmacro %}
+
+{#- the source as the adapter reads it (DuckDB: the source's external_location) -#}
+{% macro default__lake_relation(kind, relation) -%}
+  {{ relation }}
+{%- endmacro %}
+
+{% macro default__lake_empty_relation(kind) -%}
     (select
         null::varchar as batch_id,
         null::integer as record_index,
@@ -31,8 +45,7 @@
         {%- if kind != 'catalog' %}, null::date as received_date{% endif %}
         {%- if kind in ('rejected', 'ignored') %}, null::varchar as reason{% endif %}
      where false)
-  {%- endif -%}
-{% endmacro %}
+{%- endmacro %}
 
 {#- Received-date partitions holding a batch that `relation` (an incremental model keyed by
     received_date, batch_id) has not processed yet: a listing of file names, no file is read.

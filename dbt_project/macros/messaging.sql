@@ -6,6 +6,11 @@
 {%- endmacro %}
 
 {% macro messaging_ledger_relation() %}
+  {{ return(adapter.dispatch('messaging_ledger_relation', 'streamloop')()) }}
+{% endmacro %}
+
+{#- DuckDB; Spark's is in spark/adapter_functions_spark.sql -#}
+{% macro default__messaging_ledger_relation() %}
   {%- set relation = source('messaging', 'ledger') -%}  {#- lineage: campaign_runs → staging #}
   {%- set has_file = true -%}
   {%- if execute -%}

@@ -17,16 +17,17 @@
   {{ return(['events', 'sessions', 'plays', 'impression_funnel']) }}
 {%- endmacro %}
 
-{#- True when this run must rebuild every device from its first event: a --full-refresh, no build
+{#- True when this run must rebuild every device from its first event: a full refresh (--full-refresh,
+    or the model's full_refresh config, always on Spark), no build
     state yet, a window mart missing, or a catalog change (is_title_in_catalog and content_id of
     past events depend on it). -#}
 {% macro needs_full_rebuild() %}
   {%- set catalog_ledger = ref('int_catalog_received') -%}
-  {% if not execute or flags.FULL_REFRESH %}{{ return(true) }}{% endif %}
+  {% if not execute or should_full_refresh() %}{{ return(true) }}{% endif %}
   {% set watermark = build_watermark() %}
   {% if watermark is none %}{{ return(true) }}{% endif %}
   {% for name in window_marts() %}
-    {% if adapter.get_relation(database=target.database, schema=target.schema, identifier=name) is none %}
+    {% if adapter.get_relation(database=target_database(), schema=target.schema, identifier=name) is none %}
       {{ return(true) }}
     {% endif %}
   {% endfor %}

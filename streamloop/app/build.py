@@ -74,7 +74,13 @@ def run_build(full_refresh: bool = False, target: str | None = None) -> BuildSum
     if not result.success:
         problems = [failure_message(e.event_specific_data) for e in result.all_events if e.is_step_failure]
         raise StreamloopError(problems[0] if problems else "the warehouse build failed")
-    summary = summarize_warehouse(settings.warehouse_file)
+    if (target or settings.dbt_target) == "spark":
+        from streamloop.core.spark_warehouse import open_spark_warehouse
+
+        with open_spark_warehouse(settings.spark_warehouse) as con:
+            summary = summarize_connection(con, str(settings.spark_warehouse))
+    else:
+        summary = summarize_warehouse(settings.warehouse_file)
     summary.elapsed_seconds = time.perf_counter() - start
     summary.full_refresh = full_refresh
     return summary
@@ -98,28 +104,33 @@ def summarize_warehouse(path: str | os.PathLike, top_reasons: int = 5) -> BuildS
     path = Path(path)
     if not path.exists():
         raise StreamloopError(f"no warehouse at {path}: run `streamloop build` first")
-    summary = BuildSummary()
     with duckdb.connect(str(path), read_only=True) as con:
-        tables = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
-        if "ingestion_reconciliation" not in tables:
-            raise StreamloopError(f"the warehouse at {path} has not been built: run `streamloop build`")
-        received, accepted, duplicates, rejected = con.execute(
-            "select coalesce(sum(received_count), 0), coalesce(sum(accepted_count), 0),"
-            " coalesce(sum(duplicate_count), 0), coalesce(sum(rejected_count), 0) from ingestion_reconciliation"
-        ).fetchone()
-        summary.received, summary.accepted, summary.duplicates, summary.rejected = (
-            int(received), int(accepted), int(duplicates), int(rejected)
-        )
-        # reasons name the field and may carry the offending value: group by the field's message
-        summary.rejected_by_reason = [
-            (reason, int(count)) for reason, count in con.execute(
-                "select regexp_replace(reason, ' \\(got .*\\)$| [\"''].*$', '') as reason_kind, count(*)"
-                " from rejected_events where lake_kind = 'events' group by 1 order by 2 desc, 1 limit ?",
-                [top_reasons],
-            ).fetchall()
-        ]
-        summary.rows_per_mart = {
-            name: int(con.execute(f'select count(*) from "{name}"').fetchone()[0])
-            for name in SUMMARY_MARTS if name in tables
-        }
+        return summarize_connection(con, str(path), top_reasons)
+
+
+def summarize_connection(con, location: str, top_reasons: int = 5) -> BuildSummary:
+    """The summary from an open DuckDB connection on a warehouse's tables (DuckDB's, or Spark's files)."""
+    summary = BuildSummary()
+    tables = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
+    if "ingestion_reconciliation" not in tables:
+        raise StreamloopError(f"the warehouse at {location} has not been built: run `streamloop build`")
+    received, accepted, duplicates, rejected = con.execute(
+        "select coalesce(sum(received_count), 0), coalesce(sum(accepted_count), 0),"
+        " coalesce(sum(duplicate_count), 0), coalesce(sum(rejected_count), 0) from ingestion_reconciliation"
+    ).fetchone()
+    summary.received, summary.accepted, summary.duplicates, summary.rejected = (
+        int(received), int(accepted), int(duplicates), int(rejected)
+    )
+    # reasons name the field and may carry the offending value: group by the field's message
+    summary.rejected_by_reason = [
+        (reason, int(count)) for reason, count in con.execute(
+            "select regexp_replace(reason, ' \\(got .*\\)$| [\"''].*$', '') as reason_kind, count(*)"
+            " from rejected_events where lake_kind = 'events' group by 1 order by 2 desc, 1 limit ?",
+            [top_reasons],
+        ).fetchall()
+    ]
+    summary.rows_per_mart = {
+        name: int(con.execute(f'select count(*) from "{name}"').fetchone()[0])
+        for name in SUMMARY_MARTS if name in tables
+    }
     return summary

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
 
     dbt_target: Literal["duckdb", "spark"] = Field("duckdb", description="dbt target used by build")
     threads: int = Field(2, description="dbt and DuckDB threads")
+    spark_warehouse_dir: Path | None = Field(
+        None, description="Spark target: managed tables and the Derby metastore; default HOME/spark-warehouse")
     min_training_rows: int = Field(200, description="churn/LTV: fewer matured account snapshots than this → the "
                                                     "model is skipped (with its reason), not failed")
     min_training_profiles: int = Field(20, description="recommender: fewer profiles with plays than this → skipped")
@@ -94,6 +96,10 @@ class Settings(BaseSettings):
     @property
     def warehouse_file(self) -> Path:
         return (self.warehouse_path or self.home_dir / "warehouse.duckdb").expanduser().resolve()
+
+    @property
+    def spark_warehouse(self) -> Path:
+        return (self.spark_warehouse_dir or self.home_dir / "spark-warehouse").expanduser().resolve()
 
     @property
     def registry_root(self) -> str:

@@ -137,10 +137,7 @@ genre_shares as (
                     '{{ genres | join("', '") }}'
                 )
                 then '"' || genre_windows.genre || '":'
-                    || cast(
-                        round(cast(genre_windows.watch_seconds_90d as double) / daily_windows.watch_seconds_90d, 4)
-                        as varchar
-                    )
+                    || {{ number_text('round(cast(genre_windows.watch_seconds_90d as double) / daily_windows.watch_seconds_90d, 4)') }}
         end as other_genre_entry
     from genre_windows
     inner join daily_windows
@@ -215,7 +212,7 @@ final as (
             {%- for genre in genres %}
             case
                 when genre_features.genre_share_{{ genre }}_90d > 0
-                    then '"{{ genre }}":' || cast(round(genre_features.genre_share_{{ genre }}_90d, 4) as varchar)
+                    then '"{{ genre }}":' || {{ number_text('round(genre_features.genre_share_' ~ genre ~ '_90d, 4)') }}
             end,
             {%- endfor %}
             genre_features.other_genre_entries

@@ -25,10 +25,10 @@ plans_in_force as (
 
     select
         *,
-        last_value(case when event_type in ('subscription_started', 'plan_changed') then plan end ignore nulls)
+        {{ last_non_null("case when event_type in ('subscription_started', 'plan_changed') then plan end") }}
             over account_timeline
             as plan_in_force,
-        last_value(case when event_type in ('subscription_started', 'plan_changed') then price_cents end ignore nulls)
+        {{ last_non_null("case when event_type in ('subscription_started', 'plan_changed') then price_cents end") }}
             over account_timeline
             as price_cents_in_force
     from billing_events
@@ -50,8 +50,8 @@ final as (
         count(*) filter (where event_type = 'payment_failed') as failed_payments,
         bool_or(event_type = 'subscription_started') as is_subscribed_on_day,
         bool_or(event_type = 'subscription_canceled') as is_canceled_on_day,
-        last(plan_in_force order by occurred_at, event_id) as plan,
-        last(price_cents_in_force order by occurred_at, event_id) as price_cents
+        {{ last_by('plan_in_force', ['occurred_at', 'event_id']) }} as plan,
+        {{ last_by('price_cents_in_force', ['occurred_at', 'event_id']) }} as price_cents
     from plans_in_force
     group by account_id, occurred_date
 

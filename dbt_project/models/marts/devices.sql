@@ -2,7 +2,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=delete_insert_strategy(),
         unique_key='device_id',
     )
 }}
@@ -25,9 +25,9 @@ final as (
 
     select
         device_id,
-        last(account_id order by occurred_at, event_id) filter (where account_id is not null) as account_id,
-        last(device_type order by occurred_at, event_id) as device_type,
-        last(os order by occurred_at, event_id) as os,
+        {{ last_by('account_id', ['occurred_at', 'event_id']) }} filter (where account_id is not null) as account_id,
+        {{ last_by('device_type', ['occurred_at', 'event_id']) }} as device_type,
+        {{ last_by('os', ['occurred_at', 'event_id']) }} as os,
         min(occurred_at) as first_seen_at,
         max(occurred_at) as last_seen_at,
         count(distinct profile_id) as profile_count

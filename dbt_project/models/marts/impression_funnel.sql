@@ -75,7 +75,7 @@ played as (
 
     select
         clicked.event_id,
-        first(plays.play_id order by plays.started_at, plays.play_id) as play_id
+        {{ first_by('plays.play_id', ['plays.started_at', 'plays.play_id']) }} as play_id
     from clicked
     inner join plays
         on clicked.session_id = plays.session_id

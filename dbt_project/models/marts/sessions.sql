@@ -40,10 +40,10 @@ session_events as (
     select
         session_id,
         any_value(device_id) as device_id,
-        first(profile_id order by occurred_at, event_id) filter (where profile_id is not null) as profile_id,
-        first(account_id order by occurred_at, event_id) filter (where account_id is not null) as account_id,
-        first(country order by occurred_at, event_id) as country,
-        first(device_type order by occurred_at, event_id) as device_type,
+        {{ first_by('profile_id', ['occurred_at', 'event_id']) }} filter (where profile_id is not null) as profile_id,
+        {{ first_by('account_id', ['occurred_at', 'event_id']) }} filter (where account_id is not null) as account_id,
+        {{ first_by('country', ['occurred_at', 'event_id']) }} as country,
+        {{ first_by('device_type', ['occurred_at', 'event_id']) }} as device_type,
         min(occurred_at) as started_at,
         max(occurred_at) as ended_at,
         count(*) as event_count

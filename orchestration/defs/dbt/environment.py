@@ -7,10 +7,12 @@ from contextlib import AbstractContextManager
 
 from orchestration.dbt_runner import dbt_environment as settings_environment
 from orchestration.dbt_runner import environment as _environment
+from orchestration.dbt_runner import lake_kinds_present
 
 
 def dbt_environment(lake_root: str, warehouse_path: str, target: str | None = None) -> AbstractContextManager:
     values = settings_environment(target) | {"STREAMLOOP_LAKE_URI": lake_root,
+                                              "STREAMLOOP_LAKE_KINDS": lake_kinds_present(lake_root),
                                               "STREAMLOOP_WAREHOUSE_PATH": warehouse_path}
     # A run of some models (a subset picked in the UI) runs only the tests whose every parent is in
     # it: a relationships test towards a model not built yet would fail on a missing table.

@@ -33,7 +33,7 @@ windows as (
 
     select distinct
         device_id,
-        cast('-infinity' as timestamp) as rebuild_from
+        {{ timestamp_minus_infinity() }} as rebuild_from
     from deduplicated
 
 )

@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=delete_insert_strategy(),
         unique_key='event_id',
         on_schema_change='sync_all_columns',
     )
@@ -42,7 +42,7 @@ first_copy_keys as (
 
     select
         event_id,
-        arg_min(record_key, (received_at, batch_id, record_index)) as record_key
+        {{ arg_min_by_parts('record_key', ['received_at', 'batch_id', 'record_index']) }} as record_key
     from valid_records
     where event_id in (select event_id from duplicated_event_ids)
     group by event_id

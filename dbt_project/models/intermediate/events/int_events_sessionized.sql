@@ -13,7 +13,7 @@ with stitched as (
 session_starts as (
 
     select
-        * exclude (previous_occurred_at),
+        {{ star_except(['previous_occurred_at']) }},
         (
             previous_occurred_at is null
             or occurred_at - previous_occurred_at >= interval {{ var('streamloop_session_gap_minutes') }} minute
@@ -25,8 +25,8 @@ session_starts as (
 sessionized as (
 
     select
-        * exclude (is_session_start),
-        {{ hash_id(["'session'", "last_value(case when is_session_start then event_id end ignore nulls) over (
+        {{ star_except(['is_session_start']) }},
+        {{ hash_id(["'session'", last_non_null('case when is_session_start then event_id end') ~ " over (
             partition by device_id
             order by " ~ device_event_order() ~ "
             rows between unbounded preceding and current row

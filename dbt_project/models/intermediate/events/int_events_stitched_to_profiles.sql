@@ -40,12 +40,12 @@ marked as (
         *,
         -- what an identity event says about the device from then on: a profile, or nobody (logout)
         case
-            when event_type in {{ login_event_types_sql() }} then {'profile_id': profile_id, 'is_logout': false}
-            when event_type = 'logout' then {'profile_id': null::varchar, 'is_logout': true}
+            when event_type in {{ login_event_types_sql() }} then {{ struct_of({'profile_id': 'profile_id', 'is_logout': 'false'}) }}
+            when event_type = 'logout' then {{ struct_of({'profile_id': 'cast(null as ' ~ string_type() ~ ')', 'is_logout': 'true'}) }}
         end as identity_mark,
         case when event_type in {{ login_event_types_sql() }} then account_id end as login_account_id,
         case
-            when event_type in {{ login_event_types_sql() }} then {'profile_id': profile_id, 'account_id': account_id}
+            when event_type in {{ login_event_types_sql() }} then {{ struct_of({'profile_id': 'profile_id', 'account_id': 'account_id'}) }}
         end as login_mark,
         case when not is_context then occurred_at end as window_occurred_at
     from timeline
@@ -56,18 +56,20 @@ resolved as (
 
     select
         *,
-        last_value(identity_mark ignore nulls) over device_so_far as latest_identity,
-        last_value(identity_mark ignore nulls) over device_before as previous_identity,
+        {{ last_non_null('identity_mark') }} over device_so_far as latest_identity,
+        {{ last_non_null('identity_mark') }} over device_before as previous_identity,
         -- the household of the latest login so far (a profile_switch may omit account_id)
-        last_value(login_account_id ignore nulls) over device_so_far as latest_login_account_id,
-        first_value(login_mark ignore nulls) over device_after as next_login,
+        {{ last_non_null('login_account_id') }} over device_so_far as latest_login_account_id,
+        {{ first_non_null('login_mark') }} over device_after as next_login,
         lag(window_occurred_at) over device_order as previous_occurred_at
     from marked
+    {#- each window spelled out: Spark's WINDOW clause cannot build one window on another -#}
+    {%- set device_order = 'partition by device_id order by ' ~ device_event_order() %}
     window
-        device_order as (partition by device_id order by {{ device_event_order() }}),
-        device_so_far as (device_order rows between unbounded preceding and current row),
-        device_before as (device_order rows between unbounded preceding and 1 preceding),
-        device_after as (device_order rows between 1 following and unbounded following)
+        device_order as ({{ device_order }}),
+        device_so_far as ({{ device_order }} rows between unbounded preceding and current row),
+        device_before as ({{ device_order }} rows between unbounded preceding and 1 preceding),
+        device_after as ({{ device_order }} rows between 1 following and unbounded following)
 
 ),
 

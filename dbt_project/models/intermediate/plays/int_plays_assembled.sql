@@ -32,9 +32,9 @@ attached as (
     -- each event belongs to the session's latest play_start so far (none before the first)
     select
         *,
-        last_value(case when event_type = 'play_start' then event_id end ignore nulls) over session_so_far
+        {{ last_non_null("case when event_type = 'play_start' then event_id end") }} over session_so_far
             as play_start_event_id,
-        last_value(case when event_type = 'play_start' then title_id end ignore nulls) over session_so_far
+        {{ last_non_null("case when event_type = 'play_start' then title_id end") }} over session_so_far
             as play_title_id,
         count(*) filter (where event_type = 'play_start') over session_so_far as play_sequence,
         count(*) filter (where event_type = 'play_start') over (partition by session_id) as session_play_count
@@ -88,7 +88,7 @@ plays as (
         -- whole seconds: sums over plays stay exact whatever order they are added in
         cast(round(coalesce(sum(forward_seconds), 0)) as bigint) as watch_seconds,
         max(position_s) as max_position_s,
-        last(position_s order by occurred_at, event_id) as last_position_s,
+        {{ last_by('position_s', ['occurred_at', 'event_id']) }} as last_position_s,
         max(duration_s) filter (where event_type = 'play_start') as duration_s,
         bool_or(event_type = 'play_complete') as has_play_complete,
         max(event_type) filter (where event_type in ('play_stop', 'play_complete')) as ending_event_type,

@@ -162,8 +162,8 @@ final as (
         coalesce(play_counts.pre_watch_minutes, 0) as pre_watch_minutes,
         coalesce(play_counts.completed_plays, 0) as completed_plays,
         coalesce(play_counts.pre_completed_plays, 0) as pre_completed_plays,
-        coalesce(top_picks_counts.top_picks_plays, 0) * 1.0 / windows.exposure_days as top_picks_play_start_rate,
-        coalesce(top_picks_counts.pre_top_picks_plays, 0) * 1.0 / {{ pre_days }} as pre_top_picks_play_start_rate,
+        cast(coalesce(top_picks_counts.top_picks_plays, 0) as double) / windows.exposure_days as top_picks_play_start_rate,
+        cast(coalesce(top_picks_counts.pre_top_picks_plays, 0) as double) / {{ pre_days }} as pre_top_picks_play_start_rate,
         -- retention needs 14 days of follow-up: null (not counted) before that
         case
             when windows.observed_until >= windows.first_exposed_date + 14

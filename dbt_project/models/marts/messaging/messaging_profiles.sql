@@ -40,10 +40,10 @@ profile_activity as (
 
     select
         profile_id,
-        arg_max(device_id, occurred_at) as device_id,
-        arg_max(device_type, occurred_at) as device_type,
-        arg_max(os, occurred_at) as os,
-        arg_max(app_version, occurred_at) as app_version,
+        {{ features_arg_max('device_id', 'occurred_at') }} as device_id,
+        {{ features_arg_max('device_type', 'occurred_at') }} as device_type,
+        {{ features_arg_max('os', 'occurred_at') }} as os,
+        {{ features_arg_max('app_version', 'occurred_at') }} as app_version,
         max(occurred_at) as last_active_at
     from events
     where event_type not like 'message_%'
@@ -68,9 +68,9 @@ consents as (
 
     select
         profile_id,
-        arg_max(is_granted, occurred_at) filter (where channel = 'email') as consent_email,
-        arg_max(is_granted, occurred_at) filter (where channel = 'push') as consent_push,
-        arg_max(is_granted, occurred_at) filter (where channel = 'in_app') as consent_in_app
+        {{ features_arg_max('is_granted', 'occurred_at') }} filter (where channel = 'email') as consent_email,
+        {{ features_arg_max('is_granted', 'occurred_at') }} filter (where channel = 'push') as consent_push,
+        {{ features_arg_max('is_granted', 'occurred_at') }} filter (where channel = 'in_app') as consent_in_app
     from consent_changes
     group by profile_id
 
@@ -102,7 +102,7 @@ viewing as (
         count(*) filter (where plays.is_completed) as plays_completed,
         max(plays.started_at) as last_play_at,
         -- the local hour the profile most often starts watching (send-time optimization)
-        mode(extract(hour from timezone(coalesce(profiles.timezone, 'UTC'), timezone('UTC', plays.started_at))))
+        mode(extract(hour from {{ features_local_timestamp('plays.started_at', "coalesce(profiles.timezone, 'UTC')") }}))
             as preferred_hour_local
     from plays
     inner join profiles
@@ -116,9 +116,9 @@ latest_account_scores as (
 
     select
         account_id,
-        arg_max(predicted_ltv_cents, snapshot_date) as predicted_ltv_cents,
-        arg_max(churn_risk, snapshot_date) as account_churn_risk,
-        arg_max(segment, snapshot_date) as account_segment
+        {{ features_arg_max('predicted_ltv_cents', 'snapshot_date') }} as predicted_ltv_cents,
+        {{ features_arg_max('churn_risk', 'snapshot_date') }} as account_churn_risk,
+        {{ features_arg_max('segment', 'snapshot_date') }} as account_segment
     from {{ account_scores }}
     group by account_id
 
@@ -130,8 +130,8 @@ latest_profile_scores as (
 
     select
         profile_id,
-        arg_max(churn_risk, snapshot_date) as churn_risk,
-        arg_max(segment, snapshot_date) as segment
+        {{ features_arg_max('churn_risk', 'snapshot_date') }} as churn_risk,
+        {{ features_arg_max('segment', 'snapshot_date') }} as segment
     from {{ profile_scores }}
     group by profile_id
 
@@ -162,7 +162,7 @@ final as (
         -- scores
         {% if profile_scores is not none %}latest_profile_scores.churn_risk{% elif account_scores is not none %}latest_account_scores.account_churn_risk{% else %}cast(null as double){% endif %} as churn_risk,
         {% if account_scores is not none %}cast(latest_account_scores.predicted_ltv_cents as double){% else %}cast(null as double){% endif %} as predicted_ltv_cents,
-        {% if profile_scores is not none %}latest_profile_scores.segment{% elif account_scores is not none %}latest_account_scores.account_segment{% else %}cast(null as varchar){% endif %} as segment,
+        {% if profile_scores is not none %}latest_profile_scores.segment{% elif account_scores is not none %}latest_account_scores.account_segment{% else %}cast(null as {{ string_type() }}){% endif %} as segment,
 
         -- consent (null: no record)
         consents.consent_email,

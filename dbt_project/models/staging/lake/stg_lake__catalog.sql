@@ -28,7 +28,7 @@ validated as (
         *,
         case
             when document is null and not coalesce({{ is_valid_json('raw') }}, false) then 'raw: not valid JSON'
-            when (document is null or document['title_id'] is null) and {{ json_type_of('raw') }} <> 'OBJECT'
+            when (document is null or document['title_id'] is null) and {{ json_text_type_of('raw') }} <> 'OBJECT'
                 then 'record: must be a JSON object'
             when document['title_id'] is null then 'title_id: required'
             when {{ json_type_of("document['title_id']") }} <> 'VARCHAR'
@@ -75,10 +75,10 @@ renamed as (
         {{ json_text("document['name']") }} as name,
         {{ json_text("document['kind']") }} as kind,
         {{ json_text("document['maturity_rating']") }} as maturity_rating,
-        try(from_json(document['genres'], '["VARCHAR"]')) as genres,
-        try(from_json(document['moods'], '["VARCHAR"]')) as moods,
-        try(from_json(document['cast'], '["VARCHAR"]')) as "cast",
-        try(from_json(document['available_countries'], '["VARCHAR"]')) as available_countries,
+        {{ json_fragment_string_list("document['genres']") }} as genres,
+        {{ json_fragment_string_list("document['moods']") }} as moods,
+        {{ json_fragment_string_list("document['cast']") }} as {{ adapter.quote('cast') }},
+        {{ json_fragment_string_list("document['available_countries']") }} as available_countries,
         source,
 
         -- numerics

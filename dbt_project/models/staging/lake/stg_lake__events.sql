@@ -58,7 +58,7 @@ fragments as (
         {%- endfor %}
         document['properties'] as properties_json,
         {%- for property in properties %}
-        document['properties']['{{ property.name }}'] as property_{{ property.name }}_json,
+        document['properties']['{{ property.name }}'] as property_{{ property.name }}_json{{ ',' if not loop.last }}
         {%- endfor %}
     from parsed
 
@@ -78,7 +78,7 @@ fragment_values as (
         -- sqlfluff misplaces the items of a loop that ends a select list
         -- noqa: disable=LT02
         {%- for property in properties %}
-        {{ json_value_of_type('property_' ~ property.name, property.json_type) }} as property_{{ property.name }}_value,
+        {{ json_value_of_type('property_' ~ property.name, property.json_type) }} as property_{{ property.name }}_value{{ ',' if not loop.last }}
         {%- endfor %}
     from fragments
 
@@ -102,8 +102,8 @@ validated as (
                 when document is null and not coalesce({{ is_valid_json('raw') }}, false)
                     then 'raw: not valid JSON'
                 {#- a valid JSON text that is not an object parses to null or a struct of nulls -#}
-                when (document is null or event_id_json is null) and {{ json_type_of('raw') }} <> 'OBJECT'
-                    then 'event: must be a JSON object (got ' || lower({{ json_type_of('raw') }}) || ')'
+                when (document is null or event_id_json is null) and {{ json_text_type_of('raw') }} <> 'OBJECT'
+                    then 'event: must be a JSON object (got ' || lower({{ json_text_type_of('raw') }}) || ')'
                 when event_id_json is null then 'event_id: required'
                 when event_id_value is null then 'event_id: must be string'
                 when length(event_id_value) not between 1 and 128 then 'event_id: must be 1 to 128 characters'
@@ -112,7 +112,7 @@ validated as (
                     or event_type_value not in (
                         '{{ event_types | join("', '") }}'  -- noqa: LT05
                     )
-                    then 'event_type: unknown type ' || event_type_json
+                    then 'event_type: unknown type ' || {{ json_fragment_json_text('event_type_json') }}
                 when occurred_at_json is null then 'occurred_at: required'
                 when occurred_at_utc is null then 'occurred_at: not an RFC 3339 timestamp with offset'
                 when occurred_at_utc > {{ to_utc_timestamp('received_at') }} + interval {{ skew_hours }} hour
@@ -133,12 +133,12 @@ validated as (
                     {%- for name in context_fields[1:] %}
                     and context_{{ name }}_json is null
                     {%- endfor %}
-                    and {{ json_type_of("raw -> '$.context'") }} <> 'OBJECT' then 'context: must be an object'
+                    and {{ json_text_type_of('raw', '$.context') }} <> 'OBJECT' then 'context: must be an object'
                 {%- for name in context_fields %}
                 when context_{{ name }}_json is null then 'context.{{ name }}: required'
                 when context_{{ name }}_value is null then 'context.{{ name }}: must be string'
                 {%- endfor %}
-                when not regexp_full_match(context_country_value, '[A-Z]{2}')
+                when not {{ regexp_matches_fully('context_country_value', '[A-Z]{2}') }}
                     then 'context.country: must be an ISO 3166-1 alpha-2 code'
                 when context_device_type_value not in (
                         '{{ device_types | join("', '") }}'  -- noqa: LT05
@@ -148,7 +148,7 @@ validated as (
                 when properties_json is null then 'properties: required'
                 when {% for property in properties %}property_{{ property.name }}_json is null
                     and {% endfor %}
-                    {{ json_type_of("raw -> '$.properties'") }} <> 'OBJECT' then 'properties: must be an object'
+                    {{ json_text_type_of('raw', '$.properties') }} <> 'OBJECT' then 'properties: must be an object'
             end,
             case event_type_value
                 {%- for event_type, rules in rules_by_type %}

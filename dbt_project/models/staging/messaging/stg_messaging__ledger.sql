@@ -26,9 +26,9 @@ renamed as (
         attempts,
 
         -- timestamps (UTC)
-        cast(cast(decided_at as timestamptz) at time zone 'UTC' as timestamp) as decided_at,
-        cast(cast(send_at as timestamptz) at time zone 'UTC' as timestamp) as send_at,
-        cast(cast(sent_at as timestamptz) at time zone 'UTC' as timestamp) as sent_at
+        {{ iso_text_to_utc_timestamp('decided_at') }} as decided_at,
+        {{ iso_text_to_utc_timestamp('send_at') }} as send_at,
+        {{ iso_text_to_utc_timestamp('sent_at') }} as sent_at
 
     from source
 
