@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test test-fast lint clean package
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,11 +17,28 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/streamloop demo
 
+# everything, end-to-end builds included (CI)
 test: $(STAMP)
 	$(BIN)/pytest -q
 
+# the editing loop: skips the end-to-end tests marked `slow`
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not slow"
+
+# SQLFluff renders each model through dbt (.sqlfluff: templater = dbt), which needs a warehouse to
+# connect to and the contract seeds loaded (models build their SQL from them): a scratch one under .streamloop
+SQLFLUFF_ENV := STREAMLOOP_WAREHOUSE_PATH=$(CURDIR)/.streamloop/sqlfluff.duckdb STREAMLOOP_LAKE_URI=$(CURDIR)/.streamloop/lake
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	mkdir -p .streamloop
+	cd dbt_project && $(SQLFLUFF_ENV) $(CURDIR)/$(BIN)/dbt seed --profiles-dir . -q
+	$(SQLFLUFF_ENV) $(BIN)/sqlfluff lint dbt_project
+
+# Lambda artifacts (dist/), checked against Lambda's limits, cold starts measured (deploy/package.py)
+package: $(STAMP)
+	$(BIN)/python -m deploy.package
 
 clean:
 	rm -rf $(VENV) .streamloop dbt_project/target dbt_project/logs

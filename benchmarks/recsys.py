@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ml.compare import paired_difference
 from ml.config import RecommenderConfig
 from ml.recommend.interactions import normalize
 from ml.recommend.pipeline import train_recommender
@@ -106,11 +107,9 @@ def print_table(rows: dict[str, dict], columns=METRICS) -> None:
 
 
 def paired_interval(ours: np.ndarray, other: np.ndarray, seed: int = 7, draws: int = 2000) -> tuple[float, float]:
-    """95% bootstrap interval of mean(ours − other) over profiles (resampled with replacement)."""
-    diff = ours - other
-    rng = np.random.default_rng(seed)
-    means = diff[rng.integers(0, len(diff), (draws, len(diff)))].mean(axis=1)
-    return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
+    """95% paired-bootstrap interval of mean(ours − other) over profiles (ml.compare, as the gate)."""
+    diff = paired_difference("ndcg_at_10", np.zeros(len(ours)), ours, other, seed=seed, n_resamples=draws)
+    return diff.low, diff.high
 
 
 def evaluate_split(interactions: pd.DataFrame, titles: pd.DataFrame, split: str, windows) -> None:

@@ -120,15 +120,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_server(env_extra: dict) -> tuple[subprocess.Popen, int]:
+def start_server(env_extra: dict, threadpool: bool = False) -> tuple[subprocess.Popen, int]:
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(os.environ, STREAMLOOP_API_KEYS=API_KEY, **env_extra)
-    code = ("import uvicorn; from functions.app import create_app; "
-            f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning')")
+    code = ("import uvicorn; from functions.app import create_app; app = create_app(); "
+            f"app.state.services.inline_reads = {not threadpool}; "
+            f"uvicorn.run(app, host='127.0.0.1', port={port}, log_level='warning')")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     import urllib.request
@@ -143,12 +144,12 @@ def start_server(env_extra: dict) -> tuple[subprocess.Popen, int]:
     raise RuntimeError("server did not start")
 
 
-def bench_http(path: Path, profiles: int, requests: int, concurrency: int) -> dict:
+def bench_http(path: Path, profiles: int, requests: int, concurrency: int, threadpool: bool = False) -> dict:
     rng = random.Random(9)
     paths = [f"/v1/profiles/p{rng.randrange(profiles)}/home?country={rng.choice(COUNTRIES)}&device_type=tv"
              f"&rows=8&items=20" for _ in range(requests)]
     with tempfile.TemporaryDirectory() as home:
-        proc, port = start_server({"STREAMLOOP_HOME": home, "STREAMLOOP_ONLINE_STORE_PATH": str(path)})
+        proc, port = start_server({"STREAMLOOP_HOME": home, "STREAMLOOP_ONLINE_STORE_PATH": str(path)}, threadpool)
         try:
             load(port, paths[:3000], concurrency)  # warm-up: caches, code paths
             cpu = cpu_seconds(proc.pid)
@@ -166,6 +167,8 @@ def main():
     parser.add_argument("--titles", type=int, default=20_000)
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--threadpool", action="store_true",
+                        help="run every page on the threadpool (as for DynamoDB) instead of inline SQLite reads")
     args = parser.parse_args()
     path = build_store(args.profiles, args.titles)
     seed_state(path, args.profiles)
@@ -176,8 +179,9 @@ def main():
     c = p["cpu"]
     print(f"  CPU of the serving thread: p50 {c['p50']:.2f} ms  p99 {c['p99']:.2f} ms  mean {c['mean']:.2f} ms "
           f"(wall minus waiting for a core on a shared machine)")
-    h = bench_http(path, args.profiles, args.requests, args.concurrency)
-    print(f"home page over HTTP (uvicorn, 1 process; {args.concurrency} keep-alive connections from a second "
+    h = bench_http(path, args.profiles, args.requests, args.concurrency, args.threadpool)
+    mode = "pages on the threadpool" if args.threadpool else "inline SQLite reads"
+    print(f"home page over HTTP (uvicorn, 1 process, {mode}; {args.concurrency} keep-alive connections from a second "
           f"process; {args.requests:,} requests):")
     print(f"  {h['rps']:.0f} req/s  p50 {h['p50']:.1f} ms  p99 {h['p99']:.1f} ms  errors {h['errors']}; server CPU "
           f"{h['server_cpu_ms']:.2f} ms/request = {1000 / h['server_cpu_ms']:.0f} req/s per fully available core")

@@ -8,11 +8,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from functions.logs import configure_logging, request_id_var
-from functions.responses import error_response
-from functions.routers import events, health, home, messages, titles
+from functions.openapi_models import document_security_and_errors
+from functions.responses import error_response, install_response_schemas
+from functions.routers import admin, events, health, home, messages, titles
 from functions.services import Services
 from streamloop.core.settings import Settings, get_settings
 
@@ -79,7 +81,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app = FastAPI(title="streamloop", version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.services = services
-    for router in (health.router, events.router, home.router, titles.router, messages.apps, messages.public):
+    for router in (health.router, events.router, home.router, titles.router, messages.apps, messages.public,
+                   admin.router):
         app.include_router(router)
 
     @app.exception_handler(StarletteHTTPException)
@@ -91,5 +94,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def invalid_request(request: Request, exc: RequestValidationError):
         return error_response(422, _validation_message(exc), request.scope.get("state", {}).get("request_id"))
 
+    def openapi() -> dict:
+        # built once: FastAPI's schema plus the security and errors the routes enforce by hand
+        if app.openapi_schema is None:
+            app.openapi_schema = document_security_and_errors(get_openapi(
+                title=app.title, version=app.version, routes=app.routes, description=app.description))
+        return app.openapi_schema
+
+    app.openapi = openapi
+    install_response_schemas(app)  # the read routes' response schemas, added when /openapi.json is built
     app.add_middleware(RequestContext)
     return app

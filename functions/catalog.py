@@ -11,8 +11,54 @@ import time
 from collections.abc import Callable, Iterable
 
 from streamloop.core.filters import is_allowed
+from streamloop.core.store.generations import (
+    POINTER_KEY,
+    POINTER_NS,
+    UNPUBLISHED,
+    get_versioned,
+    prefix_for,
+    versioned,
+)
+from streamloop.core.store.values import Generations, ListValue, TitleValue
 
 Reader = Callable[[str, list[str]], dict]   # (namespace, keys) -> {key: value}; may raise StoreError
+
+
+class Published:
+    """Which publication generation this process reads (streamloop.core.store.generations), re-read every
+    `ttl_s`. Batch keys are read through `key()`; when the warehouse generation changes the title and list
+    caches are dropped, so a page never mixes titles of two publications beyond one TTL."""
+
+    def __init__(self, titles: TitleCache, lists: ListsCache, ttl_s: float = 5.0):
+        self.ttl_s = ttl_s
+        self.pointer: Generations = UNPUBLISHED
+        self._titles, self._lists = titles, lists
+        self._fetched_at = float("-inf")
+        self._prefix: dict[str, str] = {}
+        titles.before_load = self.refresh  # any title read (the collector's too) uses the current generation
+
+    def refresh(self, read: Reader) -> None:
+        """Re-reads the pointer if stale (raises what `read` raises)."""
+        if time.monotonic() - self._fetched_at <= self.ttl_s:
+            return
+        pointer = read(POINTER_NS, [POINTER_KEY]).get(POINTER_KEY) or UNPUBLISHED
+        if pointer.get("warehouse") != self.pointer.get("warehouse"):
+            self._titles.invalidate()
+            self._lists.invalidate()
+        self.pointer = pointer
+        self._prefix = {}
+        self._fetched_at = time.monotonic()
+        self._titles.prefix = self.prefix("title")
+        self._lists.prefix = self.prefix("lists")
+
+    def prefix(self, namespace: str) -> str:
+        found = self._prefix.get(namespace)
+        if found is None:
+            found = self._prefix[namespace] = prefix_for(self.pointer, namespace)
+        return found
+
+    def key(self, namespace: str, key: str) -> str:
+        return versioned(self.prefix(namespace), key)
 
 LIST_NAMES = ("trending", "popular", "new_releases")
 
@@ -23,9 +69,11 @@ class TitleCache:
     def __init__(self, ttl_s: float = 300.0, missing_ttl_s: float = 10.0):
         self.ttl_s = ttl_s
         self.missing_ttl_s = missing_ttl_s  # unknown titles are re-checked sooner: a publish may add them
-        self._entries: dict[str, tuple[float, dict | None]] = {}
+        self._entries: dict[str, tuple[float, TitleValue | None]] = {}
+        self.prefix = ""  # the publication generation's key prefix (set by Published)
+        self.before_load: Callable[[Reader], None] | None = None
 
-    def lookup(self, title_id: str) -> dict | None:
+    def lookup(self, title_id: str) -> TitleValue | None:
         """The cached entry, fresh or stale, without reading the store."""
         entry = self._entries.get(title_id)
         return None if entry is None else entry[1]
@@ -48,10 +96,12 @@ class TitleCache:
 
     def load(self, read: Reader, title_ids: Iterable[str]) -> None:
         """Reads the missing/stale ids from the store into the cache (raises what `read` raises)."""
+        if self.before_load is not None:
+            self.before_load(read)
         todo = self.missing(title_ids)
         if not todo:
             return
-        found = read("title", todo)
+        found = get_versioned(read, "title", self.prefix, todo)
         now = time.monotonic()
         for tid in todo:
             self._entries[tid] = (now, found.get(tid))
@@ -74,14 +124,20 @@ class ListsCache:
         self._views: dict[tuple, list] = {}
         self._fetched_at = float("-inf")
         self._lock = threading.Lock()
+        self.prefix = ""  # the publication generation's key prefix (set by Published)
 
     def is_stale(self) -> bool:
         return time.monotonic() - self._fetched_at > self.ttl_s
 
+    def invalidate(self) -> None:
+        """Re-read on next use (a new publication); the current lists keep serving until then."""
+        self._fetched_at = float("-inf")
+
     def refresh(self, read: Reader) -> None:
         with self._lock:
-            found = read("lists", list(LIST_NAMES))
-            self._lists = {name: [(str(t), float(s)) for t, s in (found.get(name) or {}).get("items", [])]
+            found: dict[str, ListValue] = read("lists", [versioned(self.prefix, n) for n in LIST_NAMES])
+            self._lists = {name: [(str(t), float(s)) for t, s in
+                                  (found.get(versioned(self.prefix, name)) or {}).get("items", [])]
                            for name in LIST_NAMES}
             self._views = {}
             self._fetched_at = time.monotonic()

@@ -1,14 +1,20 @@
-"""The event collector behind POST /v1/events: validate, deduplicate, land, update real-time state.
+"""The event collector behind POST /v1/events and /v1/segment/batch: validate, land, claim, update state.
 
-Order of operations, and why:
-1. validate every event against the contract (streamloop.core.contract) — failures are kept with reasons;
-2. claim each valid event id in the store's `seen` namespace (atomic add-if-absent) — a retried event
-   is counted as a duplicate and landed once;
-3. land accepted events (and rejected ones, with reasons) in the raw lake, one file per request;
-   if landing fails the claims are released and the request fails, so the client's retry succeeds;
-4. update real-time state (`state`) and bandit counts (`bandit`) from the accepted events.
-   Events are already durable at this point; a failure here is reported in the response and the log
-   rather than failing the request (a retry would be a duplicate and could not repair it).
+Order of operations, and why (CONTRACT §2: nothing lost, counts reconcile, a retry never duplicates):
+1. validate every record against the contract; failures are kept with reasons naming the field, and
+   Segment messages the product does not use are kept as `ignored`;
+2. land the request in the raw lake under one batch id derived from its content and received date:
+   valid events (the first copy of each id), rejects and ignored messages, each at its position in the
+   request. Landing returns once durable (fsync / S3). A retry of the same request rewrites the same
+   files, so a crash at any point of the landing duplicates nothing;
+3. only then claim each valid id in the store's `seen` namespace (atomic add-if-absent): an id already
+   claimed is counted as a duplicate. Events are durable before they are claimed, so no failure needs a
+   claim undone: a crash after landing leaves unclaimed events the retry claims; a crash after claiming
+   leaves events the warehouse has and the retry reports as duplicates. Events landed by a request whose
+   ids turn out to be duplicates are removed by the warehouse's de-duplication on event_id;
+4. update real-time state (`state`) and bandit counts (`bandit`) from the newly claimed events. A failure
+   here is reported in the response and the log rather than failing the request (a retry would be a
+   duplicate and could not repair it).
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ from functions.realtime import STATE_EVENTS, apply_events
 from streamloop.core.contract import validate_event
 from streamloop.core.errors import StreamloopError
 from streamloop.core.store import OnlineStore, StoreError
+from streamloop.core.store.values import BanditValue
 
 log = logging.getLogger("streamloop.collector")
 
@@ -41,10 +48,13 @@ class IngestResult:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[dict] = field(default_factory=list)
+    ignored: int | None = None  # Segment batches only: messages acknowledged but not collected
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         body = {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+        if self.ignored is not None:
+            body["ignored"] = self.ignored
         if self.warnings:
             body["warnings"] = self.warnings
         return body
@@ -52,13 +62,14 @@ class IngestResult:
 
 class Collector:
     def __init__(self, store_factory: Callable[[], OnlineStore], lake_root: str, titles: TitleCache,
-                 experiments: Experiments, messaging=None):
+                 experiments: Experiments, messaging=None, landing=None):
         self._store_factory = store_factory
         self.messaging = messaging  # messaging.collector_hook.MessagingHook: contacts, consent, triggers
         self.lake_root = lake_root
         self.titles = titles
         self.experiments = experiments
-        self._lake = None
+        # a streamloop.core.landing writer (group commit, Firehose) replaces the one-file-per-request lake
+        self._lake = landing
 
     @property
     def store(self) -> OnlineStore:
@@ -73,30 +84,55 @@ class Collector:
         return self._lake
 
     def ingest(self, events: list, source: str = "api", raws: list | None = None,
-               mapping_errors: dict[int, list[str]] | None = None, claim: bool = True) -> IngestResult:
-        """Processes one request's events. `raws` (what to land for each index, default the event) and
-        `mapping_errors` (index -> reasons found before the contract check) serve translated inputs
-        such as Segment batches. `claim=False` skips the `seen` claims, for server-made events whose
-        ids are unique by construction (experiment exposures), so they land even while the store is down."""
-        received_at = datetime.now(UTC)
-        result = IngestResult()
-        raws = raws if raws is not None else events
+               mapping_errors: dict[int, list[str]] | None = None, claim: bool = True,
+               ignored: dict[int, str] | None = None, landed: list | None = None) -> IngestResult:
+        """Processes one request's records (see the module docstring for the order and why).
+
+        `raws` are the records' texts as sent (default: the events, serialized); `mapping_errors`
+        (index -> reasons found before the contract check, e.g. unparseable or unmappable records) and
+        `ignored` (index -> why a Segment message is not collected) serve translated inputs, with
+        `landed` (default `raws`) the text landed for an accepted event (Segment: the translated event).
+        `claim=False` skips the `seen` claims, for server-made events whose ids are unique by
+        construction (experiment exposures), so they land even while the store is down."""
+        received_at = datetime.now(UTC)  # lake time is the wall clock (streamloop.core.clock)
+        result = IngestResult(ignored=None if ignored is None else len(ignored))
+        raws = raws if raws is not None else [_text(e) for e in events]
+        landed = landed if landed is not None else raws
         mapping_errors = mapping_errors or {}
+        ignored = ignored or {}
         valid: dict[str, int] = {}  # event_id -> index of its first valid occurrence
-        rejected_raws, reasons, rejected_events = [], [], []
+        rejects: list[tuple[int, str, str]] = []
         for index, event in enumerate(events):
+            if index in ignored:
+                continue
             errors = mapping_errors.get(index) or validate_event(event, received_at)
             if errors:
                 event_id = event.get("event_id") if isinstance(event, dict) else None
                 result.rejected.append({"index": index, "event_id": event_id if isinstance(event_id, str) else None,
                                         "errors": errors})
-                rejected_raws.append(_text(raws[index]))
-                rejected_events.append(event)
-                reasons.append("; ".join(errors))
+                rejects.append((index, _text(raws[index]), "; ".join(errors)))
             elif event["event_id"] in valid:
                 result.duplicates += 1
             else:
                 valid[event["event_id"]] = index
+        landed_texts = {index: _text(landed[index]) for index in valid.values()}
+        if self.messaging is not None:  # contact addresses never land raw (messaging/collector_hook.py)
+            indexes = list(landed_texts)
+            redacted = self.messaging.redact([events[i] for i in indexes], list(landed_texts.values()))
+            landed_texts = dict(zip(indexes, redacted, strict=True))
+            texts = self.messaging.redact([events[i] for i, _, _ in rejects], [text for _, text, _ in rejects],
+                                          store=False)
+            rejects = [(i, text, reason) for (i, _, reason), text in zip(rejects, texts, strict=True)]
+        batch = {
+            "events": [(index, text, None) for index, text in landed_texts.items()],
+            "rejected": rejects,
+            "ignored": [(index, _text(raws[index]), reason) for index, reason in sorted(ignored.items())],
+        }
+        try:
+            self._land(source, received_at, raws, batch)
+        except Exception as exc:
+            log.exception("landing failed; nothing was claimed")
+            raise LandingError(f"could not land events in the lake: {type(exc).__name__}") from exc
         if not claim:
             claimed = set(valid)
         elif valid:
@@ -104,20 +140,8 @@ class Collector:
         else:
             claimed = set()
         result.duplicates += len(valid) - len(claimed)
-        accepted = [index for event_id, index in valid.items() if event_id in claimed]
-        landed = [_text(raws[i]) for i in accepted]
-        try:
-            if self.messaging is not None:  # contact addresses never land raw (messaging/collector_hook.py)
-                landed = self.messaging.redact([events[i] for i in accepted], landed)
-                rejected_raws = self.messaging.redact(rejected_events, rejected_raws, store=False)
-            self._land(source, received_at, landed, rejected_raws, reasons)
-        except Exception as exc:
-            if claim:
-                self._release(claimed)
-            log.exception("landing failed; released %d claims", len(claimed))
-            raise LandingError(f"could not land events in the lake: {type(exc).__name__}") from exc
-        result.accepted = len(accepted)
-        accepted_events = [events[i] for i in accepted]
+        result.accepted = len(claimed)
+        accepted_events = [events[index] for event_id, index in valid.items() if event_id in claimed]
         for step, fn in (("real-time state", self._update_state), ("bandit counts", self._update_bandits)):
             try:
                 fn(accepted_events)
@@ -132,25 +156,14 @@ class Collector:
                 result.warnings.append("messaging triggers and consent not updated: the messaging store failed")
         return result
 
-    def _land(self, source, received_at, accepted_raws, rejected_raws, reasons) -> None:
-        if not accepted_raws and not rejected_raws:
+    def _land(self, source: str, received_at: datetime, raws: list, batch: dict) -> None:
+        if not any(batch.values()):
             return
         from streamloop.core.lake import new_batch_id
 
-        batch_id = new_batch_id()
-        if accepted_raws:
-            self.lake().write_records("events", accepted_raws, source=source, received_at=received_at,
-                                      batch_id=batch_id)
-        if rejected_raws:
-            self.lake().write_records("rejected", rejected_raws, source=source, received_at=received_at,
-                                      batch_id=batch_id, reasons=reasons)
-
-    def _release(self, claimed: set[str]) -> None:
-        for event_id in claimed:
-            try:
-                self.store.delete("seen", event_id)
-            except StoreError:
-                log.error("could not release claim %s; a retry will count it as a duplicate", event_id)
+        # the same request on the same day is the same batch: a retry rewrites its files, never adds any
+        batch_id = new_batch_id("collector", source, received_at.date().isoformat(), *map(_text, raws))
+        self.lake().write_batch(batch, source=source, received_at=received_at, batch_id=batch_id)
 
     def _update_state(self, events: list[dict]) -> None:
         by_profile: dict[str, list[dict]] = defaultdict(list)
@@ -184,7 +197,7 @@ class Collector:
             self.store.update("bandit", bandit_id, lambda old, arms=arms: _add_counts(old, arms))
 
 
-def _add_counts(old: dict | None, arms: dict) -> dict:
+def _add_counts(old: BanditValue | None, arms: dict) -> BanditValue:
     totals = {name: dict(c) for name, c in ((old or {}).get("arms") or {}).items()}
     for name, delta in arms.items():
         current = totals.setdefault(name, {"impressions": 0, "clicks": 0})

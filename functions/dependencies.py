@@ -1,13 +1,14 @@
-"""FastAPI dependencies: the process's services and API-key authentication."""
+"""FastAPI dependencies: the process's services, API-key scopes and profile-token checks (functions/access.py)."""
 from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 
 from fastapi import HTTPException, Request
 
+from functions.access import AccessDenied, KeyRing, TokenVerifier, check_profile_owner
 from functions.services import Services
+from streamloop.core.store import StoreError
 
 NOT_CONFIGURED = ("the server has no API keys configured: set STREAMLOOP_API_KEYS (comma-separated), "
                   "or STREAMLOOP_ALLOW_OPEN=1 to serve without authentication")
@@ -31,20 +32,78 @@ def _presented_key(request: Request) -> str | None:
     return None
 
 
-async def require_api_key(request: Request) -> None:
-    # async: FastAPI would run a plain `def` dependency on a worker thread, ~100 µs a request
+def _keyring(request: Request) -> KeyRing:
+    services = get_services(request)
+    ring = getattr(services, "_keyring", None)
+    if ring is None:  # hashed once per process
+        ring = services._keyring = KeyRing.from_config(services.settings.api_key_list,
+                                                       services.settings.admin_key_list)
+    return ring
+
+
+def _scope(request: Request) -> str:
+    """'app', 'admin' or 'open' for the presented key; 401 when there is none or it is unknown."""
     settings = get_services(request).settings
-    keys = settings.api_key_list
-    if not keys:
+    ring = _keyring(request)
+    if not ring.configured:
         if settings.allow_open:
-            return
+            return "open"
         raise HTTPException(401, NOT_CONFIGURED, headers={"WWW-Authenticate": "ApiKey"})
     presented = _presented_key(request)
     if presented is None:
         raise HTTPException(401, "missing API key: send it in the x-api-key header",
                             headers={"WWW-Authenticate": "ApiKey"})
-    valid = False
-    for key in keys:  # every key is compared, in constant time, so timing reveals nothing
-        valid |= hmac.compare_digest(presented.encode(), key.encode())
-    if not valid:
+    scope = ring.scope_of(presented)
+    if scope is None:
         raise HTTPException(401, "invalid API key", headers={"WWW-Authenticate": "ApiKey"})
+    return scope
+
+
+async def require_api_key(request: Request) -> None:
+    """App routes: any valid key (app or admin)."""
+    # async: FastAPI would run a plain `def` dependency on a worker thread, ~100 µs a request
+    _scope(request)
+
+
+async def require_admin_key(request: Request) -> None:
+    """Admin routes (/v1/admin/*): an admin key; an app key gets 403."""
+    if _scope(request) == "app":
+        raise HTTPException(403, "this route needs an admin key (STREAMLOOP_ADMIN_KEYS); app keys cannot call it")
+
+
+def _token_verifier(request: Request) -> TokenVerifier | None:
+    services = get_services(request)
+    if not hasattr(services, "_token_verifier"):
+        s = services.settings
+        if s.profile_token_public_key:
+            verifier = TokenVerifier(s.profile_token_public_key, ("RS256", "ES256"), s.profile_token_issuer,
+                                     s.profile_token_audience)
+        elif s.profile_token_secret:
+            verifier = TokenVerifier(s.profile_token_secret, ("HS256",), s.profile_token_issuer,
+                                     s.profile_token_audience)
+        else:
+            verifier = None
+        services._token_verifier = verifier
+    return services._token_verifier
+
+
+def require_profile_access(request: Request) -> None:
+    """Profile reads: when profile tokens are configured, the token's account must own the profile.
+
+    A plain `def` (FastAPI runs it in the threadpool) because it may read the online store.
+    """
+    verifier = _token_verifier(request)
+    if verifier is None:
+        return
+    try:
+        account_id, listed = verifier.account_of(request.headers.get("authorization"))
+        profile_id = request.path_params["profile_id"]
+        try:
+            value = get_services(request).get_store().get("profile", profile_id)
+        except StoreError:
+            value = None  # store down: only the token's own profiles claim can vouch
+        owner = value.get("account_id") if isinstance(value, dict) else None
+        check_profile_owner(account_id, listed, profile_id, owner)
+    except AccessDenied as denied:
+        headers = {"WWW-Authenticate": "Bearer"} if denied.status == 401 else None
+        raise HTTPException(denied.status, denied.message, headers=headers) from None

@@ -12,9 +12,9 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 from functions.collector import LandingError
+from streamloop.core import clock
 
 log = logging.getLogger("streamloop.exposures")
 
@@ -35,7 +35,7 @@ class ExposureLog:
         event = {
             "event_id": f"exp-{uuid.uuid4().hex}",
             "event_type": "experiment_exposure",
-            "occurred_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "occurred_at": clock.now().isoformat(timespec="milliseconds"),  # the service's day (frozen in tests)
             "device_id": f"api:{profile_id}",
             "profile_id": profile_id,
             "account_id": account_id,

@@ -1,13 +1,8 @@
 """Real-time profile state (`state` namespace), updated by the collector the moment events arrive.
 
-Value shape (times are epoch seconds of the events' `occurred_at`, so late events cannot undo newer ones):
-
-    {"in_progress": {title_id: {"position_s", "duration_s", "series_id", "at"}},   # started, not finished
-     "completed": [{"title_id", "series_id", "kind", "at"}, ...],                  # newest first
-     "recent_genres": {genre: weight},      # decayed counts of genres of titles recently played
-     "is_kids", "maturity_rating",          # from profile_updated, fresher than the batch profile
-     "country",                             # from the latest event's context
-     "updated_at"}
+Value shape: `StateValue` in streamloop/core/store/values.py (times are epoch seconds of the events'
+`occurred_at`, so late events cannot undo newer ones). `completed` (newest first, the last MAX_COMPLETED)
+is what serving adds to the published `finished_title_ids` until the next publication (seen means seen).
 
 A play counts as completed on `play_complete` or when a heartbeat/stop reaches 90% of the runtime
 (CONTRACT §3), the same rule the warehouse applies.
@@ -16,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from streamloop.core.constants import COMPLETION_THRESHOLD
 from streamloop.core.contract.validate import parse_timestamp
+from streamloop.core.store.values import StateValue, TitleValue
 
 PLAY_EVENTS = frozenset({"play_start", "heartbeat", "pause", "resume", "play_stop"})
 STATE_EVENTS = PLAY_EVENTS | {"play_complete", "profile_updated"}
-COMPLETION_SHARE = 0.9
 MAX_IN_PROGRESS = 30
 MAX_COMPLETED = 20
 MAX_GENRES = 12
@@ -32,14 +28,15 @@ def event_time(event: dict) -> float:
     return ts.timestamp() if ts else 0.0
 
 
-def apply_events(state: dict | None, events: Iterable[dict], titles: dict[str, dict]) -> dict:
+def apply_events(state: StateValue | None, events: Iterable[dict], titles: dict[str, TitleValue]) -> StateValue:
     """A new state from `state` and this profile's events (any order); `titles` gives catalog entries."""
-    state = {
+    new: StateValue = {
         "in_progress": dict((state or {}).get("in_progress", {})),
         "completed": list((state or {}).get("completed", [])),
         "recent_genres": dict((state or {}).get("recent_genres", {})),
         **{k: v for k, v in (state or {}).items() if k not in ("in_progress", "completed", "recent_genres")},
     }
+    state = new
     timed = [(event_time(e), e) for e in events]
     if len(timed) > 1:
         timed.sort(key=lambda pair: pair[0])
@@ -54,7 +51,7 @@ def apply_events(state: dict | None, events: Iterable[dict], titles: dict[str, d
     return state
 
 
-def _apply(state: dict, event: dict, at: float, titles: dict[str, dict]) -> None:
+def _apply(state: StateValue, event: dict, at: float, titles: dict[str, TitleValue]) -> None:
     event_type = event["event_type"]
     country = (event.get("context") or {}).get("country")
     if country and at >= state.get("updated_at", 0):
@@ -77,7 +74,7 @@ def _apply(state: dict, event: dict, at: float, titles: dict[str, dict]) -> None
         return  # a late event from before the title was finished
     duration = props.get("duration_s") or (previous or {}).get("duration_s") or title.get("runtime_s")
     position = float(props.get("position_s", 0))
-    reached_end = event_type in ("heartbeat", "play_stop") and duration and position >= COMPLETION_SHARE * duration
+    reached_end = event_type in ("heartbeat", "play_stop") and duration and position >= COMPLETION_THRESHOLD * duration
     if event_type == "play_start":
         _bump_genres(state, title.get("genres") or [])
     if event_type == "play_complete" or reached_end:
@@ -92,7 +89,7 @@ def _apply(state: dict, event: dict, at: float, titles: dict[str, dict]) -> None
                                       "series_id": title.get("series_id"), "at": at}
 
 
-def _bump_genres(state: dict, genres: list[str]) -> None:
+def _bump_genres(state: StateValue, genres: list[str]) -> None:
     weights = state["recent_genres"]
     for genre in list(weights):
         weights[genre] = round(weights[genre] * GENRE_DECAY, 4)

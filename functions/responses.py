@@ -1,4 +1,13 @@
-"""JSON responses serialized with orjson (fast, and the page dicts are already JSON-shaped)."""
+"""JSON responses serialized with orjson (fast, and the page dicts are already JSON-shaped), and the
+response models that describe them in `/openapi.json`.
+
+The read routes return ready orjson `Response`s (no validation or re-serialization: the hand-tuned path keeps
+its speed, docs/benchmarks.md "Serving"). Their response schemas are added to the OpenAPI document when it
+is first requested (`describe` + `install_response_schemas`, models in functions/schemas.py, imported then)
+rather than with `response_model=`: FastAPI checks every declared model against pydantic.v1, importing it,
+which costs a Lambda cold start ~150 ms of CPU. tests/test_functions_openapi.py checks served bodies
+against the models.
+"""
 from __future__ import annotations
 
 import orjson
@@ -12,3 +21,54 @@ def json_response(body, status_code: int = 200, headers: dict | None = None) -> 
 def error_response(status_code: int, message: str, request_id: str | None, headers: dict | None = None,
                    **extra) -> Response:
     return json_response({"error": message, "request_id": request_id, **extra}, status_code, headers)
+
+
+ERROR_TEXT = {400: "Bad request", 401: "Missing or invalid API key", 403: "Key not allowed here",
+              404: "Not found", 413: "Body too large", 422: "Invalid parameter", 503: "Retry later"}
+_DESCRIBED: dict[tuple[str, str], tuple[str, tuple[int, ...]]] = {}
+
+
+def describe(path: str, method: str, model: str, *error_codes: int) -> None:
+    """Documents functions.schemas.<model> as the 200 response of a route (ErrorBody under each error code)."""
+    _DESCRIBED[(path, method)] = (model, error_codes)
+
+
+def install_response_schemas(app) -> None:
+    """Adds the described response schemas to `app`'s OpenAPI document on its first generation."""
+    default = app.openapi
+
+    def openapi() -> dict:
+        first = app.openapi_schema is None
+        schema = default()
+        if first:
+            _add_responses(schema)
+        return schema
+    app.openapi = openapi
+
+
+def _add_responses(schema: dict) -> None:
+    from pydantic.json_schema import models_json_schema  # only when the document is generated
+
+    from functions import schemas
+
+    models = {getattr(schemas, name) for name, _ in _DESCRIBED.values()} | {schemas.ErrorBody}
+    refs, top = models_json_schema([(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)],
+                                   ref_template="#/components/schemas/{model}")
+    schema.setdefault("components", {}).setdefault("schemas", {}).update(top.get("$defs", {}))
+
+    def content(model):
+        return {"application/json": {"schema": refs[(model, "serialization")]}}
+    for (path, method), (name, codes) in _DESCRIBED.items():
+        operation = schema.get("paths", {}).get(path, {}).get(method)
+        if operation is None:
+            continue
+        responses = operation.setdefault("responses", {})
+        responses["200"] = {"description": "Successful Response", "content": content(getattr(schemas, name))}
+        for code in codes:
+            responses[str(code)] = {"description": ERROR_TEXT.get(code, "Error"),
+                                    "content": content(schemas.ErrorBody)}
+
+
+def query(name: str, description: str, schema: dict, required: bool = False) -> dict:
+    """An OpenAPI query parameter, for routes that parse their parameters by hand (routers/params.py)."""
+    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}

@@ -9,7 +9,9 @@ regression by Brier score with a cross-fit in time (fit on its earlier half, sco
 half) and keep the best; the chosen mapping is then refitted on the whole slice. Reported test
 metrics are of the calibrated model, so calibration only ships if it helped on unseen data.
 
-Baseline (same run, same test slice): a logistic regression on recency/frequency features.
+Baseline (same run, same test slice): a logistic regression on recency/frequency features. It is a
+candidate too (ml.gates.select_candidate): when the boosted model does not rank churners significantly
+better, the baseline is what serves.
 """
 from __future__ import annotations
 
@@ -18,51 +20,78 @@ from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
-from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ml import account_models
+from ml.account_models import TABLE, BoosterModel, distinct_label_events, fit_booster
 from ml.config import ChurnConfig
-from ml.errors import NoTrainingData, TrainingDataError
+from ml.errors import InsufficientData, TrainingDataError
 from ml.evaluate import calibration_curve, classification_metrics, lift_curve
-from ml.features import feature_columns, feature_hash, feature_matrix, require_columns, split_by_time
-from ml.results import TrainingResult
+from ml.features import feature_columns, feature_hash, feature_matrix, split_by_time
+from ml.models import MODELS
+from ml.results import BASELINE, TrainingResult
 
 LABEL = "is_churned_30d"
 MATURED_FLAG = "is_churn_label_complete"
-TABLE = "account_features"
+BASELINE_NAME = "logistic_recency_frequency"
 
 
-class ChurnModel:
+class ChurnModel(BoosterModel):
     """A booster plus its probability calibration; predicts calibrated churn risk from a frame."""
 
-    def __init__(self, booster: xgb.Booster, features: list[str], calibration: dict):
-        self.booster = booster
-        self.features = features
+    def __init__(self, booster, features: list[str], calibration: dict):
+        super().__init__(booster, features, {"calibration": calibration})
         self.calibration = calibration  # {"method": "none"|"platt"|"isotonic", …parameters}
-
-    def raw_scores(self, x: np.ndarray) -> np.ndarray:
-        return self.booster.inplace_predict(x, validate_features=False)
 
     def predict_matrix(self, x: np.ndarray) -> np.ndarray:
         return apply_calibration(self.calibration, self.raw_scores(x))
+
+    @classmethod
+    def from_artifacts(cls, artifacts: dict[str, bytes]) -> ChurnModel | LogisticChurnModel:
+        """Whichever churn model the artifacts hold (the production version may be the baseline)."""
+        if json.loads(artifacts["model.json"]).get("model_name") == BASELINE_NAME:
+            return LogisticChurnModel.from_artifacts(artifacts)
+        booster, meta = cls.load_booster(artifacts)
+        return cls(booster, meta["features"], meta["calibration"])
+
+
+class LogisticChurnModel:
+    """The baseline: logistic regression on standardized recency/frequency features, nulls → training medians."""
+
+    model_name = BASELINE_NAME
+
+    def __init__(self, features: list[str], medians: list[float], mean: list[float], scale: list[float],
+                 coef: list[float], intercept: float):
+        self.features, self.medians, self.mean, self.scale = features, medians, mean, scale
+        self.coef, self.intercept = coef, intercept
+
+    @classmethod
+    def fit(cls, train: pd.DataFrame, columns: list[str]) -> LogisticChurnModel:
+        medians = train[columns].astype(float).median().fillna(0.0)
+        x = train[columns].astype(float).fillna(medians).to_numpy()
+        scaler = StandardScaler().fit(x)
+        lr = LogisticRegression(max_iter=1000).fit(scaler.transform(x), train[LABEL].astype(int).to_numpy())
+        return cls(columns, medians.tolist(), scaler.mean_.tolist(), scaler.scale_.tolist(), lr.coef_[0].tolist(),
+                   float(lr.intercept_[0]))
+
+    def predict_matrix(self, x: np.ndarray) -> np.ndarray:
+        x = np.where(np.isnan(x), np.asarray(self.medians), x.astype(float))
+        z = ((x - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.coef) + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         return self.predict_matrix(feature_matrix(frame, self.features, TABLE))
 
     def to_artifacts(self) -> dict[str, bytes]:
-        meta = {"features": self.features, "calibration": self.calibration}
-        return {"model.ubj": bytes(self.booster.save_raw("ubj")), "model.json": json.dumps(meta).encode()}
+        return {"model.json": json.dumps({"model_name": self.model_name} | self.__dict__).encode()}
 
     @classmethod
-    def from_artifacts(cls, artifacts: dict[str, bytes]) -> ChurnModel:
-        booster = xgb.Booster()
-        booster.load_model(bytearray(artifacts["model.ubj"]))
+    def from_artifacts(cls, artifacts: dict[str, bytes]) -> LogisticChurnModel:
         meta = json.loads(artifacts["model.json"])
-        return cls(booster, meta["features"], meta["calibration"])
+        return cls(meta["features"], meta["medians"], meta["mean"], meta["scale"], meta["coef"], meta["intercept"])
 
 
 def apply_calibration(calibration: dict, p: np.ndarray) -> np.ndarray:
@@ -107,47 +136,32 @@ def choose_calibration(p: np.ndarray, y: np.ndarray, dates: np.ndarray) -> tuple
     return _fit_calibration(best, p, y), briers
 
 
-def has_subscriptions(frame: pd.DataFrame) -> bool:
-    """False for data without subscriptions (e.g. a MovieLens import): nothing to churn from."""
-    for column in ("price_cents", "revenue_past_90d_cents"):
-        if column in frame.columns and (frame[column].fillna(0) > 0).any():
-            return True
-    return bool("plan" in frame.columns and frame["plan"].notna().any())
-
-
 def matured_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Account snapshots with a matured churn label; NoTrainingData when the data has no subscriptions."""
-    require_columns(frame, ["account_id", "snapshot_date", LABEL], TABLE)
-    if frame.empty or not has_subscriptions(frame):
-        raise NoTrainingData("no subscriptions in the data (e.g. a MovieLens import): nothing to predict churn of")
-    mask = frame[LABEL].notna()
-    if MATURED_FLAG in frame.columns:
-        mask &= frame[MATURED_FLAG].fillna(False).astype(bool)
-    matured = frame[mask.to_numpy()]
-    if matured.empty:
-        raise NoTrainingData("no account snapshot has a matured 30-day churn label yet (history too short)")
-    return matured
+    return account_models.matured_rows(
+        frame, LABEL, MATURED_FLAG,
+        absent="no subscriptions in the data (e.g. a MovieLens import): nothing to predict churn of",
+        immature="no account snapshot has a matured 30-day churn label yet (history too short)")
 
 
 def train_churn(frame: pd.DataFrame, config: ChurnConfig | None = None) -> TrainingResult:
-    """Train, calibrate and evaluate the churn model and its logistic baseline on one frame."""
+    """Train, calibrate and evaluate the churn model and its logistic baseline on one frame; the result
+    is the learned candidate with the baseline candidate in `.baselines`."""
     config = config or ChurnConfig()
     data = matured_rows(frame)
     features = feature_columns(data)
     if not features:
         raise TrainingDataError(f"{TABLE} has no numeric feature columns")
-    if len(data) < config.min_rows:
-        raise TrainingDataError(f"churn needs at least {config.min_rows} matured account snapshots, found {len(data)}")
+    account_models.require_rows(data, config.min_rows, "churn")
     y_all = data[LABEL].astype(int)
     if y_all.nunique() < 2:
         raise TrainingDataError(f"churn labels have a single class ({int(y_all.iloc[0])}) in {len(data)} rows")
-    parts = split_by_time(data, config.split)
+    parts = split_by_time(data, config.split, _purge_days(config))
     y_train = parts.train[LABEL].astype(int).to_numpy()
     n_pos = int(y_train.sum())
     if min(n_pos, len(y_train) - n_pos) < config.min_positives:
-        raise TrainingDataError(
-            f"churn training slice has {n_pos} churners of {len(y_train)} rows; need {config.min_positives} of each class"
-        )
+        raise InsufficientData(f"churn training slice has {n_pos} churners of {len(y_train)} rows; need "
+                               f"{config.min_positives} of each class")
     x_train = feature_matrix(parts.train, features, TABLE)
     x_test = feature_matrix(parts.test, features, TABLE)
     y_test = parts.test[LABEL].astype(int).to_numpy()
@@ -162,15 +176,9 @@ def train_churn(frame: pd.DataFrame, config: ChurnConfig | None = None) -> Train
         "lambda": config.reg_lambda, "tree_method": config.tree_method, "nthread": config.nthread,
         "seed": config.seed,
     }
-    dtrain = xgb.DMatrix(x_train, label=y_train, feature_names=features, nthread=config.nthread)
-    early = {}
-    if has_cal and len(np.unique(y_cal)) == 2:
-        dcal = xgb.DMatrix(x_cal, label=y_cal, feature_names=features, nthread=config.nthread)
-        early = {"evals": [(dcal, "calibration")], "early_stopping_rounds": config.early_stopping_rounds}
-    booster = xgb.train(params, dtrain, num_boost_round=config.n_estimators, verbose_eval=False, **early)
-    if early:  # keep only the trees up to the best iteration
-        booster = booster[: booster.best_iteration + 1]
-
+    validation = (x_cal, y_cal) if has_cal and len(np.unique(y_cal)) == 2 else None
+    booster = fit_booster(params, x_train, y_train, features, config.n_estimators, config.early_stopping_rounds,
+                          validation)
     calibration, calibration_briers = {"method": "none"}, {}
     if has_cal:
         raw_cal = booster.inplace_predict(x_cal, validate_features=False)
@@ -179,10 +187,23 @@ def train_churn(frame: pd.DataFrame, config: ChurnConfig | None = None) -> Train
     model = ChurnModel(booster, features, calibration)
     p_test = model.predict_matrix(x_test)
     ours = classification_metrics(y_test, p_test)
+    events = distinct_label_events(parts.test, parts.test[LABEL].astype(bool))
+    ours.set("label_events", events)
 
-    baseline = _logistic_baseline(parts.train, parts.test, config)
+    baseline_model = _fit_baseline(parts.train, config)
+    p_base = baseline_model.predict(parts.test)
+    theirs = classification_metrics(y_test, p_base)
+    theirs.set("label_events", events)
+    window = parts.window.as_dict() | {"calibration_method": calibration["method"]}
+    baseline = TrainingResult(
+        name="churn", model=baseline_model, artifacts=baseline_model.to_artifacts(), metrics=theirs.values,
+        baseline_metrics={}, undefined_metrics=theirs.undefined, features=baseline_model.features,
+        feature_hash=feature_hash(baseline_model.features), data_window=window, params=asdict(config),
+        details={"roc": _roc_points(y_test, p_base, None),
+                 "calibration_curve": calibration_curve(y_test, p_base) if len(y_test) else []},
+        kind=BASELINE, model_name=BASELINE_NAME, complexity=0, unit_labels=y_test, unit_outputs=p_base)
     details = {
-        "roc": _roc_points(y_test, p_test, baseline.get("p")),
+        "roc": _roc_points(y_test, p_test, p_base),
         "calibration_curve": calibration_curve(y_test, p_test) if len(y_test) else [],
         "lift_curve": lift_curve(y_test, p_test) if y_test.sum() else [],
         "calibration_briers": calibration_briers,
@@ -191,26 +212,24 @@ def train_churn(frame: pd.DataFrame, config: ChurnConfig | None = None) -> Train
     }
     return TrainingResult(
         name="churn", model=model, artifacts=model.to_artifacts(), metrics=ours.values,
-        baseline_metrics={"logistic_recency_frequency": baseline["metrics"].values},
+        baseline_metrics={BASELINE_NAME: theirs.values},
         undefined_metrics=ours.undefined, features=features, feature_hash=feature_hash(features),
-        data_window=parts.window.as_dict() | {"calibration_method": calibration["method"]},
-        params=asdict(config), details=details,
+        data_window=window, params=asdict(config), details=details, complexity=10,
+        unit_labels=y_test, unit_outputs=p_test, baselines=[baseline],
     )
 
 
-def _logistic_baseline(train: pd.DataFrame, test: pd.DataFrame, config: ChurnConfig) -> dict:
+def _purge_days(config: ChurnConfig) -> int:
+    return MODELS["churn"].label_horizon_days if config.split.purge_days is None else config.split.purge_days
+
+
+def _fit_baseline(train: pd.DataFrame, config: ChurnConfig) -> LogisticChurnModel:
     columns = [c for c in config.baseline_features if c in train.columns]
     if not columns:
         raise TrainingDataError(
             f"{TABLE} has none of the baseline's recency/frequency features: {', '.join(config.baseline_features)}"
         )
-    medians = train[columns].astype(float).median()
-    x_train = train[columns].astype(float).fillna(medians).fillna(0).to_numpy()
-    x_test = test[columns].astype(float).fillna(medians).fillna(0).to_numpy()
-    pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    pipeline.fit(x_train, train[LABEL].astype(int).to_numpy())
-    p = pipeline.predict_proba(x_test)[:, 1]
-    return {"metrics": classification_metrics(test[LABEL].astype(int).to_numpy(), p), "p": p}
+    return LogisticChurnModel.fit(train, columns)
 
 
 def _roc_points(y: np.ndarray, p: np.ndarray, p_baseline: np.ndarray | None) -> dict:
@@ -227,11 +246,13 @@ def _roc_points(y: np.ndarray, p: np.ndarray, p_baseline: np.ndarray | None) -> 
     return out
 
 
-def mean_abs_contributions(booster: xgb.Booster, x: np.ndarray, features: list[str], max_rows: int = 20_000) -> dict:
+def mean_abs_contributions(booster, x: np.ndarray, features: list[str], max_rows: int = 20_000) -> dict:
     """Mean |SHAP contribution| per feature (XGBoost pred_contribs) on up to max_rows test rows."""
     if len(x) == 0:
         return {}
     sample = x[:max_rows]
+    import xgboost as xgb
+
     contribs = booster.predict(xgb.DMatrix(sample, feature_names=features), pred_contribs=True)
     mean_abs = np.abs(contribs[:, :-1]).mean(axis=0)  # last column is the bias term
     order = np.argsort(-mean_abs)

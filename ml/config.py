@@ -11,18 +11,21 @@ from datetime import date
 
 @dataclass(frozen=True)
 class TimeSplit:
-    """How snapshots are split in time into train / calibration / test.
+    """How snapshots are split in time into train / calibration (early stopping) / test.
 
-    With `test_from` unset, the distinct snapshot dates (of rows with matured labels) are split by
-    the fractions below, oldest first. `embargo_days` drops training snapshots closer than that to
-    the first evaluated snapshot (set it to the label horizon for a strict purge; the default 0 keeps
-    short simulations trainable — features never see the future either way, only labels overlap).
+    With `test_from` unset, the latest `test_fraction` of the distinct snapshot dates (of rows with
+    matured labels) is the test slice and the `calibration_fraction` before it calibrates. Between
+    every pair of slices lies a purge gap of at least the label horizon (`purge_days`, None → the
+    model's horizon from ml.models): a training row's label window then ends before a later slice's
+    first snapshot, so no label event is counted on both sides. When the dates cannot hold both gaps
+    the calibration slice is dropped (and said so); when they cannot hold even train → test, the model
+    is skipped rather than evaluated on leaked labels.
     """
 
     test_from: date | None = None  # first snapshot date evaluated; None → by fractions
     calibration_fraction: float = 0.2  # share of snapshot dates between train and test, for calibration
     test_fraction: float = 0.25  # share of the latest snapshot dates held out for evaluation
-    embargo_days: int = 0  # gap between the last training snapshot and the next slice
+    purge_days: int | None = None  # gap between slices; None → the label horizon
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,8 @@ class ChurnConfig:
     tree_method: str = "hist"  # histogram method: fast and memory-light on millions of rows
     nthread: int = 2
     seed: int = 7
-    min_rows: int = 200  # fewer labelled rows than this → TrainingDataError
-    min_positives: int = 10  # fewer churners (or non-churners) than this in train → TrainingDataError
+    min_rows: int = 200  # fewer matured rows than this → skipped (settings.min_training_rows)
+    min_positives: int = 10  # fewer churners (or non-churners) than this in train → skipped
     baseline_features: tuple[str, ...] = (  # recency/frequency features of the logistic baseline (those present)
         "days_since_last_activity", "household_plays_28d", "household_watch_seconds_28d",
         "household_sessions_28d", "tenure_days",
@@ -66,7 +69,7 @@ class LtvConfig:
     tree_method: str = "hist"
     nthread: int = 2
     seed: int = 7
-    min_rows: int = 200
+    min_rows: int = 200  # fewer matured rows than this → skipped (settings.min_training_rows)
 
 
 @dataclass(frozen=True)
@@ -109,20 +112,34 @@ class RecommenderConfig:
     ranker_max_queries: int = 50_000  # cap on profiles used to train the ranker (sampled with seed)
     nthread: int = 2
     seed: int = 7
-    min_profiles: int = 20  # fewer profiles with interactions → TrainingDataError
+    min_profiles: int = 20  # fewer profiles with plays → skipped (settings.min_training_profiles)
 
 
 @dataclass(frozen=True)
 class GateConfig:
-    """The quality gate a model must pass before it may become `production`.
+    """The gate every candidate (learned model or baseline) must pass, and how the one that serves is chosen.
 
-    Absolute floors are per metric; `max_regression` is the tolerated relative drop versus the
-    current production model's same metric (e.g. 0.02 → at most 2% worse).
+    Floors are absolute, per metric, for every candidate. Guards apply to learned candidates only,
+    against the baselines of the same run (calibration for churn, error for LTV). Among the candidates
+    that pass, the best by headline metric is found, and the simplest candidate whose paired-bootstrap
+    interval against it includes 0 serves (a tie within the noise keeps the simpler model).
+    `max_regression` is the tolerated relative drop of the chosen candidate versus the current
+    production version's same metric (e.g. 0.02 → at most 2% worse).
     """
 
     churn_min_auc: float = 0.6
-    churn_max_brier_vs_baseline: float = 1.0  # our Brier must not exceed the baseline's × this
+    churn_max_brier_vs_baseline: float = 1.0  # a learned model's Brier must not exceed the best baseline's × this
     ltv_min_gini: float = 0.1
-    ltv_max_mae_vs_baseline: float = 1.05  # our MAE must not exceed the baseline's × this
-    recommender_min_ndcg_vs_best_baseline: float = 0.98  # NDCG@10 ≥ best baseline × this
+    ltv_max_mae_vs_baseline: float = 1.05  # a learned model's MAE must not exceed the baseline's × this
     max_regression: float = 0.02
+    bootstrap_resamples: int = 1000  # paired bootstrap of the headline metric (ml.compare)
+    seed: int = 7
+
+    def floors(self, model: str) -> dict[str, float]:
+        """metric → the least (higher-is-better) value any candidate must reach."""
+        return {"churn": {"auc": self.churn_min_auc}, "ltv": {"normalized_gini": self.ltv_min_gini}}.get(model, {})
+
+    def guards(self, model: str) -> dict[str, float]:
+        """metric (lower is better) → the factor over the best baseline a learned candidate may reach."""
+        return {"churn": {"brier": self.churn_max_brier_vs_baseline},
+                "ltv": {"mae": self.ltv_max_mae_vs_baseline}}.get(model, {})

@@ -69,21 +69,17 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> Metrics:
     m.set("rows", len(y_true))
     m.set("mae", np.mean(np.abs(y_true - y_pred)))
     m.set("rmse", np.sqrt(np.mean((y_true - y_pred) ** 2)))
-    gini_true = _gini(y_true, y_true)
-    if gini_true == 0:
+    gini = normalized_gini(y_true, y_pred)
+    if np.isnan(gini):
         m.undefined["normalized_gini"] = "all targets are equal"
     else:
-        m.set("normalized_gini", _gini(y_true, y_pred) / gini_true)
+        m.set("normalized_gini", gini)
     return m
 
 
-def _gini(y_true: np.ndarray, score: np.ndarray) -> float:
-    """Gini of `y_true` ordered by `score` (descending); ties broken by row order."""
-    order = np.lexsort((np.arange(len(score)), -score))
-    ordered = y_true[order]
-    total = ordered.sum()
-    if total == 0:
-        return 0.0
-    cumulative = np.cumsum(ordered) / total
-    n = len(ordered)
-    return float(cumulative.sum() / n - (n + 1) / (2 * n))
+def normalized_gini(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Gini of the targets ordered by prediction (ties keep row order) over the Gini of a perfect
+    ordering; nan when all targets are equal. One definition, shared with the paired bootstrap."""
+    from ml.compare import STATISTICS
+
+    return float(STATISTICS["normalized_gini"](np.asarray(y_true, float), np.asarray(y_pred, float)))

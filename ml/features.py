@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ml.config import TimeSplit
-from ml.errors import NoTrainingData, TrainingDataError
+from ml.errors import InsufficientData, NoTrainingData, TrainingDataError
 
 KEY_COLUMNS = {"account_id", "profile_id", "title_id", "snapshot_date", "content_id", "series_id"}
 LABEL_COLUMNS = {"is_churned_30d", "revenue_next_90d_cents"}
@@ -98,9 +98,11 @@ class DataWindow:
     calibration_to: str | None
     test_from: str
     test_to: str
+    purge_days: int = 0  # gap between consecutive slices (the label horizon)
+    note: str = ""  # why a slice is missing, if one is
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if v != ""}
 
 
 @dataclass
@@ -111,40 +113,40 @@ class TimeSplitFrames:
     window: DataWindow
 
 
-def split_by_time(frame: pd.DataFrame, split: TimeSplit, date_column: str = "snapshot_date") -> TimeSplitFrames:
-    """Train on the oldest snapshots, calibrate on the next ones, test on the latest; never random.
+def split_by_time(frame: pd.DataFrame, split: TimeSplit, purge_days: int,
+                  date_column: str = "snapshot_date") -> TimeSplitFrames:
+    """Train on the oldest snapshots, calibrate on later ones, test on the latest; never random.
 
-    Every training snapshot is strictly before every calibration snapshot, and those strictly
-    before every test snapshot (with `embargo_days` of gap before the first later slice).
+    Every slice ends at least `purge_days` (the label horizon) before the next one begins. Dates that
+    fall inside a gap are used by no slice. Raises InsufficientData when train → test cannot hold it.
     """
     dates = pd.to_datetime(frame[date_column]).dt.date
     distinct = sorted(set(dates))
+    gap = timedelta(days=purge_days)
     if len(distinct) < 2:
-        raise TrainingDataError(
-            f"need at least 2 distinct {date_column} values for a split by time, found {len(distinct)}"
-        )
+        raise InsufficientData(f"need at least 2 distinct {date_column} values for a split by time, "
+                               f"found {len(distinct)}")
     if split.test_from is not None:
         test_from = split.test_from
-        earlier = [d for d in distinct if d < test_from]
-        n_cal = round(len(earlier) * split.calibration_fraction / max(1e-9, 1 - split.test_fraction))
     else:
-        n_test = max(1, round(len(distinct) * split.test_fraction))
-        test_from = distinct[-n_test]
-        earlier = distinct[:-n_test]
-        n_cal = round(len(distinct) * split.calibration_fraction)
-    n_cal = min(n_cal, max(0, len(earlier) - 1))  # always leave at least one training snapshot
-    cal_dates = earlier[len(earlier) - n_cal:] if n_cal else []
-    first_later = cal_dates[0] if cal_dates else test_from
-    train_until = first_later - timedelta(days=split.embargo_days)
-    train_mask = dates < train_until
-    cal_mask = dates.isin(cal_dates) if cal_dates else pd.Series(False, index=frame.index)
-    test_mask = dates >= test_from
-    train, calibration, test = frame[train_mask.to_numpy()], frame[cal_mask.to_numpy()], frame[test_mask.to_numpy()]
-    if train.empty or test.empty:
-        raise TrainingDataError(
-            f"split by time left {len(train)} training and {len(test)} test rows "
-            f"({len(distinct)} snapshot dates, test from {test_from})"
-        )
+        test_from = distinct[-max(1, round(len(distinct) * split.test_fraction))]
+    before_test = [d for d in distinct if d <= test_from - gap]
+    n_cal = round(len(distinct) * split.calibration_fraction)
+    cal_dates = before_test[len(before_test) - n_cal:] if n_cal else []
+    train_dates = [d for d in before_test if cal_dates and d <= cal_dates[0] - gap]
+    note = ""
+    if cal_dates and not train_dates:  # both gaps do not fit: no calibration rather than a leaking one
+        note = (f"no calibration slice: {len(distinct)} snapshot dates ({distinct[0]} … {distinct[-1]}) "
+                f"cannot hold two {purge_days}-day purge gaps")
+        cal_dates, train_dates = [], before_test
+    if not train_dates:
+        raise InsufficientData(
+            f"{len(distinct)} matured snapshot dates ({distinct[0]} … {distinct[-1]}) cannot hold a "
+            f"{purge_days}-day purge gap (the label horizon) between training and test from {test_from}; "
+            f"a longer history is needed")
+    train = frame[dates.isin(train_dates).to_numpy()]
+    calibration = frame[dates.isin(cal_dates).to_numpy()]
+    test = frame[(dates >= test_from).to_numpy()]
 
     def span(part: pd.DataFrame) -> tuple[str | None, str | None]:
         if part.empty:
@@ -153,7 +155,7 @@ def split_by_time(frame: pd.DataFrame, split: TimeSplit, date_column: str = "sna
         return d.min().isoformat(), d.max().isoformat()
 
     (tr_a, tr_b), (ca_a, ca_b), (te_a, te_b) = span(train), span(calibration), span(test)
-    return TimeSplitFrames(train, calibration, test, DataWindow(tr_a, tr_b, ca_a, ca_b, te_a, te_b))
+    return TimeSplitFrames(train, calibration, test, DataWindow(tr_a, tr_b, ca_a, ca_b, te_a, te_b, purge_days, note))
 
 
 def latest_snapshot(frame: pd.DataFrame, date_column: str = "snapshot_date") -> pd.DataFrame:

@@ -10,7 +10,8 @@ variance power (config, default 1.3) sits between Poisson (1) and gamma (2).
 Baseline (same run, same test slice): current price × expected paid months in the next 90 days,
 from a churn-free survival estimate on the training snapshots — the monthly retention r is
 1 − the matured 30-day churn rate, so the expected payments are 1 + r + r² (one per 30 days,
-the first due now for a paying account).
+the first due now for a paying account). The baseline is a candidate too: it serves when the
+booster does not order revenue significantly better (ml.gates.select_candidate).
 """
 from __future__ import annotations
 
@@ -19,54 +20,62 @@ from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 
-from ml.churn import has_subscriptions
+from ml import account_models
+from ml.account_models import TABLE, BoosterModel, distinct_label_events, fit_booster
 from ml.config import LtvConfig
-from ml.errors import NoTrainingData, TrainingDataError
+from ml.errors import TrainingDataError
 from ml.evaluate import regression_metrics
 from ml.features import feature_columns, feature_hash, feature_matrix, require_columns, split_by_time
-from ml.results import TrainingResult
+from ml.models import MODELS
+from ml.results import BASELINE, TrainingResult
 
 LABEL = "revenue_next_90d_cents"
 MATURED_FLAG = "is_ltv_label_complete"
-TABLE = "account_features"
+BASELINE_NAME = "price_times_expected_months"
 
 
-class LtvModel:
-    def __init__(self, booster: xgb.Booster, features: list[str]):
-        self.booster = booster
-        self.features = features
+class LtvModel(BoosterModel):
+    """Tweedie booster: inplace_predict returns the mean on the response scale (exp of the margin)."""
+
+    @classmethod
+    def from_artifacts(cls, artifacts: dict[str, bytes]) -> LtvModel | PriceTimesMonthsModel:
+        """Whichever LTV model the artifacts hold (the production version may be the baseline)."""
+        if json.loads(artifacts["model.json"]).get("model_name") == BASELINE_NAME:
+            return PriceTimesMonthsModel.from_artifacts(artifacts)
+        booster, meta = cls.load_booster(artifacts)
+        return cls(booster, meta["features"])
+
+
+class PriceTimesMonthsModel:
+    """The baseline: the current price × the expected paid months in the next 90 days."""
+
+    model_name = BASELINE_NAME
+    def __init__(self, months: float):
+        self.months = months
+        self.features = ["price_cents"]
 
     def predict_matrix(self, x: np.ndarray) -> np.ndarray:
-        # tweedie's inplace_predict returns the mean on the response scale (exp of the margin)
-        return self.booster.inplace_predict(x, validate_features=False)
+        return np.nan_to_num(x[:, 0].astype(float)) * self.months
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        require_columns(frame, self.features, TABLE)
         return self.predict_matrix(feature_matrix(frame, self.features, TABLE))
 
     def to_artifacts(self) -> dict[str, bytes]:
-        return {"model.ubj": bytes(self.booster.save_raw("ubj")),
-                "model.json": json.dumps({"features": self.features}).encode()}
+        return {"model.json": json.dumps({"model_name": self.model_name, "features": self.features,
+                                          "months": self.months}).encode()}
 
     @classmethod
-    def from_artifacts(cls, artifacts: dict[str, bytes]) -> LtvModel:
-        booster = xgb.Booster()
-        booster.load_model(bytearray(artifacts["model.ubj"]))
-        return cls(booster, json.loads(artifacts["model.json"])["features"])
+    def from_artifacts(cls, artifacts: dict[str, bytes]) -> PriceTimesMonthsModel:
+        return cls(json.loads(artifacts["model.json"])["months"])
 
 
 def matured_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    require_columns(frame, ["account_id", "snapshot_date", LABEL], TABLE)
-    if frame.empty or not has_subscriptions(frame):
-        raise NoTrainingData("no subscriptions in the data (e.g. a MovieLens import): no revenue to predict")
-    mask = frame[LABEL].notna()
-    if MATURED_FLAG in frame.columns:
-        mask &= frame[MATURED_FLAG].fillna(False).astype(bool)
-    matured = frame[mask.to_numpy()]
-    if matured.empty:
-        raise NoTrainingData("no account snapshot has a complete 90-day revenue label yet (history under 90 days)")
-    return matured
+    return account_models.matured_rows(
+        frame, LABEL, MATURED_FLAG,
+        absent="no subscriptions in the data (e.g. a MovieLens import): no revenue to predict",
+        immature="no account snapshot has a complete 90-day revenue label yet (history under 90 days)")
 
 
 def expected_paid_months(train: pd.DataFrame) -> float:
@@ -78,20 +87,17 @@ def expected_paid_months(train: pd.DataFrame) -> float:
     return 1.0 + retention + retention**2
 
 
-def baseline_prediction(frame: pd.DataFrame, months: float) -> np.ndarray:
-    require_columns(frame, ["price_cents"], TABLE)
-    return frame["price_cents"].fillna(0).astype(float).to_numpy() * months
-
-
 def train_ltv(frame: pd.DataFrame, config: LtvConfig | None = None) -> TrainingResult:
+    """The Tweedie candidate, with the price × months baseline candidate in `.baselines`."""
     config = config or LtvConfig()
     data = matured_rows(frame)
-    if len(data) < config.min_rows:
-        raise TrainingDataError(f"LTV needs at least {config.min_rows} matured account snapshots, found {len(data)}")
+    account_models.require_rows(data, config.min_rows, "LTV")
     if (data[LABEL] < 0).any():
         raise TrainingDataError(f"{LABEL} has negative values; the Tweedie objective needs revenue ≥ 0")
+    require_columns(data, ["price_cents"], TABLE)
     features = feature_columns(data, extra_exclude={"is_churned_30d"})
-    parts = split_by_time(data, config.split)
+    purge = MODELS["ltv"].label_horizon_days if config.split.purge_days is None else config.split.purge_days
+    parts = split_by_time(data, config.split, purge)
     x_train = feature_matrix(parts.train, features, TABLE)
     x_test = feature_matrix(parts.test, features, TABLE)
     y_train = parts.train[LABEL].astype(float).to_numpy()
@@ -102,25 +108,35 @@ def train_ltv(frame: pd.DataFrame, config: LtvConfig | None = None) -> TrainingR
         "subsample": config.subsample, "colsample_bytree": config.colsample_bytree,
         "tree_method": config.tree_method, "nthread": config.nthread, "seed": config.seed,
     }
-    dtrain = xgb.DMatrix(x_train, label=y_train, feature_names=features, nthread=config.nthread)
-    early = {}
+    validation = None
     if not parts.calibration.empty:
-        x_val = feature_matrix(parts.calibration, features, TABLE)
-        dval = xgb.DMatrix(x_val, label=parts.calibration[LABEL].astype(float).to_numpy(), feature_names=features)
-        early = {"evals": [(dval, "validation")], "early_stopping_rounds": config.early_stopping_rounds}
-    booster = xgb.train(params, dtrain, num_boost_round=config.n_estimators, verbose_eval=False, **early)
-    if early:
-        booster = booster[: booster.best_iteration + 1]
+        validation = (feature_matrix(parts.calibration, features, TABLE),
+                      parts.calibration[LABEL].astype(float).to_numpy())
+    booster = fit_booster(params, x_train, y_train, features, config.n_estimators, config.early_stopping_rounds,
+                          validation)
     model = LtvModel(booster, features)
-    ours = regression_metrics(y_test, model.predict_matrix(x_test))
+    predicted = model.predict_matrix(x_test)
+    events = distinct_label_events(parts.test, parts.test[LABEL] > 0)
+    ours = regression_metrics(y_test, predicted)
+    ours.set("label_events", events)
     months = expected_paid_months(parts.train)
-    baseline = regression_metrics(y_test, baseline_prediction(parts.test, months))
+    baseline_model = PriceTimesMonthsModel(months)
+    base_predicted = baseline_model.predict(parts.test)
+    theirs = regression_metrics(y_test, base_predicted)
+    theirs.set("label_events", events)
+    baseline = TrainingResult(
+        name="ltv", model=baseline_model, artifacts=baseline_model.to_artifacts(), metrics=theirs.values,
+        baseline_metrics={}, undefined_metrics=theirs.undefined, features=baseline_model.features,
+        feature_hash=feature_hash(baseline_model.features), data_window=parts.window.as_dict(),
+        params=asdict(config), details={"expected_paid_months": months},
+        kind=BASELINE, model_name=BASELINE_NAME, complexity=0, unit_labels=y_test, unit_outputs=base_predicted)
     importance = booster.get_score(importance_type="gain")
     return TrainingResult(
         name="ltv", model=model, artifacts=model.to_artifacts(), metrics=ours.values,
-        baseline_metrics={"price_times_expected_months": baseline.values}, undefined_metrics=ours.undefined,
+        baseline_metrics={BASELINE_NAME: theirs.values}, undefined_metrics=ours.undefined,
         features=features, feature_hash=feature_hash(features), data_window=parts.window.as_dict(),
         params=asdict(config),
         details={"importance": dict(sorted(importance.items(), key=lambda kv: -kv[1])),
                  "expected_paid_months": months, "train_rows": len(parts.train), "test_rows": len(parts.test)},
+        complexity=10, unit_labels=y_test, unit_outputs=predicted, baselines=[baseline],
     )

@@ -114,11 +114,14 @@ class ModelRef:
     artifacts: dict[str, str] = field(default_factory=dict)  # file → sha256
     undefined_metrics: dict[str, str] = field(default_factory=dict)
     params: dict = field(default_factory=dict)
+    model_kind: str = "learned"  # learned | baseline
+    model_name: str = "xgboost"  # e.g. xgboost, logistic_recency_frequency, ranker, ease, popularity
+    selection: dict = field(default_factory=dict)  # the run's choice among its candidates (ml.gates.Selection)
 
     @property
     def model_version(self) -> str:
-        """The string served to clients (`model_version` in API responses)."""
-        return f"{self.name}-v{self.version}"
+        """The string served to clients (`model_version` in API responses), e.g. `recommender:v3`."""
+        return f"{self.name}:v{self.version}"
 
 
 def code_version() -> str:
@@ -145,8 +148,8 @@ class ModelRegistry:
         self.storage = storage
 
     # ---- versions -------------------------------------------------------------------------
-    def register(self, result, data_source: str | None = None) -> ModelRef:
-        """Store a TrainingResult's artifacts and metadata as the next version of its model."""
+    def register(self, result, data_source: str | None = None, selection: dict | None = None) -> ModelRef:
+        """Store a TrainingResult's artifacts and metadata (with its run's selection) as the next version."""
         if not result.artifacts:
             raise RegistryError(f"{result.name}: nothing to register (no artifacts)")
         version = max(self.versions(result.name), default=0) + 1
@@ -163,7 +166,7 @@ class ModelRegistry:
             baseline_metrics=result.baseline_metrics, features=result.features, feature_hash=result.feature_hash,
             data_window=result.data_window | ({"source": data_source} if data_source else {}),
             code_version=code_version(), artifacts=digests, undefined_metrics=result.undefined_metrics,
-            params=result.params,
+            params=result.params, model_kind=result.kind, model_name=result.model_name, selection=selection or {},
         )
         self.storage.write(f"{prefix}/metadata.json", json.dumps(asdict(ref), indent=2, default=str).encode())
         return ref
@@ -273,28 +276,39 @@ class ModelRegistry:
                     "undefined_metrics": ref.undefined_metrics, "data_window": ref.data_window,
                     "feature_hash": ref.feature_hash, "n_features": len(ref.features),
                     "code_version": ref.code_version, "gate": self.gate_of(name, number),
+                    "model_version": ref.model_version, "model_kind": ref.model_kind, "model_name": ref.model_name,
                 })
-            listing.append({"name": name, "aliases": aliases, "versions": versions})
+            serving = next((v for v in versions if v["version"] == aliases.get(PRODUCTION)), None)
+            listing.append({"name": name, "aliases": aliases, "versions": versions,
+                            "production": None if serving is None else {
+                                "model_version": serving["model_version"], "model_kind": serving["model_kind"],
+                                "model_name": serving["model_name"],
+                                "why": (serving["gate"] or {}).get("decision", "")}})
         return listing
-
-
-HEADLINE_METRICS = {"churn": ("auc", "brier"), "ltv": ("normalized_gini", "mae"),
-                    "recommender": ("ndcg_at_10", "recall_at_20")}
 
 
 def render_listing(listing: list[dict]) -> str:
     """Human table of `describe()`."""
     if not listing:
         return "no models registered yet (run `streamloop train`)"
-    lines = [f"{'model':<12} {'version':>7}  {'aliases':<12} {'created':<20} {'gate':<7} metrics"]
+    from ml.models import MODELS
+
+    lines = [f"{'model':<12} {'version':>7}  {'candidate':<36} {'aliases':<11} {'created':<20} {'gate':<7} metrics"]
     for model in listing:
-        keys = HEADLINE_METRICS.get(model["name"], ())
+        spec = MODELS.get(model["name"])
+        keys = tuple(spec.directions) + ("label_events",) if spec else ()
         for v in model["versions"]:
             metrics = "  ".join(f"{k}={v['metrics'][k]:.4g}" for k in keys if k in v["metrics"])
             gate = v["gate"]
             verdict = "-" if gate is None else ("passed" if gate["passed"] else "failed")
-            lines.append(f"{model['name']:<12} {v['version']:>7}  {','.join(v['aliases']) or '-':<12} "
+            candidate = f"{v.get('model_name', '?')} ({v.get('model_kind', '?')})"
+            lines.append(f"{model['name']:<12} {v['version']:>7}  {candidate:<36} {','.join(v['aliases']) or '-':<11} "
                          f"{v['created_at'][:19]:<20} {verdict:<7} {metrics}")
+    serving = [m for m in listing if m.get("production")]
+    if serving:
+        lines.append("")
+        lines += [f"{m['name']} serves {m['production']['model_version']} = {m['production']['model_name']} "
+                  f"({m['production']['model_kind']}): {m['production']['why'] or 'promoted'}" for m in serving]
     return "\n".join(lines)
 
 

@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # after choosing the backend
 
 
-def write_report(result, folder: str | Path, version: int | None = None) -> dict:
+def write_report(result, folder: str | Path, version: int | None = None, selection=None) -> dict:
     """Write plots + report.md for a TrainingResult into `folder`; return {"report", "plots", "metadata"}."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -36,7 +36,7 @@ def write_report(result, folder: str | Path, version: int | None = None) -> dict
     if details.get("by_bucket"):
         plots["ndcg_by_activity"] = _buckets(details["by_bucket"], folder / "ndcg_by_activity.png")
     report = folder / "report.md"
-    report.write_text(_markdown(result, version, plots))
+    report.write_text(_markdown(result, version, plots, selection))
     return {"report": str(report), "plots": {k: str(v) for k, v in plots.items()},
             "metadata": {"metrics": result.metrics, "baseline_metrics": result.baseline_metrics,
                          "undefined_metrics": result.undefined_metrics, "data_window": result.data_window}}
@@ -99,7 +99,7 @@ def _buckets(by_bucket: dict, path: Path) -> Path:
     return _save(fig, path)
 
 
-def _markdown(result, version, plots) -> str:
+def _markdown(result, version, plots, selection=None) -> str:
     title = f"# {result.name}" + (f" v{version}" if version is not None else "")
     lines = [title, "", "## Metrics (test slice)", "", "| metric | ours | " +
              " | ".join(result.baseline_metrics) + " |", "|---|---|" + "---|" * len(result.baseline_metrics)]
@@ -109,6 +109,11 @@ def _markdown(result, version, plots) -> str:
         lines.append(f"| {metric} | " + " | ".join(cells) + " |")
     if result.undefined_metrics:
         lines += ["", "Not computed: " + "; ".join(f"{k} ({v})" for k, v in result.undefined_metrics.items())]
+    if selection is not None:
+        lines += ["", "## Which candidate serves", "", selection.decision, "",
+                  f"| candidate | kind | {selection.headline} | label events | verdict |", "|---|---|---|---|---|"]
+        lines += [f"| {c['model_name']} | {c['kind']} | {_fmt(c['headline'])} | {_fmt(c['label_events'])} | "
+                  f"{c['verdict']} |" for c in selection.candidates]
     lines += ["", "## Data window", ""] + [f"- {k}: {v}" for k, v in result.data_window.items()]
     lines += ["", f"Features: {len(result.features)} (hash {result.feature_hash})", ""]
     lines += [f"![{name}]({Path(path).name})" for name, path in plots.items()]

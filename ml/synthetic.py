@@ -44,10 +44,9 @@ def account_snapshots(n_accounts: int = 2000, n_snapshots: int = 8, n_noise_feat
     frame["revenue_next_90d_cents"] = (price * months).astype(float)
     for i in range(n_noise_features):
         frame[f"noise_{i}"] = rng.normal(0, 1, rows).astype("float32")
-    last = frame["snapshot_date"] == frame["snapshot_date"].max()
-    frame["is_churn_label_complete"] = ~last  # the latest snapshot's label has not matured
+    # like the warehouse, immature snapshots keep a (partial) label value: only the flags say not to trust it
+    frame["is_churn_label_complete"] = frame["snapshot_date"] < frame["snapshot_date"].max()
     frame["is_ltv_label_complete"] = frame["snapshot_date"] <= frame["snapshot_date"].max() - timedelta(days=21)
-    frame.loc[last.to_numpy(), "is_churned_30d"] = None
     return frame
 
 

@@ -1,12 +1,8 @@
-"""What every caller of the models shares: the model names, each one's headline metric and how one
-model's run ended (`streamloop train` reports it from the Dagster run and the registry).
-"""
+"""How one model's training run ended, as `streamloop train` reports it (from the Dagster run and the
+registry). The models themselves and their headline metrics are in the one table, ml.models."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-MODELS = ("churn", "ltv", "recommender")
-HEADLINE = {"churn": "auc", "ltv": "normalized_gini", "recommender": "ndcg_at_10"}
 
 
 @dataclass
@@ -18,3 +14,6 @@ class ModelOutcome:
     metrics: dict = field(default_factory=dict)
     best_baseline: tuple[str, float] | None = None
     gate: dict | None = None
+    model_kind: str | None = None  # of the candidate chosen this run: learned | baseline
+    model_name: str | None = None
+    decision: str = ""  # why that candidate (ml.gates.Selection.decision)

@@ -110,8 +110,49 @@ def _describe_failure(run_result) -> str:
     for node_result in getattr(run_result, "results", None) or []:
         status = str(node_result.status)
         if status in FAILED_STATUSES:
-            return node_failure(node_result.node.resource_type, node_result.node.name, node_result.message or status)
+            return describe_node(node_result.node.to_dict(), node_result.message or status)
     return "see the dbt log for details"
+
+
+def describe_node(node: dict, message: str) -> str:
+    """A failed node in words. A data test names its test, model and column, how many rows broke it,
+    and a hint where to look: 'data test unique on rejected_events (column record_key): 2 failing rows.
+    Hint: …'. Any other node: its type, name and the first line of the database's words. `node` is the
+    node as manifest.json holds it (dbt's in-process results give the same through `to_dict()`)."""
+    if node.get("resource_type") != "test":
+        return node_failure(node.get("resource_type", "node"), node.get("name", "?"), message)
+    metadata = node.get("test_metadata") or {}
+    kwargs = metadata.get("kwargs") or {}
+    test = metadata.get("name") or node.get("name", "?")
+    model = (node.get("attached_node") or "").split(".")[-1] or _first_ref(node)
+    column = node.get("column_name") or kwargs.get("column_name")
+    rows = re.search(r"Got (\d+) results?", message or "")
+    outcome = (f"{rows.group(1)} failing row{'s' if rows.group(1) != '1' else ''}" if rows
+               else _first_line(message or "failed"))
+    subject = f"data test {test}" + (f" on {model}" if model else "") + (f" (column {column})" if column else "")
+    return f"{subject}: {outcome}. Hint: {_hint(test if metadata else None, model, column, kwargs, node)}"
+
+
+def _first_ref(node: dict) -> str | None:
+    refs = node.get("refs") or []
+    first = refs[0] if refs else None
+    return first.get("name") if isinstance(first, dict) else (first[0] if first else None)
+
+
+def _hint(test: str | None, model: str | None, column: str | None, kwargs: dict, node: dict) -> str:
+    """Where to look next, for the tests this project uses (anything else: the test's own SQL)."""
+    if test == "unique":
+        return (f"some {column} values appear more than once (a record landed or modelled twice); list them "
+                f"with: select {column}, count(*) from {model} group by 1 having count(*) > 1")
+    if test == "not_null":
+        return f"select * from {model} where {column} is null"
+    if test == "accepted_values":
+        return f"{column} holds values outside {kwargs.get('values')}: select {column}, count(*) from {model} group by 1"
+    if test == "relationships":
+        target = str(kwargs.get("to", "")).replace("ref('", "").replace("')", "")
+        return f"some {column} values have no match in {target}.{kwargs.get('field')}"
+    path = node.get("original_file_path") or "the test's SQL"
+    return f"the rows {path} returns are the problems; rerun it with `dbt test --select {node.get('name')}`"
 
 
 def node_failure(resource_type: str, name: str, message: str) -> str:

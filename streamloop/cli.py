@@ -33,7 +33,9 @@ def main():
 @click.option("--profiles", type=int, default=2000, show_default=True, help="number of viewer profiles")
 @click.option("--days", type=int, default=60, show_default=True, help="days of activity")
 @click.option("--seed", type=int, default=7, show_default=True, help="random seed (same seed, same data)")
-@click.option("--start", "start_date", default=None, help="first day (YYYY-MM-DD); default: DAYS before today")
+@click.option("--start", "start_date", default=None,
+              help="first day (YYYY-MM-DD), or 'today' for data ending yesterday; default: the service ends "
+                   "on 2026-01-01 (fixed, so the same seed gives the same numbers on any day)")
 @click.option("--late-rate", type=float, default=None, help="share of events delivered days late")
 @click.option("--duplicate-rate", type=float, default=None, help="share of events delivered twice")
 @click.option("--malformed-rate", type=float, default=None, help="share of malformed records")
@@ -91,10 +93,13 @@ def train(only):
     click.echo(run_training(models).render())
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def models(as_json):
-    """List registered models, versions, aliases and metrics."""
+@click.pass_context
+def models(ctx, as_json):
+    """List registered models: every candidate version (learned or baseline), gates, and which one serves."""
+    if ctx.invoked_subcommand is not None:
+        return
     from ml.registry import default_registry
 
     listing = default_registry().describe()
@@ -106,6 +111,15 @@ def models(as_json):
         click.echo(render_listing(listing))
 
 
+@models.command("rollback")
+@click.argument("name")
+def models_rollback(name):
+    """Restore NAME's previous production version and republish what is served from it."""
+    from streamloop.app.models import run_rollback
+
+    click.echo(run_rollback(name))
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
@@ -115,7 +129,8 @@ def serve(host, port):
 
     from functions.app import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    # uvicorn stops on SIGTERM and Ctrl-C; open keep-alive connections get 5 s, not forever
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
 
 
 @main.group()
@@ -180,9 +195,54 @@ def campaigns_run(dry_run, at, as_json):
     click.echo(json.dumps(summary.to_json()) if as_json else summary.render())
 
 
+@main.group()
+def experiments():
+    """A/B tests and bandits (experiments/*.yml) and their readouts from the warehouse."""
+
+
+@experiments.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def experiments_list(as_json):
+    """Every experiment: kind, status, primary metric, profiles assigned per variant."""
+    from streamloop.app.experiments import list_experiments, render_list
+
+    rows = list_experiments()
+    click.echo(json.dumps(rows, indent=2) if as_json else render_list(rows))
+
+
+@experiments.command("report")
+@click.argument("experiment_id")
+@click.option("--json", "as_json", is_flag=True)
+def experiments_report(experiment_id, as_json):
+    """Lifts with intervals, SRM, CUPED and guardrails of one experiment, in words and numbers."""
+    from streamloop.app.experiments import experiment_report, render_report
+
+    report = experiment_report(experiment_id)
+    click.echo(json.dumps(report, indent=2) if as_json else render_report(report))
+
+
+@main.group()
+def privacy():
+    """Privacy operations: forget a person everywhere (docs/privacy.md)."""
+
+
+@privacy.command("forget")
+@click.option("--profile", "profile_id", default=None, help="forget one profile")
+@click.option("--account", "account_id", default=None, help="forget an account and every profile in it")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def privacy_forget(profile_id, account_id, as_json):
+    """Remove a person from the lake, warehouse, online store and every registered store; audit it."""
+    from streamloop.app.privacy import render, run_forget
+
+    report = run_forget(profile_id, account_id)
+    click.echo(json.dumps(report.to_json(), indent=2) if as_json else render(report))
+
+
 @main.command()
 @click.option("--profiles", type=int, default=400, show_default=True)
-@click.option("--days", type=int, default=180, show_default=True, help="LTV needs matured 90-day labels: ≥ 120")
+@click.option("--days", type=int, default=240, show_default=True,
+              help="LTV trains only when matured 90-day labels hold a 90-day purge gap between train and test: "
+                   "≥ ~220 days (churn, 30-day horizon: ≥ ~110)")
 @click.option("--seed", type=int, default=7, show_default=True)
 def demo(profiles, days, seed):
     """Simulate, build, train and show a personalized home page: the whole loop on embedded defaults."""

@@ -1,6 +1,7 @@
 """Experiments: sticky hashed assignment, exposures in the lake, and the Thompson-sampling bandit."""
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections import Counter
@@ -9,11 +10,19 @@ from datetime import UTC, datetime
 import pytest
 from test_functions_support import event, make_services
 
-from functions.experiments import decode_decision, load_experiments
+from functions.experiments import assign, decode_decision, load_experiments, uniform_hash
+from streamloop.core import clock
 from streamloop.core.errors import StreamloopError
 from streamloop.core.settings import REPO_ROOT
 
-NOW = datetime(2026, 12, 1, tzinfo=UTC)
+NOW = datetime(2026, 12, 1, tzinfo=UTC)  # inside the repository experiments' windows (Nov 2026 – Mar 2027)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock():
+    """Experiment windows and exposure times read the clock: these tests do not depend on today's date."""
+    with clock.frozen(NOW):
+        yield
 
 
 def test_repository_experiments_load():
@@ -41,19 +50,56 @@ def test_assignment_is_sticky_and_follows_the_weights(tmp_path):
     assert agreement == pytest.approx(0.8 * 0.8 + 0.2 * 0.2, abs=0.04)
 
 
+_HEAD = "id: x\nsurface: s\nsalt: s\nstart: 2026-01-01\nend: 2027-01-01\nprimary_metric: m\n"
+
+
 @pytest.mark.parametrize("text, message", [
-    ("id: x\nsurface: s\n", "missing `salt`"),
-    ("id: Bad.Id\nsurface: s\nsalt: s\nstart: 2026-01-01\nend: 2027-01-01\nprimary_metric: m\nvariants: []",
-     "must match"),
-    ("id: x\nsurface: s\nsalt: s\nstart: 2027-01-01\nend: 2026-01-01\nprimary_metric: m\nvariants: []",
-     "start must be before end"),
-    (("id: x\nsurface: s\nsalt: s\nstart: 2026-01-01\nend: 2027-01-01\nprimary_metric: m\nbandit: {}\n"
-     "arms:\n  - {name: a, order: [top_picks, sideways]}\n  - {name: b, order: [popular]}"), "unknown"),
+    ("id: x\nsurface: s\n", "bad.yml: salt: required"),
+    (_HEAD.replace("id: x", "id: Bad.Id") + "variants: []", r"bad.yml: id: must match .* \(got 'Bad.Id'\)"),
+    (_HEAD.replace("2026-01-01", "2028-01-01") + "variants: []", "bad.yml: end: must be after start"),
+    (_HEAD.replace("start: 2026-01-01", "start: soon") + "variants: []", "bad.yml: start: not an ISO 8601"),
+    (_HEAD + "variants: [{name: a}]", "bad.yml: variants: needs a list of at least two"),
+    (_HEAD + "variants: [{name: a}, {weight: 3}]", r"bad.yml: variants\[1\].name: required"),
+    (_HEAD + "variants: [{name: a, weight: -1}, {name: b}]", r"bad.yml: variants\[0\].weight: must be >= 0"),
+    (_HEAD + "variants: [{name: a, weight: many}, {name: b}]", r"variants\[0\].weight: must be a number"),
+    (_HEAD + "variants: [{name: a}, {name: a}]", "bad.yml: variants: variant names must be unique"),
+    (_HEAD + "bandit: {}\narms:\n  - {name: a, order: [top_picks, sideways]}\n  - {name: b, order: [popular]}",
+     r"bad.yml: arms\[0\].order: unknown row kinds \['sideways'\]"),
+    (_HEAD + "bandit: {min_exploration: 2}\narms: [{name: a, order: [popular]}, {name: b, order: [trending]}]",
+     "bad.yml: bandit.min_exploration: must be >= 0 and <= 1"),
+    ("- just\n- a list\n", "bad.yml: must be a mapping"),
+    ("id: [unclosed\n", "bad.yml: not valid YAML"),
 ])
-def test_malformed_experiment_files_fail_loudly(tmp_path, text, message):
+def test_malformed_experiment_files_fail_naming_file_field_and_reason(tmp_path, text, message):
     (tmp_path / "bad.yml").write_text(text)
     with pytest.raises(StreamloopError, match=message):
         load_experiments(tmp_path)
+
+
+def test_two_files_with_one_id_fail_naming_both(tmp_path):
+    body = "surface: s\nsalt: s\nstart: 2026-01-01\nend: 2027-01-01\nprimary_metric: m\nvariants: [{name: a}, {name: b}]"
+    (tmp_path / "a.yml").write_text("id: same\n" + body)
+    (tmp_path / "b.yml").write_text("id: same\n" + body)
+    with pytest.raises(StreamloopError, match=r"b.yml: id: 'same' is already defined in a.yml"):
+        load_experiments(tmp_path)
+
+
+def test_windows_follow_the_clock():
+    experiments = load_experiments(REPO_ROOT / "experiments")
+    assert experiments.test_for("home.top_picks").id == "top_picks_ranker_vs_popularity"  # clock frozen at NOW
+    with clock.frozen(datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC)):
+        assert experiments.test_for("home.top_picks") is None  # the day before start
+    with clock.frozen(datetime(2027, 3, 1, tzinfo=UTC)):
+        assert experiments.test_for("home.top_picks") is None  # end is exclusive
+
+
+def test_assignment_is_pinned_to_sha256_of_salt_and_profile():
+    # the hash is part of the product's contract with past data: changing it would reshuffle running experiments
+    test = load_experiments(REPO_ROOT / "experiments").test("top_picks_ranker_vs_popularity")
+    assert uniform_hash("top-picks-2026-11", "p0000000") == pytest.approx(
+        int(hashlib.sha256(b"top-picks-2026-11:p0000000").hexdigest()[:16], 16) / 2 ** 64)
+    assert [assign(f"p{i:07d}", test) for i in range(6)] == [
+        "ranker" if uniform_hash(test.salt, f"p{i:07d}") < 0.5 else "popularity" for i in range(6)]
 
 
 def _profile_with_variant(test, variant: str) -> str:
@@ -63,7 +109,7 @@ def _profile_with_variant(test, variant: str) -> str:
 def test_top_picks_variants_really_differ_and_exposures_are_logged(tmp_path):
     services = make_services(tmp_path)
     store = services.get_store()
-    test = services.experiments.test_for("home.top_picks", datetime.now(UTC))
+    test = services.experiments.test_for("home.top_picks")
     ranker_profile = _profile_with_variant(test, "ranker")
     popularity_profile = _profile_with_variant(test, "popularity")
     personal = {"model_version": "ranker@7", "items": [["m22", 0.9], ["m17", 0.8], ["m12", 0.7]]}
@@ -156,17 +202,13 @@ def test_bandit_propensity_matches_observed_selection_frequency(tmp_path):
 
 
 def test_demo_showcases_the_most_active_profile_the_recommender_is_shown_to():
-    from datetime import UTC, datetime
-
-    from functions.experiments import load_experiments
     from streamloop.app.demo import _showcase
-    from streamloop.core.settings import REPO_ROOT
 
-    test = load_experiments(REPO_ROOT / "experiments").test_for("home.top_picks", datetime.now(UTC))
-    profiles = [(f"p{i:04d}", "US") for i in range(40)]  # most active first
-    chosen = _showcase(profiles)
-    if test is None:  # the experiment has ended: the most active profile
-        assert chosen == profiles[0]
-    else:
-        first_treated = next(p for p in profiles if test.assign(p[0]) == "ranker")
-        assert chosen == first_treated and test.assign(chosen[0]) == "ranker"
+    test = load_experiments(REPO_ROOT / "experiments").test_for("home.top_picks")
+    profiles = [(f"p{i:04d}", "US") for i in range(1, 40)]  # most active first; p0001 is in `popularity`
+    assert [test.assign(p) for p, _ in profiles[:3]] == ["popularity", "popularity", "ranker"]
+    # WHILE the experiment runs (clock frozen at NOW): the most active profile in the ranker variant
+    assert _showcase(profiles) == ("p0003", "US")
+    # AFTER it has ended: the most active profile
+    with clock.frozen(datetime(2027, 6, 1, tzinfo=UTC)):
+        assert _showcase(profiles) == profiles[0]

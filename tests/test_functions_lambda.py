@@ -164,3 +164,27 @@ def test_lifecycle_handler_reports_a_tick_without_campaigns(lambda_context, tmp_
     assert [(e["file"], e["field"]) for e in errors] == [("winback.yml", "name")]
     with pytest.raises(StreamloopError, match="Scheduled Event"):
         handler({"detail-type": "Something Else"}, lambda_context)
+
+
+def test_lambda_logs_carry_the_request_id_and_the_cold_start(api, lambda_context):
+    import io
+    import logging
+
+    from functions.logs import JsonFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("streamloop")
+    logger.addHandler(handler)
+    try:
+        call(api, lambda_context, "GET", "/v1/profiles/adult/home", {"country": "US"}, headers=KEY)
+        second = LambdaContext(aws_request_id="5b2a9c1e-0000-4000-8000-000000000001")
+        call(api, second, "GET", "/v1/profiles/adult/home", {"country": "US"}, headers=KEY)
+    finally:
+        logger.removeHandler(handler)
+    access = [json.loads(line) for line in stream.getvalue().splitlines()
+              if json.loads(line)["message"] == "request"]
+    assert [(e["aws_request_id"], e["cold_start"]) for e in access] == [
+        ("5b2a9c1e-0000-4000-8000-000000000000", True), ("5b2a9c1e-0000-4000-8000-000000000001", False)]
+    assert all(len(e["request_id"]) == 32 and e["status"] == 200 for e in access)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from test_functions_support import event
 
 from functions.realtime import apply_events
@@ -53,3 +54,21 @@ def test_recent_genres_decay_and_profile_settings_are_fresh():
     kid = apply_events(state, [event("profile_updated", is_kids=True, maturity_rating="7+", occurred_at=at(6),
                                      country="DE")], TITLES)
     assert (kid["is_kids"], kid["maturity_rating"], kid["country"]) == (True, "7+", "DE")
+
+
+def test_collector_values_have_their_declared_shapes():
+    from functions.collector import _add_counts
+    from streamloop.core.store.values import StoreValueError, validate
+
+    state = apply_events(None, [event("play_start", title_id="m1", position_s=0, duration_s=6000, occurred_at=at(0)),
+                                event("play_complete", title_id="e1", position_s=1800, occurred_at=at(40)),
+                                event("profile_updated", is_kids=False, maturity_rating="16+", occurred_at=at(41))],
+                         TITLES)
+    validate("state", "p", state)
+    assert state["completed"] == [{"title_id": "e1", "series_id": "s1", "kind": "episode", "at": at(40).timestamp()}]
+    bandit = _add_counts(None, {"a": {"impressions": 2, "clicks": 1}})
+    validate("bandit", "home_row_order", bandit)
+    assert bandit["arms"] == {"a": {"impressions": 2, "clicks": 1}}
+    broken = dict(state, completed=[{"title_id": "e1"}])  # a reader would miss series_id, kind, at
+    with pytest.raises(StoreValueError, match="state/p: completed.0.series_id"):
+        validate("state", "p", broken)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -97,17 +98,21 @@ def test_unopenable_store_still_serves_a_page(tmp_path):
         assert health == {"status": "ok", "store": "unavailable", "store_backend": "sqlite"}
 
 
-def test_missing_model_output_degrades_top_picks_only(tmp_path):
-    # GIVEN a known profile whose candidates were never published (no trained model yet), no experiments
+def test_missing_model_output_falls_back_to_popular_top_picks(tmp_path):
+    # GIVEN a known profile whose candidates were never published (no model can serve it), no experiments
     services = make_services(tmp_path, experiments_dir=tmp_path / "no-experiments")
     services.get_store().delete("candidates", "adult")
     page = services.home.home("adult", "US", "tv", 8, 10)
-    # THEN the page stays personalized by what is known (genre affinity), without top picks
-    assert page["personalized"] is True
-    kinds = [row["kind"] for row in page["rows"]]
-    assert "top_picks" not in kinds and "genre" in kinds
+    # THEN the page stays personalized by what is known (genre affinity), and Top Picks is the popular
+    # titles, labelled as such (issue #10: popularity only when no model can serve the profile)
+    assert page["personalized"] is True and page["model_version"] == "popularity"
+    rows = {row["kind"]: row for row in page["rows"]}
+    assert "genre" in rows
+    assert rows["top_picks"]["reason"] == "The most popular titles you have not seen"
+    # the seeded popular list is m0, m1, m2, ... (m3 DE-only, m4 18+ allowed for this adult; US request)
+    assert [i["title_id"] for i in rows["top_picks"]["items"]][:3] == ["m0", "m1", "m2"]
     assert page["rows"][[r["kind"] for r in page["rows"]].index("genre")]["row_id"] in ("genre:comedy", "genre:action")
-    recs = services.home.recommendations("adult", "US", 5)
+    recs = services.picks.recommendations("adult", "US", 5)
     assert recs["model_version"] == "popularity" and len(recs["items"]) == 5
 
 
@@ -135,8 +140,32 @@ def test_unexpected_errors_are_500_without_internals(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(services.home, "similar", boom)
+    monkeypatch.setattr(services.picks, "similar", boom)
     with LiveServer(create_app(services=services)) as server:
         r = httpx.get(f"{server.url}/v1/titles/m1/similar", headers=AUTH, timeout=10)
         assert r.status_code == 500
         assert "secret" not in r.text and r.json()["request_id"] == r.headers["x-request-id"]
+
+
+def test_a_failed_claim_is_a_503_and_the_retry_lands_the_batch_once(tmp_path, monkeypatch):
+    # GIVEN the online store fails while the collector claims event ids (after the lake write)
+    services = make_services(tmp_path)
+    store = services.get_store()
+    with LiveServer(create_app(services=services)) as server:
+        events = [event("app_open"), event("app_open"), event("app_open") | {"device_id": ""}]
+
+        def fail(*args, **kwargs):
+            raise StoreError("store unreachable")
+
+        monkeypatch.setattr(store, "add_many_if_absent", fail)
+        r = httpx.post(f"{server.url}/v1/events", json={"events": events}, headers=AUTH, timeout=10)
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+        monkeypatch.undo()
+        # WHEN the client retries THEN the events are accepted, and the lake holds the batch once
+        r = httpx.post(f"{server.url}/v1/events", json={"events": events}, headers=AUTH, timeout=10)
+        assert (r.json()["accepted"], r.json()["duplicates"], len(r.json()["rejected"])) == (2, 0, 1)
+    from streamloop.core.lake import Lake
+
+    lake = Lake(services.settings.lake_root)
+    assert len(lake.files("events")) == 1 and len(lake.files("rejected")) == 1
+    assert not list(Path(services.settings.lake_root).rglob("*.tmp-*"))  # no half-written file left

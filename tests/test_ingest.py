@@ -10,8 +10,8 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from streamloop.core import ingest
 from streamloop.cli import main
+from streamloop.core import ingest
 from streamloop.core.errors import StreamloopError
 from streamloop.core.ingest import ingest_paths
 from streamloop.core.settings import get_settings

@@ -9,7 +9,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from ml.config import RecommenderConfig
-from ml.errors import NoTrainingData, TrainingDataError
+from ml.errors import InsufficientData, NoTrainingData
 from ml.recommend.interactions import normalize, relevant_items
 from ml.recommend.metrics import ndcg_at, recall_at
 from ml.recommend.pipeline import Recommender, split_positions, train_recommender
@@ -55,7 +55,38 @@ def test_batch_outputs_exclude_seen_items_and_round_trip(trained):
     similar = result.model.similar
     assert (similar["title_id"] != similar["similar_title_id"]).all()
     loaded = Recommender.from_artifacts(result.artifacts)
-    assert len(loaded.candidates) == len(candidates)
+    pd.testing.assert_frame_equal(loaded.candidates, candidates)
+    pd.testing.assert_frame_equal(loaded.similar, similar)
+    assert (loaded.scorer, loaded.blend, loaded.model_name) == (result.model.scorer, result.model.blend, "ranker")
+    probe = np.random.default_rng(0).random((5, len(FEATURES))).astype(np.float32)
+    np.testing.assert_array_equal(loaded.ranker.inplace_predict(probe), result.model.ranker.inplace_predict(probe))
+
+
+def test_every_baseline_is_a_candidate_that_serves_every_profile_without_seen_items(trained):
+    interactions, result = trained
+    seen = set(zip(interactions["profile_id"], interactions["item_id"]))
+    profiles = set(interactions.loc[interactions["weight"] > 0, "profile_id"])
+    names = [c.model_name for c in result.candidates]
+    assert names == ["popularity", "trending", "itemknn", "ease", "als", "ranker"]  # simplest first
+    for baseline in result.baselines:
+        assert baseline.kind == "baseline" and baseline.metrics == (
+            result.baseline_metrics[baseline.model_name] | {"label_events": result.metrics["label_events"]})
+        lists = baseline.model.candidates
+        assert set(lists["profile_id"]) == profiles
+        assert not any((p, c) in seen for p, c in zip(lists["profile_id"], lists["content_id"]))
+        loaded = Recommender.from_artifacts(baseline.artifacts)
+        assert loaded.ranker is None and loaded.model_name == baseline.model_name
+        pd.testing.assert_frame_equal(loaded.candidates, lists)
+        # per-profile NDCG the gate resamples averages to the reported metric
+        assert baseline.unit_outputs.mean() == pytest.approx(baseline.metrics["ndcg_at_10"])
+    assert result.unit_outputs.mean() == pytest.approx(result.metrics["ndcg_at_10"])
+    popularity = next(b for b in result.baselines if b.model_name == "popularity").model.candidates
+    top = popularity.groupby("profile_id")["content_id"].apply(list)
+    counts = interactions[interactions["weight"] > 0].groupby("item_id")["profile_id"].nunique()
+    for profile_id, items in top.head(20).items():  # the most popular titles the profile has not seen, in order
+        unseen = [i for i in counts.sort_values(ascending=False, kind="stable").index
+                  if (profile_id, i) not in seen]
+        assert [counts[i] for i in items[:5]] == [counts[i] for i in unseen[:5]]
 
 
 def test_evaluation_is_deterministic_whatever_the_row_order():
@@ -142,13 +173,14 @@ def test_test_labels_exclude_items_seen_before_the_cut():
 
 def test_ranking_metrics_on_known_lists():
     assert ndcg_at(["a", "b"], {"a"}) == 1.0
-    assert 0 < ndcg_at(["x", "a"], {"a"}) < 1
+    assert ndcg_at(["x", "a"], {"a"}) == pytest.approx(1 / np.log2(3))
+    assert ndcg_at(["x", "a", "b"], {"a", "b"}) == pytest.approx((1 / np.log2(3) + 1 / np.log2(4)) / (1 + 1 / np.log2(3)))
     assert recall_at(["a", "x"], {"a", "b"}) == 0.5
 
 
-def test_too_few_profiles_and_no_plays_fail_clearly():
+def test_too_few_profiles_and_no_plays_are_skips_with_their_reason():
     interactions = normalize(taste_interactions(n_profiles=5, n_items=20))
-    with pytest.raises(TrainingDataError, match="at least 20 profiles"):
+    with pytest.raises(InsufficientData, match="at least 20 profiles with plays, found 5"):
         train_recommender(interactions, taste_catalog(n_items=20), FAST)
     with pytest.raises(NoTrainingData):
         train_recommender(interactions.assign(weight=0.0), taste_catalog(n_items=20), FAST)

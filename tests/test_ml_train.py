@@ -2,7 +2,10 @@
 through the Dagster jobs, into the SQLite online store the API reads."""
 from __future__ import annotations
 
+import json
+
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
@@ -12,6 +15,7 @@ from ml.synthetic import account_snapshots, taste_catalog, taste_interactions
 from streamloop.core.errors import StreamloopError
 from streamloop.core.settings import get_settings
 from streamloop.core.store import get_store
+from streamloop.core.store.generations import read_published
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -67,27 +71,90 @@ def test_training_promotes_scores_and_publishes(home):
 
     build_warehouse(home / "warehouse.duckdb", account_snapshots(n_accounts=300, n_snapshots=8, seed=1))
     summary = run_training()
-    statuses = {o.name: o.status for o in summary.outcomes}
-    assert statuses["churn"] == "promoted" and statuses["recommender"] == "promoted"
-    assert statuses["ltv"] in ("promoted", "kept")
+    outcomes = {o.name: o for o in summary.outcomes}
+    assert outcomes["churn"].status == "promoted" and outcomes["recommender"].status == "promoted"
+    # 5 matured weekly snapshots cannot hold a 90-day purge gap: LTV is skipped, honestly, not evaluated
+    assert outcomes["ltv"].status == "skipped" and "90-day purge gap" in outcomes["ltv"].reason
+    registry = default_registry()
+    assert registry.versions("churn") == [1, 2]  # the learned model and its logistic baseline, both registered
+    assert registry.versions("recommender") == [1, 2, 3, 4, 5, 6]  # the ranker and five baseline generators
+    for name in ("churn", "recommender"):
+        production = registry.production(name)
+        assert (production.model_name, production.model_kind) == (outcomes[name].model_name,
+                                                                     outcomes[name].model_kind)
+        assert production.selection["chosen"] == production.model_name
+        assert outcomes[name].decision.startswith(f"{production.model_name} ({production.model_kind}) serves")
+    churn_version = registry.production("churn").model_version
+    recommender_version = registry.production("recommender").model_version
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     scores = con.execute("select * from account_scores").df()
     assert len(scores) == 300 and scores["churn_risk"].between(0, 1).all()
+    assert set(scores["churn_model_version"]) == {churn_version}
     assert con.execute("select count(*) from profile_scores").fetchone()[0] > 0
     con.close()
     assert set(summary.published) >= {"profile", "title", "lists", "candidates", "similar"}
     store = get_store(get_settings())
     profile_ids = [f"p{i}" for i in range(120)]
-    candidates = store.get_many("candidates", profile_ids)
-    assert candidates and all(v["model_version"] == "recommender-v1" and v["items"] for v in candidates.values())
-    assert store.get("profile", "p0")["segment"] is not None
+    candidates = read_published(store, "candidates", profile_ids)
+    assert len(candidates) == 120 and all(v["model_version"] == recommender_version and v["items"]
+                                          for v in candidates.values())
+    assert read_published(store, "profile", ["p0"])["p0"]["segment"] is not None
     for value in candidates.values():  # a thumbs-down marks a title as seen: never recommended
         assert "t119" not in {item for item, _ in value["items"]}
-    assert set(store.get_many("lists", ["trending", "popular", "new_releases", "other"])) == {
+    assert set(read_published(store, "lists", ["trending", "popular", "new_releases", "other"])) == {
         "trending", "popular", "new_releases"}
     store.close()
     assert (home / "registry" / "churn" / "v1" / "report" / "roc.png").exists()
-    assert "churn" in summary.render()
+    rendered = summary.render()
+    assert f"churn        promoted v{registry.production('churn').version} " in rendered
+    assert "label events" in rendered and "why: " in rendered
+
+
+def test_a_learned_model_that_loses_to_its_baseline_leaves_the_baseline_serving(home):
+    from streamloop.app.train import run_training
+
+    accounts = account_snapshots(n_accounts=300, n_snapshots=8, seed=1)
+    # churn odds linear in two recency/frequency features: the logistic baseline is the true model
+    logit = -2.5 + 0.3 * accounts["days_since_last_activity"] - 0.5 * np.log1p(accounts["household_plays_28d"])
+    churned = np.random.default_rng(1).random(len(accounts)) < 1 / (1 + np.exp(-logit))
+    accounts["is_churned_30d"] = pd.array(churned, dtype="boolean")
+    build_warehouse(home / "warehouse.duckdb", accounts)
+    summary = run_training(["churn"])
+    (outcome,) = summary.outcomes
+    assert (outcome.status, outcome.model_name, outcome.model_kind) == (
+        "promoted", "logistic_recency_frequency", "baseline")
+    registry = default_registry()
+    assert registry.get("churn", 1).metrics["auc"] < outcome.metrics["auc"]  # the learned one ranked worse
+    production = registry.production("churn")
+    assert (production.version, production.model_kind) == (2, "baseline")
+    learned = registry.get("churn", 1)
+    assert learned.model_kind == "learned" and registry.gate_of("churn", 1)["passed"] is False
+    assert any(r.startswith("not selected: logistic_recency_frequency (baseline) serves")
+               for r in registry.gate_of("churn", 1)["reasons"])
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    risk = con.execute("select account_id, churn_risk, churn_model_version from account_scores "
+                       "order by account_id").df()
+    con.close()
+    assert set(risk["churn_model_version"]) == {"churn:v2"}
+    # the scores are the baseline's own predictions on the latest snapshot
+    from ml.churn import ChurnModel
+
+    model = ChurnModel.from_artifacts(registry.load_artifacts("churn", 2)[1])
+    latest = accounts[accounts["snapshot_date"] == accounts["snapshot_date"].max()].sort_values("account_id")
+    np.testing.assert_allclose(risk["churn_risk"].to_numpy(), model.predict(latest), rtol=1e-9)
+
+
+def test_too_little_data_is_a_skip_and_the_command_succeeds(home):
+    from streamloop.app.train import run_training
+
+    build_warehouse(home / "warehouse.duckdb", account_snapshots(n_accounts=20, n_snapshots=8, seed=1))
+    summary = run_training(["churn", "ltv"])  # returns: no exception, so the CLI exits 0
+    outcomes = {o.name: o for o in summary.outcomes}
+    assert outcomes["churn"].status == "skipped"
+    assert outcomes["churn"].reason == ("churn needs at least 200 matured account snapshots, found 140 "
+                                        "(STREAMLOOP_MIN_TRAINING_ROWS)")
+    assert outcomes["ltv"].status == "skipped"
+    assert default_registry().versions("churn") == []
 
 
 def test_bad_data_fails_and_leaves_production_untouched(home):
@@ -96,7 +163,7 @@ def test_bad_data_fails_and_leaves_production_untouched(home):
     accounts = account_snapshots(n_accounts=300, n_snapshots=8, seed=1)
     build_warehouse(home / "warehouse.duckdb", accounts)
     run_training(["churn"])
-    assert default_registry().production("churn").version == 1
+    before = default_registry().production("churn").version
 
     one_class = accounts.copy()
     one_class["is_churned_30d"] = one_class["is_churned_30d"].fillna(False) & False
@@ -107,16 +174,17 @@ def test_bad_data_fails_and_leaves_production_untouched(home):
     with pytest.raises(StreamloopError, match="single class"):
         run_training(["churn"])
     registry = default_registry()
-    assert registry.versions("churn") == [1] and registry.production("churn").version == 1
+    assert registry.versions("churn") == [1, 2] and registry.production("churn").version == before
 
 
-def test_a_model_its_gate_keeps_out_is_reported_kept_and_the_command_succeeds(home):
+def test_a_run_whose_candidates_all_fail_is_reported_kept_and_the_command_succeeds(home):
     from streamloop.app.train import run_training
 
     accounts = account_snapshots(n_accounts=300, n_snapshots=8, seed=1)
     build_warehouse(home / "warehouse.duckdb", accounts)
     run_training(["churn"])
-    # labels shuffled across rows: the signal is gone, so the next model is worse than production
+    before = default_registry().production("churn").version
+    # labels shuffled across rows: the signal is gone, so no candidate reaches the AUC floor
     noise = accounts.copy()
     noise["is_churned_30d"] = noise["is_churned_30d"].sample(frac=1, random_state=3).to_numpy()
     con = duckdb.connect(str(home / "warehouse.duckdb"))
@@ -125,9 +193,11 @@ def test_a_model_its_gate_keeps_out_is_reported_kept_and_the_command_succeeds(ho
     con.close()
     summary = run_training(["churn"])
     (outcome,) = summary.outcomes
-    assert (outcome.status, outcome.version) == ("kept", 2) and outcome.reason.startswith("gate failed: ")
-    assert default_registry().production("churn").version == 1
-    assert summary.scored["account_scores"] == 300  # scoring still ran, with production v1
+    assert (outcome.status, outcome.version) == ("kept", 3)
+    assert outcome.reason.startswith("gate failed: no churn candidate passed its checks: ")
+    assert "floor: auc" in outcome.reason
+    assert default_registry().production("churn").version == before
+    assert summary.scored["account_scores"] == 300  # scoring still ran, with the unchanged production version
 
 
 def test_no_subscriptions_skips_churn_and_ltv_while_the_recommender_trains(home):
@@ -155,10 +225,43 @@ def test_a_corrupt_production_artifact_fails_scoring_in_one_line_and_changes_not
 
     build_warehouse(home / "warehouse.duckdb", account_snapshots(n_accounts=300, n_snapshots=8, seed=1))
     run_training(["churn"])
-    artifact = next(p for p in (home / "registry" / "churn" / "v1").iterdir() if p.suffix == ".ubj")
+    version = default_registry().production("churn").version
+    artifact = home / "registry" / "churn" / f"v{version}" / "model.json"
     artifact.write_bytes(artifact.read_bytes()[:-10] + b"tampered!!")
     with pytest.raises(StreamloopError, match=r"^train failed: batch_scoring step account_scores: .*corrupt") as failure:
         run_training(["ltv"])
     assert "\n" not in str(failure.value)
     registry = default_registry()
-    assert registry.production("churn").version == 1 and registry.versions("churn") == [1]
+    assert registry.production("churn").version == version and registry.versions("churn") == [1, 2]
+
+
+def test_rollback_restores_the_previous_production_version_and_republishes_it(home):
+    from click.testing import CliRunner
+
+    from ml.gates import GateResult
+    from streamloop.app.train import run_training
+    from streamloop.cli import main
+
+    build_warehouse(home / "warehouse.duckdb", account_snapshots(n_accounts=300, n_snapshots=8, seed=1))
+    run_training(["churn"])
+    registry = default_registry()
+    first = registry.production("churn")
+    other = ({1, 2} - {first.version}).pop()
+    registry.promote("churn", other, GateResult("churn", True))  # an operator's promotion of the other candidate
+
+    listing = CliRunner().invoke(main, ["models"])
+    assert listing.exit_code == 0 and f"churn serves churn:v{other} = " in listing.output
+    described = json.loads(CliRunner().invoke(main, ["models", "--json"]).output)
+    assert described[0]["production"]["model_version"] == f"churn:v{other}"
+
+    rolled = CliRunner().invoke(main, ["models", "rollback", "churn"])
+    assert rolled.exit_code == 0, rolled.output
+    assert f"churn: production churn:v{other} → {first.model_version} ({first.model_name}, {first.model_kind})" \
+        in rolled.output
+    assert default_registry().production("churn").version == first.version
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    served = {row[0] for row in con.execute("select distinct churn_model_version from account_scores").fetchall()}
+    con.close()
+    assert served == {first.model_version}  # rescored with the restored version
+    again = CliRunner().invoke(main, ["models", "rollback", "churn"])
+    assert again.exit_code != 0 and "no earlier production version" in again.output

@@ -264,15 +264,22 @@ def test_a_failing_quality_check_keeps_a_worse_model_out_of_production(home):
     accounts = account_snapshots(n_accounts=300, n_snapshots=8, seed=1)
     _write_table(settings.warehouse_file, "account_features", accounts)
 
-    # GIVEN a first model trained on data with signal: the check passes and it becomes production
+    # GIVEN a first run on data with signal: the learned model (v1) and its baseline (v2) are registered,
+    # the check passes and the chosen one becomes production; the UI metadata says which kind and why
     first = dg.materialize(_churn_assets(), resources=_resources(settings), instance=instance)
     assert first.success
     assert [e.passed for e in first.get_asset_check_evaluations()] == [True]
-    assert registry.production("churn").version == 1
+    production = registry.production("churn")
+    assert registry.versions("churn") == [1, 2] and production.version in (1, 2)
     model_metadata = first.asset_materializations_for_node("churn_model")[0].metadata
-    assert model_metadata["model_version"].value == "churn-v1"
+    assert model_metadata["chosen"].value == production.model_version == f"churn:v{production.version}"
+    assert model_metadata["model_kind"].value == production.model_kind
+    assert model_metadata["decision"].value.startswith(f"{production.model_name} ({production.model_kind}) serves")
+    assert "| churn:v2 | logistic_recency_frequency | baseline |" in model_metadata["candidates"].value
     assert "data:image/png;base64," in model_metadata["report"].value  # plots from ml.reports, inline
-    assert model_metadata["metric/auc"].value > 0.6
+    assert model_metadata["metric/auc"].value == production.metrics["auc"] > 0.6
+    promoted = first.asset_materializations_for_node("production_churn_model")[0].metadata
+    assert promoted["model_kind"].value == production.model_kind and promoted["why"].value
 
     # WHEN the labels lose their signal, the retrained model is worse than the gate allows
     shuffled = accounts.assign(is_churned_30d=accounts["is_churned_30d"].sample(frac=1, random_state=3).to_numpy())
@@ -280,15 +287,16 @@ def test_a_failing_quality_check_keeps_a_worse_model_out_of_production(home):
     second = dg.materialize(_churn_assets(), resources=_resources(settings), instance=instance,
                             raise_on_error=False)
 
-    # THEN the blocking check fails, the promotion step never runs and production stays v1
+    # THEN the blocking check fails, the promotion step never runs and production stays as it was
     assert not second.success
     evaluation, = second.get_asset_check_evaluations()
-    assert not evaluation.passed and "auc" in evaluation.description
+    assert not evaluation.passed and "no churn candidate passed its checks" in evaluation.description
+    assert "floor: auc" in evaluation.description
     materialized = {e.asset_key.to_user_string() for e in second.get_asset_materialization_events()}
     assert "churn_model" in materialized and "production_churn_model" not in materialized
-    assert registry.versions("churn") == [1, 2]
-    assert registry.production("churn").version == 1
-    assert registry.gate_of("churn", 2)["passed"] is False
+    assert registry.versions("churn") == [1, 2, 3, 4]
+    assert registry.production("churn").version == production.version
+    assert registry.gate_of("churn", 3)["passed"] is False and registry.gate_of("churn", 4)["passed"] is False
 
     # AND promoting v2 without its check (materializing the promotion alone) is refused too
     alone = dg.materialize(_churn_assets(), resources=_resources(settings), instance=instance,
@@ -297,7 +305,7 @@ def test_a_failing_quality_check_keeps_a_worse_model_out_of_production(home):
     failure = next(e for e in alone.all_events if e.is_step_failure)
     assert failure.step_key == "production_churn_model"
     assert failure.event_specific_data.error.cause.cls_name == RegistryError.__name__
-    assert registry.production("churn").version == 1
+    assert registry.production("churn").version == production.version
 
 
 def test_missing_training_data_skips_the_model_with_its_reason(home):
@@ -331,6 +339,9 @@ def _small_warehouse(path) -> None:
         "play_id": [f"pl{i}" for i in range(len(interactions))], "profile_id": interactions["profile_id"],
         "title_id": interactions["item_id"], "content_id": interactions["item_id"],
         "started_at": interactions["ts"], "watch_seconds": 1800, "is_completed": interactions["weight"] > 1}))
+    _write_table(path, "title_features", pd.DataFrame({  # what publication reads popularity lists from
+        "title_id": ["t1", "t2"], "snapshot_date": pd.Timestamp("2026-01-01"), "unique_viewers_28d": [3, 5],
+        "plays_7d": [4, 1], "trending_velocity": [0.5, 0.0], "days_since_release": [10, 400]}))
 
 
 def test_serving_scores_with_production_models_and_publishes_what_exists(home):
@@ -341,12 +352,13 @@ def test_serving_scores_with_production_models_and_publishes_what_exists(home):
         profile_scores,
         recommender_outputs,
     )
+    from streamloop.core.store.generations import read_published
     from streamloop.core.store.sqlite import SQLiteStore
 
     settings = get_settings()
     _small_warehouse(settings.warehouse_file)
     resources = local_resources(settings)
-    assert dg.materialize(_churn_assets(), resources=_resources(settings)).success  # churn v1 in production
+    assert dg.materialize(_churn_assets(), resources=_resources(settings)).success  # a churn model in production
 
     external = [dg.AssetSpec(k) for k in ("production_churn_model", "production_ltv_model", "profiles",
                                           "profile_features", "production_recommender_model", "titles",
@@ -364,9 +376,9 @@ def test_serving_scores_with_production_models_and_publishes_what_exists(home):
     assert "candidates" not in written.value and written.value["profile"] == 40
     store = SQLiteStore(settings.online_store_file)
     try:
-        profile = store.get("profile", "p0")
+        profile = read_published(store, "profile", ["p0"])["p0"]
         assert profile["churn_risk"] is not None and profile["segment"]
-        assert store.get("lists", "popular")["items"]
+        assert read_published(store, "lists", ["popular"])["popular"]["items"] == [["t2", 5.0], ["t1", 3.0]]
     finally:
         store.close()
 

@@ -15,14 +15,20 @@ from click.testing import CliRunner
 
 import streamloop.core.simulate.run as simulate_run
 from streamloop.cli import main as cli
+from streamloop.core import clock
+from streamloop.core.constants import DEVICE_TYPES, HOME_ROW_KINDS, genre_of_row_id
 from streamloop.core.contract import EVENT_TYPES, MATURITY_RATINGS, validate_catalog_record, validate_event
 from streamloop.core.errors import StreamloopError
-from streamloop.core.settings import get_settings
+from streamloop.core.experiments import assign, load_experiments
+from streamloop.core.settings import REPO_ROOT, get_settings
 from streamloop.core.simulate import SimulationConfig, run_simulation
-from streamloop.core.simulate.behaviour import HouseholdSimulator, trial_cancel_probability
+from streamloop.core.simulate.behaviour import _DEVICE_WEIGHT, _LOGOUT_P, HouseholdSimulator, trial_cancel_probability
+from streamloop.core.simulate.catalog import GENRES
 
-START = "2026-02-02"
+# a Monday; 60 days reach into the window of the product's Top Picks experiment (from 2025-09-01)
+START = "2025-08-04"
 MODERATE_DAYS = 60
+EXPERIMENT_START = datetime(2025, 9, 1, tzinfo=UTC)
 
 
 def _use_home(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
@@ -155,6 +161,48 @@ def test_every_contract_event_type_appears(moderate):
     _, summary, _, events, _ = moderate
     assert set(summary.events_by_type) == set(EVENT_TYPES)
     assert {e["event_type"] for e in events if e["event_type"] in EVENT_TYPES} == set(EVENT_TYPES)
+
+
+def test_exposures_join_to_the_products_experiments_with_its_assignment(moderate):
+    """Simulated exposures are the product's own: experiment and variant from experiments/*.yml, the variant
+    the product's sticky assignment gives that profile, and only inside the experiment's window."""
+    _, _, _, events, _ = moderate
+    experiments = load_experiments(REPO_ROOT / "experiments")
+    exposures = [e for e in events if e["event_type"] == "experiment_exposure"]
+    assert len(exposures) > 1000
+    for e in exposures:
+        test = experiments.test(e["properties"]["experiment_id"])
+        assert test is not None, e["properties"]
+        assert test.start <= _ts(e) < test.end
+        assert e["properties"]["variant"] == assign(e["profile_id"], test)
+    assert {e["properties"]["variant"] for e in exposures} == {"ranker", "popularity"}
+    sessions_before = [e for e in events if e["event_type"] == "app_open" and _ts(e) < EXPERIMENT_START]
+    assert sessions_before and min(_ts(e) for e in exposures) >= EXPERIMENT_START
+
+
+def test_home_row_ids_are_the_products(moderate):
+    _, _, _, events, _ = moderate
+    row_ids = {e["properties"]["row_id"] for e in events if e["event_type"] in ("impression", "click")}
+    genre_rows = {r for r in row_ids if genre_of_row_id(r) is not None}
+    assert genre_rows and {genre_of_row_id(r) for r in genre_rows} <= set(GENRES)
+    assert row_ids - genre_rows - {"search_results"} == set(HOME_ROW_KINDS) - {"because_you_watched", "genre"}
+
+
+def test_popularity_variant_sees_popular_top_picks_without_propensities(moderate):
+    _, _, _, events, _ = moderate
+    test = load_experiments(REPO_ROOT / "experiments").test("top_picks_ranker_vs_popularity")
+    # sessions (at most 5 hours) that began before the window show the default ranker: leave a margin
+    top_picks = [e for e in events if e["event_type"] == "impression" and e["properties"]["row_id"] == "top_picks"
+                 and test.start + timedelta(hours=6) <= _ts(e) < test.end and e["profile_id"]]
+    by_variant = defaultdict(list)
+    for e in top_picks:
+        by_variant[assign(e["profile_id"], test)].append(e)
+    assert all("propensity" in e["properties"] for e in by_variant["ranker"])
+    assert by_variant["popularity"] and not any("propensity" in e["properties"] for e in by_variant["popularity"])
+
+
+def test_behaviour_covers_every_contract_device_type():
+    assert set(_DEVICE_WEIGHT) == set(_LOGOUT_P) == set(DEVICE_TYPES)
 
 
 def test_timestamps_mix_local_offsets_and_utc(moderate):
@@ -339,7 +387,9 @@ def test_rerunning_a_seed_overwrites_instead_of_duplicating(tmp_path):
 
 def test_config_defaults_and_errors():
     config = SimulationConfig(profiles=10, days=30)
-    assert config.start_date == datetime.now(UTC).date() - timedelta(days=30)
+    assert config.start_date == date(2025, 12, 2)  # a fixed calendar: the last simulated day is 2025-12-31
+    with clock.frozen(datetime(2027, 3, 10, 15, 0, tzinfo=UTC)):  # "today" reads the one clock
+        assert SimulationConfig(profiles=10, days=30, start_date="today").start_date == date(2027, 2, 8)
     assert SimulationConfig(start_date="2026-01-05").start_date == date(2026, 1, 5)
     with pytest.raises(StreamloopError, match="YYYY-MM-DD"):
         SimulationConfig(start_date="05/01/2026")

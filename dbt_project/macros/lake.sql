@@ -2,12 +2,12 @@
     empty glob, so staging reads a typed empty relation instead. -#}
 
 {% macro lake_root() -%}
-  {{ return(env_var('STREAMLOOP_LAKE_URI', var('lake_root')) | trim) }}
+  {{ return(env_var('STREAMLOOP_LAKE_URI', var('streamloop_lake_root')) | trim) }}
 {%- endmacro %}
 
+{#- the files of one kind, below the root as streamloop/core/lake.py lays them out (var streamloop_lake_globs) -#}
 {% macro lake_glob(kind) -%}
-  {%- if kind == 'catalog' -%}{{ lake_root() }}/catalog/*.parquet
-  {%- else -%}{{ lake_root() }}/{{ kind }}/*/*.parquet{%- endif -%}
+  {{ lake_root() }}/{{ var('streamloop_lake_globs')[kind] }}
 {%- endmacro %}
 
 {% macro lake_has_files(kind) %}
@@ -29,13 +29,15 @@
         null::varchar as source,
         null::varchar as raw
         {%- if kind != 'catalog' %}, null::date as received_date{% endif %}
-        {%- if kind == 'rejected' %}, null::varchar as reason{% endif %}
+        {%- if kind in ('rejected', 'ignored') %}, null::varchar as reason{% endif %}
      where false)
   {%- endif -%}
 {% endmacro %}
 
 {#- Received-date partitions holding a batch that `relation` (an incremental model keyed by
-    received_date, batch_id) has not processed yet: a listing of file names, no file is read. -#}
+    received_date, batch_id) has not processed yet: a listing of file names, no file is read.
+    Only `batch-*` files are listed: `compacted-*` files (streamloop/core/compaction.py) hold batches the
+    warehouse had already processed when they were compacted, so they are never new. -#}
 {% macro lake_unprocessed_partitions(kind, relation) %}
   {% if not execute %}{{ return([]) }}{% endif %}
   {% set query %}
@@ -43,6 +45,7 @@
         select
             regexp_extract(file, 'received_date=([0-9-]+)/batch-([^/]+)\.parquet$', ['received_date', 'batch_id']) as parts
         from glob('{{ lake_glob(kind) }}')
+        where regexp_matches(file, '/batch-[^/]+\.parquet$')
     )
     select distinct parts.received_date
     from files

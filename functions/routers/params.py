@@ -10,8 +10,9 @@ import re
 
 from fastapi import HTTPException, Request
 
+from streamloop.core.constants import DEVICE_TYPES
+
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
-DEVICE_TYPES = ("tv", "mobile", "web", "tablet", "console")
 
 
 def _invalid(where: str, what: str):

@@ -30,11 +30,11 @@ import pandas as pd
 import xgboost as xgb
 
 from ml.config import RecommenderConfig
-from ml.errors import NoTrainingData, TrainingDataError
+from ml.errors import InsufficientData, NoTrainingData, TrainingDataError
 from ml.features import feature_hash
 from ml.recommend.catalog import Catalog, build_catalog
 from ml.recommend.interactions import relevant_items
-from ml.recommend.metrics import ranking_metrics
+from ml.recommend.metrics import ndcg_at, ranking_metrics
 from ml.recommend.ranker import (
     BASELINES,
     FEATURES,
@@ -42,41 +42,52 @@ from ml.recommend.ranker import (
     RankerChoice,
     build_candidates,
     fit_stage,
+    generator_lists,
     labels_for,
     rank_candidates,
     refit_ranker,
     train_ranker,
 )
-from ml.results import TrainingResult
+from ml.results import BASELINE, TrainingResult
+
+LEARNED_NAME = "ranker"
+# a tie within the noise keeps the simpler candidate: generators from the simplest, the learned ranker last
+COMPLEXITY = {"popularity": 0, "trending": 1, "itemknn": 2, "ease": 3, "als": 4, LEARNED_NAME: 10}
 
 
 @dataclass
 class Recommender:
-    """The trained re-ranker and its batch outputs (ranked before business filters)."""
+    """Batch outputs of one recommender candidate (ranked before business filters): the learned
+    re-ranker (with its booster) or a baseline generator alone (ranker None)."""
 
-    ranker: xgb.Booster
-    scorer: str  # "ranker", "blend", or the generator whose score ranked best on validation
+    ranker: xgb.Booster | None
+    scorer: str  # "ranker", "blend", or the generator whose score ranks
     candidates: pd.DataFrame  # profile_id, rank, content_id, score
     similar: pd.DataFrame  # title_id, rank, similar_title_id, score
     blend: dict[str, float] = field(default_factory=dict)  # generator → weight, when scorer == "blend"
+    model_name: str = LEARNED_NAME
 
     def to_artifacts(self) -> dict[str, bytes]:
-        return {
-            "model.ubj": bytes(self.ranker.save_raw("ubj")),
-            "model.json": json.dumps({"features": list(FEATURES), "generators": list(GENERATORS),
-                                      "scorer": self.scorer, "blend": self.blend}).encode(),
+        meta = {"model_name": self.model_name, "features": list(FEATURES), "generators": list(GENERATORS),
+                "scorer": self.scorer, "blend": self.blend}
+        booster = {"model.ubj": bytes(self.ranker.save_raw("ubj"))} if self.ranker is not None else {}
+        return booster | {
+            "model.json": json.dumps(meta).encode(),
             "candidates.parquet": _parquet(self.candidates),
             "similar.parquet": _parquet(self.similar),
         }
 
     @classmethod
     def from_artifacts(cls, artifacts: dict[str, bytes]) -> Recommender:
-        booster = xgb.Booster()
-        booster.load_model(bytearray(artifacts["model.ubj"]))
+        booster = None
+        if "model.ubj" in artifacts:
+            booster = xgb.Booster()
+            booster.load_model(bytearray(artifacts["model.ubj"]))
         meta = json.loads(artifacts["model.json"])
         return cls(booster, meta.get("scorer", "ranker"),  # versions before the scorer choice had none
                    pd.read_parquet(io.BytesIO(artifacts["candidates.parquet"])),
-                   pd.read_parquet(io.BytesIO(artifacts["similar.parquet"])), meta.get("blend", {}))
+                   pd.read_parquet(io.BytesIO(artifacts["similar.parquet"])), meta.get("blend", {}),
+                   meta.get("model_name", LEARNED_NAME))
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:
@@ -98,8 +109,8 @@ def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: 
         raise NoTrainingData("no plays or positive signals: nothing to learn tastes from")
     n_profiles = interactions.loc[interactions["weight"] > 0, "profile_id"].nunique()
     if n_profiles < config.min_profiles:
-        raise TrainingDataError(f"the recommender needs at least {config.min_profiles} profiles with plays, "
-                                f"found {n_profiles}")
+        raise InsufficientData(f"the recommender needs at least {config.min_profiles} profiles with plays, "
+                               f"found {n_profiles} (STREAMLOOP_MIN_TRAINING_PROFILES)")
     catalog = build_catalog(titles, interactions["item_id"].unique())
     position = split_positions(interactions, config.split)
     if config.eval_end_quantile < 1.0:  # a backtest: what came after the test period does not exist
@@ -150,26 +161,45 @@ def train_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, config: 
                                   "recall_at_20": r["per_profile"]["recall_at_20"].tolist()}
                            for name, r in ({"ours": ours} | baselines | components).items() if r["values"]}
 
-    recommender = None
+    # per-profile NDCG@10 over every evaluated profile, one order for all models (a model that gave a
+    # profile no list scores 0 there): what the gate's paired bootstrap resamples
+    eval_users = sorted(relevant_pos)
+    rankings = {LEARNED_NAME: {u: [i for i, _ in items] for u, items in ranked.items()}} | {
+        name: candidates.baselines[name] for name in BASELINES}
+    unit_ndcg = {name: np.array([ndcg_at(r.get(u, []), relevant_pos[u], 10) for u in eval_users])
+                 for name, r in rankings.items()}
+    label_events = float(sum(len(relevant_pos[u]) for u in eval_users))
+
+    outputs: dict[str, Recommender] = {}
     if produce_outputs:
-        progress("outputs: refit on all interactions, rank candidates for every profile")
+        progress("outputs: refit on all interactions, rank candidates for every profile (ours and each baseline)")
         eval_block = (candidates, labels_for(candidates, stage, relevant))
-        recommender = _fit_for_serving(interactions, catalog, choice, blocks + [eval_block], config)
+        outputs = _fit_for_serving(interactions, catalog, choice, blocks + [eval_block], config)
     importance = evaluated.booster.get_score(importance_type="gain")
+    window = {"interactions_from": str(interactions["ts"].min()), "split": config.split,
+              "evaluation_cut": str(eval_time), "interactions_to": str(interactions["ts"].max()),
+              "catalog_items": len(catalog)}
+    candidates_out = [TrainingResult(
+        name="recommender", model=outputs.get(name), artifacts=outputs[name].to_artifacts() if outputs else {},
+        metrics=baselines[name]["values"] | {"label_events": label_events},
+        undefined_metrics=baselines[name]["undefined"], baseline_metrics={}, features=[], feature_hash="",
+        data_window=window, params=asdict(config), details={"by_bucket": {name: baselines[name]["by_bucket"]}},
+        kind=BASELINE, model_name=name, complexity=COMPLEXITY[name], unit_labels=np.zeros(len(eval_users)),
+        unit_outputs=unit_ndcg[name]) for name in BASELINES if baselines[name]["values"]]
     return TrainingResult(
-        name="recommender", model=recommender, artifacts=recommender.to_artifacts() if recommender else {},
-        metrics=ours["values"], undefined_metrics=ours["undefined"],
+        name="recommender", model=outputs.get(LEARNED_NAME),
+        artifacts=outputs[LEARNED_NAME].to_artifacts() if outputs else {},
+        metrics=ours["values"] | {"label_events": label_events}, undefined_metrics=ours["undefined"],
         baseline_metrics={name: result["values"] for name, result in baselines.items()},
-        features=list(FEATURES), feature_hash=feature_hash(list(FEATURES)),
-        data_window={"interactions_from": str(interactions["ts"].min()), "split": config.split,
-                     "evaluation_cut": str(eval_time),
-                     "interactions_to": str(interactions["ts"].max()), "catalog_items": len(catalog)},
+        features=list(FEATURES), feature_hash=feature_hash(list(FEATURES)), data_window=window,
         params=asdict(config),
         details={"scorer": choice.scorer, "blend": evaluated.blend, "validation_ndcg": choice.validation_ndcg,
                  "component_metrics": {name: result["values"] for name, result in components.items()},
                  "by_bucket": {"ranker": ours["by_bucket"]} | {n: r["by_bucket"] for n, r in baselines.items()},
                  "importance": dict(sorted(importance.items(), key=lambda kv: -kv[1]))}
         | ({"profile_metrics": profile_metrics} if keep_profile_metrics else {}),
+        model_name=LEARNED_NAME, complexity=COMPLEXITY[LEARNED_NAME], unit_labels=np.zeros(len(eval_users)),
+        unit_outputs=unit_ndcg[LEARNED_NAME], baselines=candidates_out,
     )
 
 
@@ -204,17 +234,27 @@ def reference_time(history: pd.DataFrame) -> pd.Timestamp:
 
 
 def _fit_for_serving(interactions: pd.DataFrame, catalog: Catalog, choice: RankerChoice, blocks,
-                     config: RecommenderConfig) -> Recommender:
+                     config: RecommenderConfig) -> dict[str, Recommender]:
+    """Batch outputs for every profile from the learned ranker and from each baseline generator alone:
+    whichever candidate the gate promotes can serve everyone."""
     choice = refit_ranker(choice, blocks, config)
     stage = fit_stage(interactions, reference_time(interactions), catalog, config)
     users = np.arange(len(stage.index.users))
     ranked = rank_candidates(choice, build_candidates(stage, users, config, baseline_depth=0),
                              depth=config.output_candidates)
-    rows = [(stage.index.users[u], rank, catalog.items[i], score)
-            for u, items in ranked.items() for rank, (i, score) in enumerate(items, start=1)]
-    candidates = pd.DataFrame(rows, columns=["profile_id", "rank", "content_id", "score"])
     similar_rows = [(catalog.items[i], rank, catalog.items[j], score)
                     for i, neighbours in enumerate(stage.generators["itemknn"].most_similar(config.similar_items))
                     for rank, (j, score) in enumerate(neighbours, start=1)]
     similar = pd.DataFrame(similar_rows, columns=["title_id", "rank", "similar_title_id", "score"])
-    return Recommender(choice.booster, choice.scorer, candidates, similar, choice.blend)
+    outputs = {LEARNED_NAME: Recommender(choice.booster, choice.scorer, _lists(ranked, stage, catalog), similar,
+                                         choice.blend)}
+    for name in BASELINES:
+        lists = generator_lists(stage, name, users, config.output_candidates)
+        outputs[name] = Recommender(None, name, _lists(lists, stage, catalog), similar, {}, name)
+    return outputs
+
+
+def _lists(ranked: dict[int, list[tuple[int, float]]], stage, catalog: Catalog) -> pd.DataFrame:
+    rows = [(stage.index.users[u], rank, catalog.items[i], score)
+            for u, items in ranked.items() for rank, (i, score) in enumerate(items, start=1)]
+    return pd.DataFrame(rows, columns=["profile_id", "rank", "content_id", "score"])

@@ -161,6 +161,23 @@ def build_candidates(stage: Stage, user_positions: np.ndarray, config: Recommend
     return Candidates(np.concatenate(users_out), np.concatenate(items_out), np.vstack(feats_out), baselines)
 
 
+def generator_lists(stage: Stage, name: str, user_positions: np.ndarray, depth: int,
+                    batch_size: int = 512) -> dict[int, list[tuple[int, float]]]:
+    """Per user position, one generator's top `depth` unseen items with their scores (a baseline's
+    batch output)."""
+    matrix = stage.weighted if name in WEIGHTED_INPUT else stage.binary
+    out: dict[int, list[tuple[int, float]]] = {}
+    for start in range(0, len(user_positions), batch_size):
+        rows = user_positions[start:start + batch_size]
+        scores = stage.generators[name].score(matrix[rows])
+        scores[stage.seen[rows].toarray() > 0] = -np.inf
+        tops = _top_k(scores, depth)
+        for b, user in enumerate(rows):
+            keep = tops[b][np.isfinite(scores[b, tops[b]])]
+            out[int(user)] = list(zip(keep.tolist(), scores[b, keep].astype(float).tolist()))
+    return out
+
+
 def labels_for(candidates: Candidates, stage: Stage, relevant: dict[str, set[str]]) -> np.ndarray:
     """1 where the candidate is among the profile's relevant (later, unseen, positive) items."""
     positions = {stage.index.users.get_loc(u): set(stage.index.item_pos(list(items)).tolist())

@@ -7,17 +7,16 @@ with DAGSTER_HOME under STREAMLOOP_HOME, so run history lives beside the rest of
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 from orchestration.instance import prepare_dagster_home
+from streamloop.app.process_tree import run_supervised
 from streamloop.core.errors import StreamloopError
 from streamloop.core.progress import say
 from streamloop.core.settings import REPO_ROOT, Settings, get_settings
 
-_SHUTDOWN_GRACE_SECONDS = 30
+_SHUTDOWN_GRACE_SECONDS = 5  # for dagster dev to stop its own children before we stop them
 WORKSPACE = REPO_ROOT / "workspace.yaml"  # one code location, `streamloop`: orchestration/definitions.py
 
 def ui_environment(settings: Settings, dagster_home: Path) -> dict[str, str]:
@@ -35,19 +34,10 @@ def run_ui(port: int = 3000, host: str = "127.0.0.1") -> None:
     dagster_home = prepare_dagster_home(settings)
     command = [sys.executable, "-m", "dagster", "dev", "-w", str(WORKSPACE), "-h", host, "-p", str(port)]
     say(f"Dagster UI: http://{host}:{port}  (DAGSTER_HOME={dagster_home}; Ctrl-C stops it)")
-    process = subprocess.Popen(command, env=ui_environment(settings, dagster_home))
-    try:
-        returncode = process.wait()
-    except KeyboardInterrupt:
-        # the terminal sent Ctrl-C to dagster dev as well: let it stop its webserver and daemon
-        # itself (killing it would orphan them), forwarding the signal in case it was not reached
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=_SHUTDOWN_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.terminate()
-            process.wait()
-        say("Dagster UI stopped")
+    # SIGTERM (a process manager) and Ctrl-C stop the webserver, daemon and code servers with us
+    returncode, stopped_by = run_supervised(command, ui_environment(settings, dagster_home), _SHUTDOWN_GRACE_SECONDS)
+    if stopped_by is not None:
+        say(f"Dagster UI stopped ({stopped_by})")
         return
     if returncode != 0:
         raise StreamloopError(f"dagster dev exited with status {returncode} (see its output above)")

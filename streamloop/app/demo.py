@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import UTC, datetime
+from datetime import time as dt_time
 
 from streamloop.core.progress import say, step
 from streamloop.core.settings import get_settings
@@ -16,13 +18,18 @@ from streamloop.core.settings import get_settings
 def run_demo(profiles: int, days: int, seed: int) -> None:
     from streamloop.app.build import run_build
     from streamloop.app.train import run_training
+    from streamloop.core import clock
     from streamloop.core.simulate import SimulationConfig, run_simulation
 
     settings = get_settings()
+    config = SimulationConfig(profiles=profiles, days=days, seed=seed)
+    # the simulated service lives on its own (fixed) calendar: experiments, trending and (later) campaigns
+    # read the clock, so it stands at the start of the day after the last simulated one
+    clock.set_now(datetime.combine(config.end_date, dt_time(0), UTC))
     started = time.perf_counter()
     say(f"streamloop demo — state in {settings.home_dir}")
     with step(f"simulate {profiles} profiles × {days} days"):
-        print(run_simulation(SimulationConfig(profiles=profiles, days=days, seed=seed)).render())
+        print(run_simulation(config).render())
     with step("build the warehouse (dbt on DuckDB)"):
         print(run_build(full_refresh=False).render())
     with step("train, gate and publish models"):
@@ -39,12 +46,11 @@ def run_demo(profiles: int, days: int, seed: int) -> None:
 def _showcase(profiles: list[tuple[str, str]]) -> tuple[str, str]:
     """The most active profile that the Top Picks experiment shows the recommender to (half of the
     profiles see the popularity control), so the demo shows the model at work; else the most active."""
-    from datetime import UTC, datetime
-
-    from functions.experiments import load_experiments
+    from streamloop.core.constants import SURFACE_TOP_PICKS
+    from streamloop.core.experiments import load_experiments
     from streamloop.core.settings import REPO_ROOT
 
-    test = load_experiments(REPO_ROOT / "experiments").test_for("home.top_picks", datetime.now(UTC))
+    test = load_experiments(REPO_ROOT / "experiments").test_for(SURFACE_TOP_PICKS)  # at the clock's now
     treated = [p for p in profiles if test is not None and test.assign(p[0]) == "ranker"]
     return (treated or profiles)[0]
 

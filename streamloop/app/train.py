@@ -5,17 +5,20 @@ set, model, blocking quality check and promotion), then `batch_scoring` and `pub
 terminal and the UI share one path and one history. This module only reads the runs' outcomes
 back (from their events and the registry) into a summary.
 
-Each requested model is trained on its own: a model whose training data is absent (e.g. churn and
-LTV on a MovieLens import, which has no subscriptions) is skipped with a one-line reason while the
-others train. A model whose data is present but unusable fails; the run still finishes the other
-models, prints its summary, then raises so the CLI exits non-zero. A model its gate keeps out of
-production is an outcome ("kept"), not a failure.
+Each requested model is trained on its own: a model whose training data is absent or too small (e.g.
+churn and LTV on a MovieLens import, which has no subscriptions, or fewer matured snapshots than
+settings.min_training_rows) is skipped with a one-line reason while the others train. Every run
+evaluates the learned model and its baselines; the one the gate chooses is promoted, whichever kind it
+is, and the summary says which and why. A model whose data is present but unusable fails; the run
+still finishes the other models, prints its summary, then raises so the CLI exits non-zero. A run
+whose candidates all fail their gate keeps production as it was: an outcome ("kept"), not a failure.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ml.training import HEADLINE, MODELS, ModelOutcome
+from ml.models import MODEL_NAMES, MODELS
+from ml.training import ModelOutcome
 from streamloop.core.errors import StreamloopError
 from streamloop.core.progress import say
 
@@ -34,12 +37,15 @@ class TrainingSummary:
     def render(self) -> str:
         lines = ["training summary"]
         for o in self.outcomes:
-            metric = HEADLINE[o.name]
-            value = f" {metric}={o.metrics[metric]:.4f}" if metric in o.metrics else ""
-            base = f" (best baseline {o.best_baseline[0]}={o.best_baseline[1]:.4f})" if o.best_baseline else ""
+            metric = MODELS[o.name].headline
             version = f" v{o.version}" if o.version else ""
+            candidate = f" {o.model_name} ({o.model_kind})" if o.model_name else ""
+            value = f" {metric}={o.metrics[metric]:.4f}" if metric in o.metrics else ""
+            events = f" over {int(o.metrics['label_events'])} label events" if "label_events" in o.metrics else ""
             reason = f": {o.reason}" if o.reason else ""
-            lines.append(f"  {o.name:<12} {o.status}{version}{value}{base}{reason}")
+            lines.append(f"  {o.name:<12} {o.status}{version}{candidate}{value}{events}{reason}")
+            if o.decision and o.decision not in o.reason:
+                lines.append(f"  {'':<12} why: {o.decision}")
         if self.scored:
             lines.append("  scored: " + ", ".join(f"{t} {n} rows" for t, n in self.scored.items()))
         if self.published:
@@ -48,29 +54,26 @@ class TrainingSummary:
         return "\n".join(lines)
 
 
-def model_asset_keys(name: str) -> list[str]:
-    """The assets of one model in the `model_training` job (orchestration/defs/ml/assets.py)."""
-    training_set = [] if name == "recommender" else [f"{name}_training_set"]
-    return [*training_set, f"{name}_model", f"production_{name}_model"]
-
-
 def run_training(models: list[str] | None = None) -> TrainingSummary:
     import dagster as dg
 
     from ml.registry import default_registry
     from orchestration.runs import execute_job, failures
 
-    requested = list(models or MODELS)
+    requested = list(models or MODEL_NAMES)
     unknown = [m for m in requested if m not in MODELS]
     if unknown:
-        raise StreamloopError(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
-    names = [m for m in MODELS if m in requested]
+        raise StreamloopError(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODEL_NAMES)}")
+    names = [m for m in MODEL_NAMES if m in requested]
     registry = default_registry()
     before = {name: set(registry.versions(name)) for name in names}
 
-    keys = [dg.AssetKey(key) for name in names for key in model_asset_keys(name)]
+    keys = [dg.AssetKey(key) for name in names for key in MODELS[name].asset_keys]
     training = execute_job("model_training", asset_selection=keys, progress=True)
     summary = TrainingSummary(outcomes=[_outcome(name, training, registry, before[name]) for name in names])
+    for o in summary.outcomes:  # a slice the data could not hold (ml.features.split_by_time) is said, not hidden
+        if o.version and (note := registry.get(o.name, o.version).data_window.get("note")):
+            summary.notes.append(f"{o.name}: {note}")
 
     problems = [f"{o.name}: {o.reason}" for o in summary.failed]
     for job in ("batch_scoring", "publication"):
@@ -88,28 +91,35 @@ def _outcome(name: str, run, registry, versions_before: set[int]) -> ModelOutcom
     from orchestration.defs.skips import skip_reasons
     from orchestration.failures import failure_message
 
-    assets = model_asset_keys(name)
+    assets = MODELS[name].asset_keys
     skipped = skip_reasons(run.all_events)
     for key in assets:
         if key in skipped:
             return ModelOutcome(name, "skipped", skipped[key])
-    new = sorted(set(registry.versions(name)) - versions_before)
-    gate = registry.gate_of(name, new[-1]) if new else None
     # a model's steps are its assets and its quality check (step key `<asset>_check_…`)
     errors = [failure_message(e.event_specific_data) for e in run.all_events
               if e.is_step_failure and any(e.step_key == k or e.step_key.startswith(f"{k}_") for k in assets)]
+    new = [registry.get(name, v) for v in sorted(set(registry.versions(name)) - versions_before)]
+    if not new:
+        return ModelOutcome(name, "failed", errors[0] if errors else "the run registered no new version")
+    selection = new[0].selection
+    chosen = next((r for r in new if r.model_name == selection.get("chosen")), None)
+    if chosen is None:  # no candidate passed its checks: production stays as it was
+        return ModelOutcome(name, "kept", "gate failed: " + selection.get("decision", ""), new[0].version,
+                            new[0].metrics, decision=selection.get("decision", ""))
+    gate = registry.gate_of(name, chosen.version)
     production = registry.production(name)
-    promoted = production is not None and production.version == (new[-1] if new else None)
+    promoted = production is not None and production.version == chosen.version
     # a failed gate also fails its blocking check's step: that is the model kept out, not an error;
     # no gate verdict, or a passed gate without promotion, means a step broke
     if gate is None or (gate.get("passed") and not promoted):
-        return ModelOutcome(name, "failed", errors[0] if errors else "the run registered no new version")
-    ref = registry.get(name, new[-1])
-    headline = HEADLINE[name]
-    best = max(((b, m[headline]) for b, m in ref.baseline_metrics.items() if headline in m),
+        return ModelOutcome(name, "failed", errors[0] if errors else "the chosen candidate was not promoted")
+    headline = MODELS[name].headline
+    best = max(((b, m[headline]) for b, m in new[0].baseline_metrics.items() if headline in m),
                key=lambda kv: kv[1], default=None)
     reason = "" if promoted else "gate failed: " + "; ".join(gate.get("reasons") or ["see the check's result"])
-    return ModelOutcome(name, "promoted" if promoted else "kept", reason, ref.version, ref.metrics, best, gate)
+    return ModelOutcome(name, "promoted" if promoted else "kept", reason, chosen.version, chosen.metrics, best, gate,
+                        chosen.model_kind, chosen.model_name, selection.get("decision", ""))
 
 
 def _read_outputs(run, summary: TrainingSummary) -> None:

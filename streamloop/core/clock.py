@@ -18,7 +18,7 @@ _fixed: datetime | None = None
 
 def parse_instant(text: str) -> datetime:
     """An RFC 3339 instant ('2026-01-31T12:00:00Z', a date alone means 00:00 UTC) as an aware datetime."""
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    value = datetime.fromisoformat(text.strip())  # Python 3.11 reads a trailing Z
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 

@@ -27,8 +27,9 @@ import orjson
 
 from streamloop.core.contract import validate_catalog_record, validate_event
 from streamloop.core.errors import StreamloopError
-from streamloop.core.lake import Lake, new_batch_id
+from streamloop.core.lake import Lake, batch_file_name, new_batch_id
 from streamloop.core.progress import say
+from streamloop.core.records import record_problems, split_array
 
 SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
 RECORDS_PER_BATCH = 50_000  # one lake file per this many records keeps memory bounded on big files
@@ -79,12 +80,15 @@ class Tally:
 
 @dataclass
 class Screened:
-    """One batch after validation: the raw texts to land and the rejects with their reasons."""
+    """One batch after validation: the raw texts to land and the rejects with their reasons, each with its
+    position in the batch (its lake record_index: accepted and rejected records never share a key)."""
 
     accepted: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     accepted_records: list[dict] = field(default_factory=list)
+    accepted_positions: list[int] = field(default_factory=list)
+    rejected_positions: list[int] = field(default_factory=list)
 
 
 class Landing:
@@ -104,7 +108,7 @@ class Landing:
     def screen(self, candidates: Iterable[Candidate], seen: set, tally: Tally) -> Screened:
         """Validates each candidate; the first valid copy of an id is accepted, later ones are duplicates."""
         out = Screened()
-        for raw, record, parse_error in candidates:
+        for position, (raw, record, parse_error) in enumerate(candidates):
             tally.received += 1
             if parse_error is not None:
                 errors = [parse_error]
@@ -117,6 +121,7 @@ class Landing:
                 tally.reasons.update(reason_key(e) for e in errors)
                 out.rejected.append(raw)
                 out.reasons.append("; ".join(errors))
+                out.rejected_positions.append(position)
                 continue
             record_id = record[self._id_field]
             if record_id in seen:
@@ -126,20 +131,23 @@ class Landing:
             tally.accepted += 1
             out.accepted.append(raw)
             out.accepted_records.append(record)
+            out.accepted_positions.append(position)
         return out
 
     def land(self, screened: Screened, source: str, batch_id: str) -> None:
         """Writes the accepted and rejected records of one batch, unless that batch is already in the lake."""
-        for kind, raws, reasons in ((self.kind, screened.accepted, None),
-                                    ("rejected", screened.rejected, screened.reasons)):
+        for kind, raws, reasons, positions in (
+                (self.kind, screened.accepted, None, screened.accepted_positions),
+                ("rejected", screened.rejected, screened.reasons, screened.rejected_positions)):
             if not raws:
                 continue
-            if (kind, f"batch-{batch_id}.parquet") in self._landed:
+            if (kind, batch_file_name(batch_id)) in self._landed:
                 self.batches_already_landed += 1
                 continue
             self.files_written += self.lake.write_records(kind, raws, source=source, received_at=self.received_at,
-                                                          batch_id=batch_id, reasons=reasons)
-            self._landed.add((kind, f"batch-{batch_id}.parquet"))
+                                                          batch_id=batch_id, reasons=reasons,
+                                                          record_indexes=positions)
+            self._landed.add((kind, batch_file_name(batch_id)))
 
 
 # -- reading files ---------------------------------------------------------------------------------
@@ -180,9 +188,11 @@ def content_sha1(path: Path) -> str:
 def _candidate(raw: bytes) -> Candidate:
     text = raw.decode("utf-8", errors="replace")
     try:
-        return text, orjson.loads(raw), None
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         return text, None, f"record: not valid JSON ({exc})"
+    problems = record_problems(value, text)
+    return (text, None, "; ".join(problems)) if problems else (text, value, None)
 
 
 def _looks_like_one_document(path: Path) -> bool:
@@ -212,8 +222,9 @@ def iter_candidates(path: Path) -> Iterator[Candidate]:
         except orjson.JSONDecodeError:
             whole = _NOT_ONE_DOCUMENT  # e.g. JSON lines whose first line is broken: read as lines below
         if isinstance(whole, list):
-            # an array element has no text of its own; its compact serialization is what lands
-            yield from ((orjson.dumps(item).decode(), item, None) for item in whole)
+            # each element lands as its own text in the file (streamloop.core.records finds where it is)
+            for record in split_array(content.decode("utf-8", errors="replace")):
+                yield record.text, record.value, "; ".join(record.errors) or None
             return
         if whole is not _NOT_ONE_DOCUMENT:
             yield content.decode("utf-8", errors="replace").strip(), whole, None

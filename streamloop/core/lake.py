@@ -5,11 +5,17 @@ Layout (identical under a local folder and under s3://bucket/prefix):
     events/received_date=YYYY-MM-DD/batch-<batch_id>.parquet    raw event records, as received
     catalog/batch-<batch_id>.parquet                             raw catalog records, as received
     rejected/received_date=YYYY-MM-DD/batch-<batch_id>.parquet   records refused at the edge, with reasons
+    ignored/received_date=YYYY-MM-DD/batch-<batch_id>.parquet    records acknowledged but not collected (Segment
+                                                                 page/screen, ads, buffering), with reasons
 
 Every file has the columns of RAW_SCHEMA. `raw` keeps the record's original JSON text byte for byte,
 so the warehouse (dbt staging) can validate, type and reject it; nothing is parsed away at landing.
 Files are written once and never modified: a batch id names them, so re-landing the same batch
 (a retried upload) overwrites the same file with the same content instead of duplicating it.
+Writes return only once durable: locally the file and its folder are fsynced after an atomic rename;
+on S3 `put_object` returns once S3 has stored the object. `record_index` is the record's position in
+the request or file it came from, shared by the kinds of one batch, so `batch_id:record_index` names one
+received record whichever kind it landed in.
 Partitioning by *received* date makes "what is new since the last build" a cheap file-level question,
 while late events (old `occurred_at`) still land in today's partition.
 """
@@ -17,8 +23,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,7 +41,25 @@ RAW_SCHEMA = pa.schema([
 ])
 REJECTED_SCHEMA = pa.schema(list(RAW_SCHEMA) + [("reason", pa.string())])
 
-KINDS = ("events", "catalog", "rejected")
+KINDS = ("events", "catalog", "rejected", "ignored")
+WITH_REASON = ("rejected", "ignored")  # kinds whose files carry a `reason` column
+# The layout above, defined once: every reader (dbt's sources via var streamloop_lake_globs, the lake sensor,
+# ingest's re-landing check) goes through these. tests/test_warehouse_constants.py checks dbt's copy.
+PARTITION_COLUMN = "received_date"
+LAYOUT = {"events": "events/*/*.parquet", "catalog": "catalog/*.parquet", "rejected": "rejected/*/*.parquet",
+          "ignored": "ignored/*/*.parquet"}
+_PARTITION_RE = re.compile(rf"/{PARTITION_COLUMN}=(\d{{4}}-\d{{2}}-\d{{2}})/")
+
+
+def batch_file_name(batch_id: str) -> str:
+    """The file name of one landed batch (the same for every kind)."""
+    return f"batch-{batch_id}.parquet"
+
+
+def partition_of(path: str) -> str | None:
+    """The received-date partition (YYYY-MM-DD) a lake file lies in, None for the unpartitioned catalog."""
+    found = _PARTITION_RE.search(path)
+    return found.group(1) if found else None
 
 
 def new_batch_id(*parts: str) -> str:
@@ -56,14 +81,12 @@ class Lake:
     # -- paths -------------------------------------------------------------------------------------
     def glob(self, kind: str) -> str:
         """Glob for every file of one kind, as DuckDB's read_parquet (and dbt sources) take it."""
-        if kind == "catalog":
-            return f"{self.root}/catalog/*.parquet"
-        return f"{self.root}/{kind}/*/*.parquet"
+        return f"{self.root}/{LAYOUT[kind]}"
 
     def _path(self, kind: str, batch_id: str, received_date: str | None) -> str:
         if kind == "catalog":
-            return f"{self.root}/catalog/batch-{batch_id}.parquet"
-        return f"{self.root}/{kind}/received_date={received_date}/batch-{batch_id}.parquet"
+            return f"{self.root}/catalog/{batch_file_name(batch_id)}"
+        return f"{self.root}/{kind}/{PARTITION_COLUMN}={received_date}/{batch_file_name(batch_id)}"
 
     def files(self, kind: str) -> list[str]:
         if self.is_s3:
@@ -81,7 +104,7 @@ class Lake:
             raise ValueError(f"unknown lake kind {kind!r}")
         if table.num_rows == 0:
             return []
-        table = table.cast(REJECTED_SCHEMA if kind == "rejected" else RAW_SCHEMA)
+        table = table.cast(REJECTED_SCHEMA if kind in WITH_REASON else RAW_SCHEMA)
         batch_id = table.column("batch_id")[0].as_py()
         if kind == "catalog":
             return [self._write(self._path(kind, batch_id, None), table)]
@@ -94,9 +117,30 @@ class Lake:
             paths.append(self._write(self._path(kind, batch_id, day), part))
         return paths
 
+    def write_batch(self, batch: Mapping[str, Sequence[tuple[int, str, str | None]]], source: str,
+                    received_at: datetime, batch_id: str) -> list[str]:
+        """Lands one request's records, every kind under one batch id, and returns once all are durable.
+
+        `batch` maps a kind to (record_index, raw text, reason or None) triples; record indexes are the
+        records' positions in the request, so no two records of the batch share a key. Re-landing the
+        same batch (a client's retry) rewrites the same files: nothing is duplicated, whatever step a
+        crash interrupted. Kinds are written rejected/ignored first and events last (any order would do:
+        the warehouse reads a batch only through its files, each complete or absent)."""
+        paths: list[str] = []
+        for kind in sorted(batch, key=lambda k: k == "events"):
+            triples = batch[kind]
+            if not triples:
+                continue
+            indexes, raws, reasons = zip(*triples, strict=True)
+            paths += self.write_records(kind, raws, source=source, received_at=received_at, batch_id=batch_id,
+                                        reasons=reasons if kind in WITH_REASON else None, record_indexes=indexes)
+        return paths
+
     def write_records(self, kind: str, raws: Sequence[str], source: str, received_at: datetime | Sequence[datetime] | None = None,
-                      batch_id: str | None = None, reasons: Sequence[str] | None = None) -> list[str]:
-        """Lands raw JSON texts. `received_at` is one time for all, one per record, or now."""
+                      batch_id: str | None = None, reasons: Sequence[str] | None = None,
+                      record_indexes: Sequence[int] | None = None) -> list[str]:
+        """Lands raw JSON texts of one kind (durable on return). `received_at` is one time for all, one
+        per record, or now; `record_indexes` default to 0..n-1."""
         n = len(raws)
         if n == 0:
             return []
@@ -107,14 +151,14 @@ class Lake:
             times = list(received_at)
         columns = {
             "batch_id": [batch_id or new_batch_id()] * n,
-            "record_index": list(range(n)),
+            "record_index": list(record_indexes) if record_indexes is not None else list(range(n)),
             "received_at": times,
             "source": [source] * n,
             "raw": list(raws),
         }
-        if kind == "rejected":
+        if kind in WITH_REASON:
             columns["reason"] = list(reasons or [""] * n)
-        schema = REJECTED_SCHEMA if kind == "rejected" else RAW_SCHEMA
+        schema = REJECTED_SCHEMA if kind in WITH_REASON else RAW_SCHEMA
         return self.write_table(kind, pa.table(columns, schema=schema))
 
     def _write(self, path: str, table: pa.Table) -> str:
@@ -126,10 +170,20 @@ class Lake:
             bucket, key = path[5:].split("/", 1)
             self._s3().put_object(Bucket=bucket, Key=key, Body=buf.getvalue())
             return path
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(path).parent
+        if not folder.is_dir():
+            _make_durable_dirs(folder)
         tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)  # atomic: readers never see a half-written file
+        try:
+            with open(tmp, "wb") as f:
+                pq.write_table(table, f, compression="zstd")
+                f.flush()
+                os.fsync(f.fileno())  # the bytes are on disk before the name points at them
+            os.replace(tmp, path)  # atomic: readers never see a half-written file
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        _fsync_dir(folder)  # the rename itself survives a crash
         return path
 
     # -- S3 ----------------------------------------------------------------------------------------
@@ -147,6 +201,25 @@ class Lake:
         for page in self._s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             keys += [f"s3://{bucket}/{o['Key']}" for o in page.get("Contents", []) if o["Key"].endswith(".parquet")]
         return sorted(keys)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_durable_dirs(folder: Path) -> None:
+    """mkdir -p, fsyncing each new folder's parent so the new entries survive a crash."""
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        new.mkdir(exist_ok=True)
+        _fsync_dir(new.parent)
 
 
 def default_lake() -> Lake:

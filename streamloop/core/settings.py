@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     dynamodb_table: str = Field("streamloop-online", description="DynamoDB table for the online store")
     outbox_path: Path | None = Field(None, description="message outbox; default HOME/outbox.sqlite")
     aws_region: str = Field("us-east-1", description="region for boto3 clients")
+    # how the collector lands events (streamloop/core/landing.py): one file per request, group commit, or Firehose
+    landing: Literal["direct", "buffered", "firehose"] = Field("direct", description="collector landing mode")
+    landing_flush_interval_ms: int = Field(200, description="buffered landing: how long requests wait for a flush")
+    firehose_events_stream: str = Field("streamloop-events", description="Firehose stream landing events")
+    firehose_rejected_stream: str = Field("streamloop-rejected", description="Firehose stream landing rejects")
+    firehose_ignored_stream: str = Field("streamloop-ignored", description="Firehose stream landing ignored records")
 
     # lifecycle messaging (docs/messaging.md)
     messaging_daily_cap: int = Field(2, ge=0, description="messages per profile per calendar day in its time zone")
@@ -51,11 +57,31 @@ class Settings(BaseSettings):
     sns_platform_application_arn: str = Field("", description="SNS platform application for push; empty: local outbox")
     sns_feedback_topic_arn: str = Field("", description="SNS topic whose SES feedback notifications are accepted")
 
-    api_keys: str = Field("", description="comma-separated valid x-api-key values")
+    api_keys: str = Field("", description="comma-separated app keys (send events, read pages); raw or sha256:<hex>")
+    admin_keys: str = Field("", description="comma-separated admin keys (also /v1/admin/*); raw or sha256:<hex>")
     allow_open: bool = Field(False, description="serve without API keys; must be set explicitly")
+    profile_token_secret: str = Field("", description="HS256 secret of profile tokens; set it (or the public key) "
+                                                      "to require a signed profile token on page reads")
+    profile_token_public_key: str = Field("", description="PEM public key of RS256/ES256 profile tokens")
+    profile_token_issuer: str | None = Field(None, description="required `iss` of profile tokens, if set")
+    profile_token_audience: str | None = Field(None, description="required `aud` of profile tokens, if set")
+
+    privacy_salt: str = Field("", description="secret salt of the forgotten-people suppression list's hashes; "
+                                              "default: a random one kept in HOME/privacy/salt (set it on AWS)")
+    backup_retention_days: int = Field(35, description="how long S3 object versions and DynamoDB point-in-time "
+                                                       "recovery keep deleted data (stated in deletion audits)")
+    edge_ip: Literal["drop", "pseudonymize", "keep"] = Field(
+        "drop", description="what the edge does with context.ip and context.user_agent before landing")
+    raw_lake_retention_days: int = Field(730, description="raw lake partitions older than this are deleted "
+                                                          "by the scheduled retention job (0 keeps them forever)")
+    personalization_default: bool = Field(True, description="personalization allowed for a profile with no "
+                                                            "consent_updated record for it (docs/privacy.md)")
 
     dbt_target: Literal["duckdb", "spark"] = Field("duckdb", description="dbt target used by build")
     threads: int = Field(2, description="dbt and DuckDB threads")
+    min_training_rows: int = Field(200, description="churn/LTV: fewer matured account snapshots than this → the "
+                                                    "model is skipped (with its reason), not failed")
+    min_training_profiles: int = Field(20, description="recommender: fewer profiles with plays than this → skipped")
 
     @property
     def home_dir(self) -> Path:
@@ -84,6 +110,10 @@ class Settings(BaseSettings):
     @property
     def api_key_list(self) -> list[str]:
         return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+    @property
+    def admin_key_list(self) -> list[str]:
+        return [k.strip() for k in self.admin_keys.split(",") if k.strip()]
 
 
 @lru_cache(maxsize=1)

@@ -79,7 +79,7 @@ active_subscriptions as (
         on account_terms.account_id = lapsed_before_snapshot.account_id
         and account_terms.snapshot_date = lapsed_before_snapshot.snapshot_date
     where account_terms.event_type <> 'subscription_canceled'
-      and lapsed_before_snapshot.account_id is null
+        and lapsed_before_snapshot.account_id is null
 
 ),
 

@@ -4,8 +4,7 @@
 -- snapshot_date 00:00 UTC. Range joins over profile-days keep the cost at profiles x snapshots.
 
 {%- set genres = features_genres() %}
-{%- set play_start_parts = ['morning', 'afternoon', 'evening', 'night', 'weekend',
-                            'tv', 'mobile', 'web', 'tablet', 'console'] %}
+{%- set play_start_parts = ['morning', 'afternoon', 'evening', 'night', 'weekend'] + var('streamloop_device_types') %}
 {#- daily measure -> window lengths (days) summed into <measure>_<N>d -#}
 {%- set daily_measures = {
     'plays': [7, 28, 90], 'sessions': [7, 28, 90], 'active_days': [7, 28, 90], 'watch_seconds': [7, 28, 90],
@@ -55,8 +54,8 @@ profile_updates as (
         is_kids
     from {{ ref('events') }}
     where event_type = 'profile_updated'
-      and profile_id is not null
-      and is_kids is not null
+        and profile_id is not null
+        and is_kids is not null
 
 ),
 
@@ -134,10 +133,14 @@ genre_shares as (
         -- JSON entries are written here only for genres without a fixed column: building text for
         -- every genre row is the costliest step of this model; the fixed ones come from their columns
         case
-            when genre_windows.genre not in ('{{ genres | join("', '") }}')
-            then '"' || genre_windows.genre || '":'
-                || cast(round(cast(genre_windows.watch_seconds_90d as double) / daily_windows.watch_seconds_90d, 4)
-                        as varchar)
+            when genre_windows.genre not in (
+                    '{{ genres | join("', '") }}'
+                )
+                then '"' || genre_windows.genre || '":'
+                    || cast(
+                        round(cast(genre_windows.watch_seconds_90d as double) / daily_windows.watch_seconds_90d, 4)
+                        as varchar
+                    )
         end as other_genre_entry
     from genre_windows
     inner join daily_windows
@@ -146,7 +149,7 @@ genre_shares as (
     inner join genre_order
         on genre_windows.genre = genre_order.genre
     where daily_windows.watch_seconds_90d > 0
-      and genre_windows.watch_seconds_90d > 0
+        and genre_windows.watch_seconds_90d > 0
 
 ),
 
@@ -196,20 +199,23 @@ final as (
         {{ features_ratio('daily_windows.completed_plays_90d', 'daily_windows.plays_90d') }} as completion_rate_90d,
         {{ features_ratio('daily_windows.binge_sessions_90d', 'daily_windows.watch_sessions_90d') }}
             as binge_propensity,
-        cast({{ features_trend('coalesce(daily_windows.watch_seconds_7d, 0)', 7,
+        cast(
+            {{ features_trend('coalesce(daily_windows.watch_seconds_7d, 0)', 7,
                                'coalesce(daily_windows.watch_seconds_28d - daily_windows.watch_seconds_7d, 0)', 21) }}
-             as double) as trend_7d_vs_prior_21d,
+            as double
+        ) as trend_7d_vs_prior_21d,
         {%- for part in play_start_parts %}
         {{ features_ratio('daily_windows.play_starts_' ~ part ~ '_90d', 'daily_windows.play_starts_90d') }}
             as {{ part }}_share_90d,
         {%- endfor %}
 
         -- tastes (shares of 90-day watch time; null when there was none)
-        '{' || concat_ws(',',
+        '{' || concat_ws(
+            ',',
             {%- for genre in genres %}
             case
                 when genre_features.genre_share_{{ genre }}_90d > 0
-                then '"{{ genre }}":' || cast(round(genre_features.genre_share_{{ genre }}_90d, 4) as varchar)
+                    then '"{{ genre }}":' || cast(round(genre_features.genre_share_{{ genre }}_90d, 4) as varchar)
             end,
             {%- endfor %}
             genre_features.other_genre_entries
@@ -218,7 +224,7 @@ final as (
         {%- for genre in genres %}
         case
             when daily_windows.watch_seconds_90d > 0
-            then coalesce(genre_features.genre_share_{{ genre }}_90d, 0.0)
+                then coalesce(genre_features.genre_share_{{ genre }}_90d, 0.0)
         end as genre_share_{{ genre }}_90d,
         {%- endfor %}
 

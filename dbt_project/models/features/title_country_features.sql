@@ -12,7 +12,8 @@ snapshots as (
 
 titles as (
 
-    select title_id from {{ ref('titles') }} where kind in ('movie', 'series')
+    select title_id from {{ ref('titles') }}
+    where kind in ('movie', 'series')
 
 ),
 

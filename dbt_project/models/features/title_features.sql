@@ -62,7 +62,7 @@ viewer_windows as (
         snapshots.snapshot_date,
         count(distinct case
             when title_viewer_daily.activity_date >= {{ features_add_days('snapshots.snapshot_date', -7) }}
-            then title_viewer_daily.viewer_id
+                then title_viewer_daily.viewer_id
         end) as unique_viewers_7d,
         count(distinct title_viewer_daily.viewer_id) as unique_viewers_28d
     from title_viewer_daily
@@ -88,9 +88,11 @@ final as (
         -- popularity
         {{ features_zero_filled('daily_windows', ['plays_7d', 'plays_28d']) }},
         {{ features_zero_filled('viewer_windows', ['unique_viewers_7d', 'unique_viewers_28d']) }},
-        cast({{ features_trend('coalesce(daily_windows.plays_7d, 0)', 7,
+        cast(
+            {{ features_trend('coalesce(daily_windows.plays_7d, 0)', 7,
                                'coalesce(daily_windows.plays_28d - daily_windows.plays_7d, 0)', 21) }}
-             as double) as trending_velocity,
+            as double
+        ) as trending_velocity,
 
         -- viewing quality (null when no plays in the window)
         {{ features_zero_filled('daily_windows', ['completed_plays_28d']) }},
@@ -106,7 +108,9 @@ final as (
                           'daily_windows.ratings_up_90d + daily_windows.ratings_down_90d') }} as rating_balance_90d
 
     from title_snapshots
-    {{- features_left_join_on_keys('title_snapshots', ['daily_windows', 'viewer_windows'], ['title_id', 'snapshot_date']) }}
+    {{- features_left_join_on_keys(
+        'title_snapshots', ['daily_windows', 'viewer_windows'], ['title_id', 'snapshot_date']
+    ) }}
 
 )
 

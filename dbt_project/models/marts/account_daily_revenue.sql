@@ -15,9 +15,9 @@ with billing_events as (
         occurred_date
     from {{ ref('events') }}
     where account_id is not null
-      and event_type in (
-          'subscription_started', 'plan_changed', 'subscription_canceled', 'payment_succeeded', 'payment_failed'
-      )
+        and event_type in (
+            'subscription_started', 'plan_changed', 'subscription_canceled', 'payment_succeeded', 'payment_failed'
+        )
 
 ),
 
@@ -25,8 +25,12 @@ plans_in_force as (
 
     select
         *,
-        last_value(case when event_type in ('subscription_started', 'plan_changed') then plan end ignore nulls) over account_timeline as plan_in_force,
-        last_value(case when event_type in ('subscription_started', 'plan_changed') then price_cents end ignore nulls) over account_timeline as price_cents_in_force
+        last_value(case when event_type in ('subscription_started', 'plan_changed') then plan end ignore nulls)
+            over account_timeline
+            as plan_in_force,
+        last_value(case when event_type in ('subscription_started', 'plan_changed') then price_cents end ignore nulls)
+            over account_timeline
+            as price_cents_in_force
     from billing_events
     window account_timeline as (
         partition by account_id

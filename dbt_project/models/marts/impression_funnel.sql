@@ -14,7 +14,18 @@
 with window_events as (
 
     -- impressions and clicks of this build's rebuild windows (all of them in a full rebuild)
-    select event_id, event_type, device_id, session_id, profile_id, title_id, request_id, row_id, rank, propensity, occurred_at
+    select
+        event_id,
+        event_type,
+        device_id,
+        session_id,
+        profile_id,
+        title_id,
+        request_id,
+        row_id,
+        rank,
+        propensity,
+        occurred_at
     from {{ rebuilt_events() }} as rebuilt_events
     where event_type in ('impression', 'click')
 
@@ -22,7 +33,8 @@ with window_events as (
 
 impressions as (
 
-    select * from window_events where event_type = 'impression'
+    select * from window_events
+    where event_type = 'impression'
 
 ),
 
@@ -55,7 +67,7 @@ clicked as (
         on impressions.session_id = clicks.session_id
         and impressions.request_id = clicks.request_id
         and impressions.title_id = clicks.title_id
-        and clicks.clicked_at >= impressions.occurred_at
+        and impressions.occurred_at <= clicks.clicked_at
 
 ),
 
@@ -68,7 +80,7 @@ played as (
     inner join plays
         on clicked.session_id = plays.session_id
         and clicked.title_id = plays.title_id
-        and plays.started_at >= clicked.clicked_at
+        and clicked.clicked_at <= plays.started_at
     group by clicked.event_id
 
 ),

@@ -1,6 +1,7 @@
 {#- One row per received date: every event record received that day is accepted (the first copy of
-    a valid event), a duplicate (a later copy of an accepted event_id) or rejected (at the edge or in
-    the warehouse), so received_count = accepted_count + duplicate_count + rejected_count. -#}
+    a valid event), a duplicate (a later copy of an accepted event_id), rejected (at the edge or in
+    the warehouse) or ignored (a Segment message acknowledged but not collected), so
+    received_count = accepted_count + duplicate_count + rejected_count + ignored_count. -#}
 
 with warehouse_counts as (
 
@@ -19,19 +20,46 @@ edge_counts as (
 
 ),
 
+ignored_counts as (
+
+    select
+        received_date,
+        count(*) as ignored_count
+    from {{ ref('stg_lake__ignored') }}
+    group by received_date
+
+),
+
+received_dates as (
+
+    select received_date from warehouse_counts
+    union
+    select received_date from edge_counts
+    union
+    select received_date from ignored_counts
+
+),
+
 final as (
 
     select
-        coalesce(warehouse_counts.received_date, edge_counts.received_date) as received_date,
-        coalesce(warehouse_counts.warehouse_received_count, 0) + coalesce(edge_counts.rejected_at_edge_count, 0) as received_count,
+        received_dates.received_date,
+        coalesce(warehouse_counts.warehouse_received_count, 0)
+            + coalesce(edge_counts.rejected_at_edge_count, 0)
+            + coalesce(ignored_counts.ignored_count, 0) as received_count,
         coalesce(warehouse_counts.accepted_count, 0) as accepted_count,
         coalesce(warehouse_counts.duplicate_count, 0) as duplicate_count,
         coalesce(warehouse_counts.rejected_in_warehouse_count, 0) + coalesce(edge_counts.rejected_at_edge_count, 0) as rejected_count,
         coalesce(edge_counts.rejected_at_edge_count, 0) as rejected_at_edge_count,
-        coalesce(warehouse_counts.rejected_in_warehouse_count, 0) as rejected_in_warehouse_count
-    from warehouse_counts
-    full outer join edge_counts
-        on warehouse_counts.received_date = edge_counts.received_date
+        coalesce(warehouse_counts.rejected_in_warehouse_count, 0) as rejected_in_warehouse_count,
+        coalesce(ignored_counts.ignored_count, 0) as ignored_count
+    from received_dates
+    left join warehouse_counts
+        on received_dates.received_date = warehouse_counts.received_date
+    left join edge_counts
+        on received_dates.received_date = edge_counts.received_date
+    left join ignored_counts
+        on received_dates.received_date = ignored_counts.received_date
 
 )
 

@@ -7,7 +7,7 @@
         pre_hook="{{ delete_rebuilt_rows('started_at') }}",
     )
 }}
-{#- One row per session: a run of one device's events with gaps under session_gap_minutes.
+{#- One row per session: a run of one device's events with gaps under streamloop_session_gap_minutes.
     Incremental: each run replaces the sessions of the rebuild windows. -#}
 
 with window_events as (

@@ -13,9 +13,9 @@ latest as (
     select *
     from catalog_records
     qualify row_number() over (
-        partition by title_id
-        order by received_at desc, batch_id desc, record_index desc
-    ) = 1
+            partition by title_id
+            order by received_at desc, batch_id desc, record_index desc
+        ) = 1
 
 ),
 

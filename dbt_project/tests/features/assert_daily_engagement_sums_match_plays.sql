@@ -27,5 +27,5 @@ select engagement.*, plays.plays as mart_plays, plays.watch_seconds as mart_watc
 from engagement
 cross join plays
 where coalesce(engagement.plays, 0) <> plays.plays
-   or coalesce(engagement.watch_seconds, 0) <> plays.watch_seconds
-   or coalesce(engagement.completed_plays, 0) <> coalesce(plays.completed_plays, 0)
+    or coalesce(engagement.watch_seconds, 0) <> plays.watch_seconds
+    or coalesce(engagement.completed_plays, 0) <> coalesce(plays.completed_plays, 0)

@@ -23,7 +23,8 @@ features as (
 
 plays as (
 
-    select profile_id, ended_at, watch_seconds from {{ ref('plays') }} where profile_id is not null
+    select profile_id, ended_at, watch_seconds from {{ ref('plays') }}
+    where profile_id is not null
 
 ),
 
@@ -41,7 +42,9 @@ play_recount as (
         snapshots.snapshot_date,
         sum(case when plays.ended_at >= snapshots.snapshot_at - interval '7' day then 1 else 0 end) as plays_7d,
         sum(case when plays.ended_at >= snapshots.snapshot_at - interval '90' day
-                 then plays.watch_seconds else 0 end) as watch_seconds_90d,
+                then plays.watch_seconds
+            else 0
+        end) as watch_seconds_90d,
         max(cast(plays.ended_at as date)) as last_play_date
     from plays
     inner join snapshots
@@ -77,10 +80,11 @@ mismatches as (
         on features.profile_id = search_recount.profile_id
         and features.snapshot_date = search_recount.snapshot_date
     where features.plays_7d <> coalesce(play_recount.plays_7d, 0)
-       or features.watch_seconds_90d <> coalesce(play_recount.watch_seconds_90d, 0)
-       or features.searches_28d <> coalesce(search_recount.searches_28d, 0)
-       or coalesce(features.days_since_last_play, -1) <> coalesce(
-           {{ features_days_between('play_recount.last_play_date', 'features.snapshot_date') }}, -1)
+        or features.watch_seconds_90d <> coalesce(play_recount.watch_seconds_90d, 0)
+        or features.searches_28d <> coalesce(search_recount.searches_28d, 0)
+        or coalesce(features.days_since_last_play, -1) <> coalesce(
+            {{ features_days_between('play_recount.last_play_date', 'features.snapshot_date') }}, -1
+        )
 
 )
 

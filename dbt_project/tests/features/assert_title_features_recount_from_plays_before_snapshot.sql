@@ -46,4 +46,4 @@ left join recount
     on features.title_id = recount.title_id
     and features.snapshot_date = recount.snapshot_date
 where features.plays_28d <> coalesce(recount.plays_28d, 0)
-   or features.unique_viewers_28d <> coalesce(recount.unique_viewers_28d, 0)
+    or features.unique_viewers_28d <> coalesce(recount.unique_viewers_28d, 0)

@@ -1,13 +1,13 @@
 -- shown in Dagster as a check of ingestion_reconciliation (it reads several models)
 {{ config(meta={'dagster': {'ref': {'name': 'ingestion_reconciliation'}}}) }}
--- received = accepted + duplicates + rejected on every received date, and the totals agree with
+-- received = accepted + duplicates + rejected + ignored on every received date, and the totals agree with
 -- the records actually staged, the edge rejects and the events mart (returns the failing checks)
 with by_date as (
 
     select
         'received_date ' || received_date as failing_check
     from {{ ref('ingestion_reconciliation') }}
-    where received_count <> accepted_count + duplicate_count + rejected_count
+    where received_count <> accepted_count + duplicate_count + rejected_count + ignored_count
 
 ),
 
@@ -16,7 +16,8 @@ totals as (
     select
         (select sum(received_count) from {{ ref('ingestion_reconciliation') }}) as reconciled_received,
         (select count(*) from {{ ref('int_events_received') }})
-            + (select count(*) from {{ ref('stg_lake__edge_rejects') }}) as staged_received,
+            + (select count(*) from {{ ref('stg_lake__edge_rejects') }})
+            + (select count(*) from {{ ref('stg_lake__ignored') }}) as staged_received,
         -- Parquet footers hold row counts: counting the lake reads no data
         (select count(*) from {{ ref('int_events_received') }}) as ledger_count,
         (select count(*) from {{ ref('stg_lake__events') }}) as lake_count,

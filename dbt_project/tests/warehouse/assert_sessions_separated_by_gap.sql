@@ -1,4 +1,4 @@
--- consecutive sessions of a device are separated by at least session_gap_minutes, and no session
+-- consecutive sessions of a device are separated by at least streamloop_session_gap_minutes, and no session
 -- spans a gap that long (checks sessionization on the built marts, incremental or not)
 with ordered as (
 
@@ -13,4 +13,4 @@ with ordered as (
 
 select *
 from ordered
-where started_at - previous_ended_at < interval {{ var('session_gap_minutes') }} minute
+where started_at - previous_ended_at < interval {{ var('streamloop_session_gap_minutes') }} minute

@@ -1,5 +1,5 @@
 {{ config(severity='warn') }}
--- warns when more than var max_reject_rate of the records received on a day were rejected
+-- warns when more than var streamloop_max_reject_rate of the records received on a day were rejected
 select
     received_date,
     rejected_count,
@@ -7,4 +7,4 @@ select
     rejected_count / received_count as reject_rate
 from {{ ref('ingestion_reconciliation') }}
 where received_count > 0
-  and rejected_count / received_count > {{ var('max_reject_rate') }}
+    and rejected_count / received_count > {{ var('streamloop_max_reject_rate') }}

@@ -14,6 +14,7 @@ from orchestration.defs.dbt.failures import describe_failure
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.dbt.translator import StreamloopDbtTranslator
 from orchestration.defs.resources import WAREHOUSE_POOL, LakeResource, WarehouseResource
+from streamloop.core.privacy import rebuild as privacy_rebuild
 from streamloop.core.settings import get_settings
 
 
@@ -29,7 +30,11 @@ class DbtBuildConfig(dg.Config):
             dagster_dbt_translator=StreamloopDbtTranslator(), name="warehouse_models", pool=WAREHOUSE_POOL)
 def warehouse_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource,
                      lake: LakeResource, warehouse: WarehouseResource):
-    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    # a privacy deletion since the last build: aggregates must be recounted from the cleaned lake
+    full_refresh = config.full_refresh or privacy_rebuild.full_refresh_needed(get_settings())
+    if full_refresh and not config.full_refresh:
+        context.log.info("a privacy deletion happened since the last build: rebuilding in full")
+    args = ["build", "--full-refresh"] if full_refresh else ["build"]
     if config.target and config.target != dbt.target:  # the resource puts its --target last: rebind it
         dbt = DbtCliResource(project_dir=dbt_project, target=config.target, dbt_executable=dbt.dbt_executable)
     # one artifacts folder, reused: dbt's partial parsing then skips re-parsing an unchanged project
@@ -39,4 +44,8 @@ def warehouse_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, 
         invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
         yield from invocation.stream()
     if not invocation.is_successful():
-        raise dg.Failure(description=f"dbt build failed: {describe_failure(invocation)}")
+        reason = f"dbt build failed: {describe_failure(invocation)}"
+        context.log.error(reason)  # the run's log says it in words too, not only the step's failure
+        raise dg.Failure(description=reason)
+    if full_refresh:
+        privacy_rebuild.clear(get_settings())

@@ -4,11 +4,14 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.defs.dbt.assets import warehouse_models
+from orchestration.defs.experiments.assets import GROUP as EXPERIMENTS_GROUP
 
 warehouse_build_job = dg.define_asset_job(
     "warehouse_build",
-    selection=dg.AssetSelection.assets(warehouse_models),
-    description="dbt build of the whole warehouse; incremental unless run with full_refresh: true.",
+    # experiment results are computed in Python from the marts this build just made (every build)
+    selection=dg.AssetSelection.assets(warehouse_models) | dg.AssetSelection.groups(EXPERIMENTS_GROUP),
+    description="dbt build of the whole warehouse; incremental unless run with full_refresh: true. "
+                "Then the experiment readouts from its sufficient statistics.",
 )
 
 

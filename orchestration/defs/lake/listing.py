@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass
 
-from streamloop.core.lake import KINDS, Lake
-
-_RECEIVED_DATE = re.compile(r"/received_date=(\d{4}-\d{2}-\d{2})/")
+from streamloop.core.lake import KINDS, Lake, partition_of
 
 
 @dataclass(frozen=True)
@@ -25,8 +22,7 @@ class LakeFile:
     @property
     def received_date(self) -> str | None:
         """The received-date partition, or None for the unpartitioned catalog."""
-        found = _RECEIVED_DATE.search(self.path)
-        return found.group(1) if found else None
+        return partition_of(self.path)
 
 
 def list_lake_files(lake: Lake) -> list[LakeFile]:

@@ -15,7 +15,9 @@ from orchestration.defs.resources import LakeResource
                        "request one incremental warehouse build.")
 def raw_lake_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -> dg.SensorResult:
     cursor = LakeCursor.parse(context.cursor)
-    new_files = cursor.new_files(list_lake_files(lake.get()))
+    # compacted files hold batches already built (streamloop/core/compaction.py): nothing new to build
+    landed = [f for f in list_lake_files(lake.get()) if not f.path.rsplit("/", 1)[-1].startswith("compacted-")]
+    new_files = cursor.new_files(landed)
     if not new_files:
         return dg.SensorResult(skip_reason="no new files in the lake")
     next_cursor = cursor.advance(new_files)

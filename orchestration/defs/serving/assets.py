@@ -12,7 +12,6 @@ the definitions (every UI page, sensor tick, schedule) stays light.
 import dagster as dg
 import pandas as pd
 
-from ml.errors import NoTrainingData
 from ml.features import read_table, table_exists
 from orchestration.defs.ml.assets import production_churn_model, production_ltv_model, production_recommender_model
 from orchestration.defs.resources import WAREHOUSE_POOL, OnlineStoreResource, RegistryResource, WarehouseResource
@@ -77,6 +76,7 @@ def profile_scores(warehouse: WarehouseResource) -> dg.MaterializeResult:
 )
 def recommender_outputs(context: dg.AssetExecutionContext, registry: RegistryResource,
                         warehouse: WarehouseResource):
+    from ml.publish import ModelIdentity
     from ml.recommend.pipeline import Recommender
     from ml.scoring import write_table
 
@@ -90,47 +90,45 @@ def recommender_outputs(context: dg.AssetExecutionContext, registry: RegistryRes
     with warehouse.connect(read_only=False) as con:
         for key, frame in (("recommendation_candidates", recommender.candidates),
                            ("similar_titles", recommender.similar)):
-            rows = write_table(con, key, frame.assign(model_version=ref.model_version))
+            model = ModelIdentity.of(ref)
+            rows = write_table(con, key, frame.assign(model_version=model.model_version,
+                                                      model_kind=model.model_kind, model_name=model.model_name))
             yield dg.MaterializeResult(asset_key=key, metadata={
                 "dagster/row_count": rows, "model_version": ref.model_version})
 
 
 @dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, output_required=False, kinds={"sqlite", "dynamodb"},
           deps=[profile_scores, "recommendation_candidates", "similar_titles", "profiles", "titles", "plays",
-                "events"])
+                "profile_features", "title_features"])
 def online_store_publication(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                              online_store: OnlineStoreResource):
-    """Profiles, titles, candidates, similar titles and popularity lists written to the online store
-    the API serves home rows from (ml.publish). Uses whichever scores and candidates exist."""
-    from ml.publish import build_online_payloads, publish
-    from ml.recommend.catalog import load_titles
-    from ml.recommend.interactions import load_interactions
+    """Profiles (with what each finished), titles, the warehouse's popularity lists and the production
+    recommender's candidates and similar titles, written to the online store as one generation and made
+    visible by one pointer flip (ml.publish). Uses whichever scores and candidates exist."""
+    from ml.publish import ModelIdentity, publish_all
 
-    try:
-        with warehouse.connect() as con:
-            interactions, titles = load_interactions(con), load_titles(con)
-            profiles = read_table(con, "profiles")
-            scores = _optional_table(con, "profile_scores")
-            candidates = _optional_table(con, "recommendation_candidates")
-            similar = _optional_table(con, "similar_titles")
-    except NoTrainingData as reason:
-        yield skipped(context, reason)
-        return
-    recommender_version = None
-    if candidates is not None and len(candidates):
-        recommender_version = str(candidates["model_version"].iloc[0])
-    payloads = build_online_payloads(profiles=profiles, titles=titles, interactions=interactions,
-                                     candidates=candidates, similar=similar,
-                                     recommender_version=recommender_version, profile_scores=scores)
-    store = online_store.get()
-    try:
-        written = publish(store, payloads)
-    finally:
-        store.close()
+    with warehouse.connect() as con:
+        if not table_exists(con, "profiles") or not table_exists(con, "titles"):
+            yield skipped(context, "the warehouse has no profiles or titles; run `streamloop build` first")
+            return
+        candidates = _optional_table(con, "recommendation_candidates")
+        similar = _optional_table(con, "similar_titles")
+        model = None
+        if candidates is not None and len(candidates):
+            first = candidates.iloc[0]
+            model = ModelIdentity(str(first["model_version"]), str(first.get("model_kind") or "learned"),
+                                  str(first.get("model_name") or "recommender"))
+        else:
+            candidates = similar = None
+        store = online_store.get()
+        try:
+            written = publish_all(store, con, model, candidates, similar)
+        finally:
+            store.close()
     yield dg.MaterializeResult(metadata={
         "keys_written": dg.MetadataValue.json(written),
-        "recommender_version": dg.MetadataValue.text(recommender_version or "none"),
-        "profiles_with_scores": 0 if scores is None else len(scores),
+        "recommender_version": dg.MetadataValue.text(model.model_version if model else "none"),
+        "recommender_kind": dg.MetadataValue.text(model.model_kind if model else "none"),
     })
 
 

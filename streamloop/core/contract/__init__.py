@@ -1,6 +1,7 @@
 """The event contract (CONTRACT.md §2): one JSON Schema file, read by every producer and consumer."""
 from streamloop.core.contract.schema import (  # noqa: F401
     CATALOG_SCHEMA,
+    DEVICE_TYPES,
     EVENT_SCHEMA,
     EVENT_TYPES,
     MATURITY_RATINGS,

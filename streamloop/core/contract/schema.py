@@ -12,6 +12,7 @@ CATALOG_SCHEMA: dict = json.loads((_HERE / "catalog.schema.json").read_text())
 EVENT_TYPES: tuple[str, ...] = tuple(EVENT_SCHEMA["properties"]["event_type"]["enum"])
 MATURITY_RATINGS: tuple[str, ...] = tuple(CATALOG_SCHEMA["properties"]["maturity_rating"]["enum"])
 MAX_FUTURE_SKEW_SECONDS: int = EVENT_SCHEMA["x-max-future-skew-seconds"]
+DEVICE_TYPES: tuple[str, ...] = tuple(EVENT_SCHEMA["properties"]["context"]["properties"]["device_type"]["enum"])
 
 
 def _type_rules() -> dict[str, dict]:

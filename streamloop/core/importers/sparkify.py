@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from streamloop.core.constants import COMPLETION_THRESHOLD
 from streamloop.core.errors import StreamloopError
 from streamloop.core.importers.common import (
     ADULT_PROFILE,
@@ -38,7 +39,6 @@ from streamloop.core.progress import step
 PAID_PLAN = {"plan": "paid", "price_cents": 999}
 FREE_PLAN = {"plan": "free", "price_cents": 0}
 CURRENCY = "USD"
-COMPLETE_SHARE = 0.9          # a song heard to 90% of its length counts as completed (CONTRACT §3)
 APP_VERSION = "sparkify"
 REQUIRED_KEYS = ("page", "ts", "sessionId", "itemInSession", "userId")
 # Pages with no counterpart in the contract; counted in the summary, documented in docs/importers.md.
@@ -234,7 +234,7 @@ class _Mapper:
             end_us = next_us - 1
         start_us = rec.at_us + 2
         position = round((end_us - start_us) / 1_000_000, 3)
-        kind = "play_complete" if position >= COMPLETE_SHARE * length else "play_stop"
+        kind = "play_complete" if position >= COMPLETION_THRESHOLD * length else "play_stop"  # CONTRACT §3
         # a song longer than the session gap needs heartbeats to stay one play in one session
         beat_offsets = list(range(HEARTBEAT_EVERY_S, int(position), HEARTBEAT_EVERY_S))
         times = iso_from_epoch_us(np.array([start_us + o * 1_000_000 for o in beat_offsets] + [end_us]))

@@ -28,7 +28,9 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 
+from streamloop.core.constants import SURFACE_TOP_PICKS, genre_of_row_id, genre_row_id
 from streamloop.core.contract import MATURITY_RATINGS
+from streamloop.core.experiments import Experiment, Experiments, assign
 from streamloop.core.simulate.catalog import GENRES, Catalog
 from streamloop.core.simulate.encode import DAY_MS, EventBuffer
 from streamloop.core.simulate.population import (
@@ -41,7 +43,6 @@ from streamloop.core.simulate.population import (
     utc_offset_seconds,
 )
 
-EXPERIMENT_ID = "home_top_picks_v1"
 ROW_ITEMS = 6
 _HOURS_WEEKDAY = (1, .5, .3, .2, .2, .3, .8, 1.2, 1.2, 1, 1, 1.2, 1.5, 1.3, 1.2, 1.3, 1.6, 2.2, 3.2, 4.5, 5.5, 5.5, 4, 2.2)
 _HOURS_WEEKEND = (1.5, 1, .5, .3, .2, .3, .6, 1, 1.8, 2.5, 2.8, 3, 3.2, 3.2, 3.2, 3.3, 3.5, 3.8, 4.2, 5, 5.5, 5.2, 4, 2.5)
@@ -135,8 +136,13 @@ class _Profile:
 class HouseholdSimulator:
     """Simulates the accounts `accounts` (a range) of the population, one day at a time, into `buffer`."""
 
-    def __init__(self, catalog: Catalog, population: Population, start: date, seed: int, shard: int, accounts: range):
+    def __init__(self, catalog: Catalog, population: Population, start: date, seed: int, shard: int, accounts: range,
+                 experiments: Experiments | None = None):
         self.catalog, self.population, self.start = catalog, population, start
+        # the product's Top Picks experiments (experiments/*.yml), with their windows in epoch ms
+        self._top_picks_tests = [(int(e.start.timestamp() * 1000), int(e.end.timestamp() * 1000), e)
+                                 for e in (experiments or Experiments()).tests if e.surface == SURFACE_TOP_PICKS]
+        self._variants: dict[tuple[str, int], str] = {}
         self.accounts = accounts
         self.rand = random.Random(f"streamloop-simulate/{seed}/{shard}")
         self.rng = np.random.default_rng([seed, shard, 17])
@@ -194,6 +200,18 @@ class HouseholdSimulator:
         """UTC ms of a local time of day on a simulated day, in the account's time zone."""
         return self.start_ms + day * DAY_MS + int((seconds_of_day - self.offset(account, day)) * 1000)
 
+    def top_picks_test(self, t: int) -> Experiment | None:
+        """The Top Picks experiment running at `t` (epoch ms), as serving picks it (first match)."""
+        return next((e for start, end, e in self._top_picks_tests if start <= t < end), None)
+
+    def variant(self, test: Experiment, p: int) -> str:
+        """The profile's variant, by the product's own sticky assignment (cached per profile)."""
+        key = (test.id, p)
+        name = self._variants.get(key)
+        if name is None:
+            name = self._variants[key] = assign(self.population.profile_ids[p], test)
+        return name
+
     def request_id(self) -> str:
         return f"req-{self.rand.getrandbits(64):016x}"
 
@@ -222,8 +240,8 @@ class HouseholdSimulator:
                 score = cat.log_popularity + 2.5 * np.exp(-np.maximum(age, 0) / 21.0)
             elif kind == "new_releases":
                 score = -age.astype(float)
-            else:  # genre_<name>
-                score = cat.log_popularity + 10.0 * cat.genre_matrix[:, GENRES.index(kind[6:])]
+            else:  # a genre row, `genre:<name>`
+                score = cat.log_popularity + 10.0 * cat.genre_matrix[:, GENRES.index(genre_of_row_id(kind))]
             candidates = np.flatnonzero(mask)
             order = candidates[np.argsort(-score[candidates], kind="stable")[:30]]
             items = self._day_lists[key] = order.tolist()
@@ -320,8 +338,11 @@ class HouseholdSimulator:
             buf.add(t, zone, "app_open", env)
             t += rand.randint(1_000, 3_000)
         self.logged_in[device] = p
-        variant = pop.experiment_variant[p]
-        buf.add(t, zone, "experiment_exposure", env, f'{{"experiment_id":"{EXPERIMENT_ID}","variant":"{variant}"}}')
+        # like the product: the Top Picks experiment running now assigns the profile and logs its exposure
+        test = self.top_picks_test(t)
+        variant = self.variant(test, p) if test is not None else None
+        if test is not None:
+            buf.add(t, zone, "experiment_exposure", env, f'{{"experiment_id":"{test.id}","variant":"{variant}"}}')
 
         minutes = rand.lognormvariate(math.log(55), 0.7) * math.exp(0.25 * self.latent[a])
         end = t + int(min(minutes * (0.7 if pop.is_kids[p] else 1.0), 300) * 60_000)
@@ -369,7 +390,7 @@ class HouseholdSimulator:
         return t
 
     def home_page(self, p: int, state: _Profile, env: str, candidates: np.ndarray, country: int, t: int, zone: int,
-                  day: int, variant: str) -> tuple[int, int, str, int, str]:
+                  day: int, variant: str | None) -> tuple[int, int, str, int, str]:
         """Shows a home page (impressions) and returns the click, if any, as (t, item, row, rank, request)."""
         cat, rand, pop = self.catalog, self.rand, self.population
         request = self.request_id()
@@ -379,26 +400,15 @@ class HouseholdSimulator:
             items = list(reversed(state.in_progress))[:ROW_ITEMS]
             shown.update(items)
             rows.append(("continue_watching", items, None))
-        # top picks: a softmax sample over the candidates; the propensity of each pick is logged
-        temperature = 0.5 if variant == "treatment" else 1.0
-        logits = state.affinity[candidates] / temperature
-        keys = logits + self.rng.gumbel(size=len(candidates))
-        order = np.argsort(-keys)[:ROW_ITEMS + 2]
-        probs = np.exp(logits - logits.max())
-        probs /= probs.sum()
-        picks, propensities, taken = [], [], 0.0
-        for j in order.tolist():
-            item = int(candidates[j])
-            if item in shown:
-                continue
-            propensities.append(min(1.0, float(probs[j]) / max(1e-9, 1.0 - taken)))
-            taken += float(probs[j])
-            picks.append(item)
-            shown.add(item)
-            if len(picks) == ROW_ITEMS:
-                break
-        rows.append(("top_picks", picks, propensities))
-        for kind in rand.sample(("trending", "popular", "new_releases", f"genre_{GENRES[pop.favourite_genre[p]]}"), 2):
+        if variant == "popularity":
+            # the experiment's control, as the product serves it: the country's popular titles, unpersonalized
+            picks = [i for i in self.day_list("popular", country, state.maturity, day) if i not in shown][:ROW_ITEMS]
+            shown.update(picks)
+            rows.append(("top_picks", picks, None))
+        else:
+            rows.append(("top_picks", *self.ranked_picks(state, candidates, shown)))
+        genre_row = genre_row_id(GENRES[pop.favourite_genre[p]])
+        for kind in rand.sample(("trending", "popular", "new_releases", genre_row), 2):
             items = [i for i in self.day_list(kind, country, state.maturity, day) if i not in shown][:ROW_ITEMS]
             shown.update(items)
             rows.append((kind, items, None))
@@ -431,6 +441,27 @@ class HouseholdSimulator:
         if best is None or rand.random() >= _sigmoid(best_utility - 2.2):
             return t, -1, "", 0, request
         return t, best, best_row, best_rank, request
+
+    def ranked_picks(self, state: _Profile, candidates: np.ndarray, shown: set[int]) -> tuple[list[int], list[float]]:
+        """Top picks as the recommender serves them: a softmax sample over the candidates (temperature 0.5),
+        with the propensity of each pick, which impressions log for off-policy evaluation."""
+        logits = state.affinity[candidates] / 0.5
+        keys = logits + self.rng.gumbel(size=len(candidates))
+        order = np.argsort(-keys)[:ROW_ITEMS + 2]
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        picks, propensities, taken = [], [], 0.0
+        for j in order.tolist():
+            item = int(candidates[j])
+            if item in shown:
+                continue
+            propensities.append(min(1.0, float(probs[j]) / max(1e-9, 1.0 - taken)))
+            taken += float(probs[j])
+            picks.append(item)
+            shown.add(item)
+            if len(picks) == ROW_ITEMS:
+                break
+        return picks, propensities
 
     def search(self, env: str, candidates: np.ndarray, t: int, zone: int) -> tuple[int, int, str, int, str]:
         rand, cat = self.rand, self.catalog
@@ -492,7 +523,8 @@ class HouseholdSimulator:
                 f'{{"title_id":"{title_id}","position_s":{start_at},"duration_s":{runtime}}}')
         done = rand.random() < _sigmoid(1.6 * affinity + 0.4)
         if done:
-            stop = runtime - int(rand.random() * min(180, 0.08 * runtime))
+            # credits skipped, but never before where a resumed play started (events would run backwards)
+            stop = max(start_at, runtime - int(rand.random() * min(180, 0.08 * runtime)))
         else:
             stop = start_at + int((runtime - start_at) * (0.05 + 0.8 * rand.random()))
         budget = start_at + max(0, (end - t) // 1000)

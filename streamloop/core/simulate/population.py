@@ -6,7 +6,6 @@ fading raises the churn hazard) and the reliability of its payment method (faile
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -40,7 +39,6 @@ TIMEZONES = tuple(tz for c in COUNTRIES for tz in c.timezones)
 PLANS = (("basic", 799), ("standard", 1299), ("premium", 1999))
 TRIAL_DAYS = 7
 
-DEVICE_TYPES = ("tv", "mobile", "web", "tablet", "console")
 _OS = {
     "tv": ("tvOS 17", "Android TV 12", "Tizen 7", "webOS 6"),
     "mobile": ("iOS 17.5", "iOS 18.1", "Android 14", "Android 13"),
@@ -74,7 +72,6 @@ class Population:
     activity: np.ndarray            # logit of the daily probability of watching
     created_day: np.ndarray
     favourite_genre: np.ndarray
-    experiment_variant: list[str]
     # devices
     device_ids: list[str]
     device_account: np.ndarray
@@ -131,8 +128,6 @@ def build_population(profiles: int, days: int, catalog: Catalog, rng: np.random.
     activity = rng.normal(-0.5, 0.9, n_profiles) + np.where(is_kids, -0.3, 0.0)
 
     profile_ids = [f"p{p:07d}" for p in range(n_profiles)]
-    variant = ["treatment" if int(hashlib.sha1(f"home_top_picks_v1:{pid}".encode()).hexdigest()[:8], 16) % 2 else
-               "control" for pid in profile_ids]
 
     device_account, device_type, device_owner, contexts, uses_utc, legacy = [], [], [], [], [], []
     account_devices: list[list[int]] = []
@@ -171,7 +166,7 @@ def build_population(profiles: int, days: int, catalog: Catalog, rng: np.random.
         engagement_drift=engagement_drift, account_profiles=account_profiles, account_devices=account_devices,
         profile_ids=profile_ids, profile_account=np.array(profile_account), is_kids=is_kids,
         maturity=np.array(maturity, dtype=np.int8), taste=taste, activity=activity,
-        created_day=np.array(created_day), favourite_genre=favourite, experiment_variant=variant,
+        created_day=np.array(created_day), favourite_genre=favourite,
         device_ids=[f"d{d:07d}" for d in range(len(device_account))], device_account=np.array(device_account),
         device_type=device_type, device_owner=np.array(device_owner), device_context=contexts,
         device_uses_utc=np.array(uses_utc), device_is_legacy=np.array(legacy),

@@ -21,6 +21,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
+from streamloop.core.experiments import load_experiments
 from streamloop.core.lake import RAW_SCHEMA, Lake, new_batch_id
 from streamloop.core.progress import say, step
 from streamloop.core.settings import get_settings
@@ -100,7 +101,8 @@ def simulate_shard(config: SimulationConfig, lake_root: str, shard: int, shards:
     lake = Lake(lake_root)
     n_accounts = len(population.account_ids)
     accounts = range(shard * ACCOUNTS_PER_SHARD, min(n_accounts, (shard + 1) * ACCOUNTS_PER_SHARD))
-    simulator = HouseholdSimulator(catalog, population, config.start_date, config.seed, shard, accounts)
+    simulator = HouseholdSimulator(catalog, population, config.start_date, config.seed, shard, accounts,
+                                   load_experiments(config.experiments_dir))
     delivery_rng = np.random.default_rng([config.seed, shard, 29])
     start_ms = _start_ms(config)
     summary = SimulationSummary(0, 0, 0, config.days, str(config.start_date))

@@ -16,7 +16,8 @@ Value = Any
 Updater = Callable[[Value | None], Value | None]
 # namespaces whose items expire this many seconds after their last write: idempotency markers only need
 # to outlive any client's retries (DynamoDB: TTL on `expires_at`; SQLite: purged by the writer)
-EXPIRING_NAMESPACES = {"seen": 30 * 86400}
+# (`video_session`: a Segment playback session's title, needed only while the session lasts)
+EXPIRING_NAMESPACES = {"seen": 30 * 86400, "video_session": 2 * 86400}
 
 
 class StoreError(StreamloopError):
@@ -53,6 +54,11 @@ class OnlineStore(ABC):
     def delete(self, ns: str, key: str) -> None:
         """Removes the key if present."""
 
+    @abstractmethod
+    def delete_prefix(self, ns: str, prefix: str) -> int:
+        """Removes every key of `ns` starting with `prefix` (a retired publication generation); returns how
+        many. Batch work, not for request paths: DynamoDB scans the table."""
+
     def add_many_if_absent(self, ns: str, items: Mapping[str, Value]) -> set[str]:
         """`add_if_absent` for several keys; returns the keys this call wrote. Backends may batch it."""
         return {key for key, value in items.items() if self.add_if_absent(ns, key, value)}
@@ -60,6 +66,12 @@ class OnlineStore(ABC):
     def update_many(self, ns: str, fns: Mapping[str, Updater]) -> dict[str, Value | None]:
         """`update` for several keys (each key atomic on its own); returns the new values."""
         return {key: self.update(ns, key, fn) for key, fn in fns.items()}
+
+    def keys_mentioning(self, text: str) -> list[tuple[str, str]]:
+        """(ns, key) of every item whose key equals `text` or whose value holds it as a JSON string.
+
+        A full scan: used by privacy deletions (streamloop.core.privacy), never on a request path."""
+        raise NotImplementedError(f"{type(self).__name__} cannot search its items")
 
     def put(self, ns: str, key: str, value: Value) -> None:
         self.put_many(ns, {key: value})

@@ -60,6 +60,20 @@ class DynamoDBStore(OnlineStore):
             item["expires_at"] = {"N": str(int(time.time()) + EXPIRING_NAMESPACES[ns])}
         return item
 
+    def keys_mentioning(self, text: str) -> list[tuple[str, str]]:
+        needle = orjson.dumps(text)
+        found, start = [], None
+        while True:
+            kwargs = {"ExclusiveStartKey": start} if start else {}
+            page = self._call("scan", **kwargs)
+            for item in page.get("Items", []):
+                ns, _, key = item["pk"]["S"].partition("#")
+                if key == text or needle in item["v"]["B"]:
+                    found.append((ns, key))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return found
+
     # -- reads ---------------------------------------------------------------------------------------
     def get(self, ns: str, key: str) -> Value | None:
         item = self._call("get_item", Key={"pk": {"S": _pk(ns, key)}}).get("Item")
@@ -86,7 +100,9 @@ class DynamoDBStore(OnlineStore):
 
     # -- writes --------------------------------------------------------------------------------------
     def put_many(self, ns: str, items: Mapping[str, Value]) -> None:
-        requests = [{"PutRequest": {"Item": self._item(ns, k, v)}} for k, v in items.items()]
+        self._batch_write([{"PutRequest": {"Item": self._item(ns, k, v)}} for k, v in items.items()])
+
+    def _batch_write(self, requests: list[dict]) -> None:
         for start in range(0, len(requests), 25):  # BatchWriteItem takes at most 25 items
             pending = {self.table: requests[start:start + 25]}
             for attempt in range(_MAX_ATTEMPTS):
@@ -128,6 +144,22 @@ class DynamoDBStore(OnlineStore):
                 return new
             time.sleep(random.uniform(0, _BACKOFF_S * 2 ** min(attempt, 5)))  # jitter de-synchronizes writers
         raise StoreError(f"online store update of {ns}/{key} kept conflicting after {_MAX_UPDATE_ATTEMPTS} attempts")
+
+    def delete_prefix(self, ns: str, prefix: str) -> int:
+        if not prefix:
+            raise ValueError("delete_prefix needs a non-empty prefix")
+        keys, start = [], None
+        while True:  # a filtered scan: batch publication work only, never a request path
+            page = self._call("scan", ProjectionExpression="pk", FilterExpression="begins_with(pk, :p)",
+                              ExpressionAttributeValues={":p": {"S": _pk(ns, prefix)}},
+                              **({"ExclusiveStartKey": start} if start else {}))
+            keys += [item["pk"]["S"] for item in page.get("Items", [])]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        requests = [{"DeleteRequest": {"Key": {"pk": {"S": pk}}}} for pk in keys]
+        self._batch_write(requests)
+        return len(keys)
 
     def delete(self, ns: str, key: str) -> None:
         self._call("delete_item", Key={"pk": {"S": _pk(ns, key)}})

@@ -70,6 +70,14 @@ class SQLiteStore(OnlineStore):
                 self._connections.append(con)
         return con
 
+    def keys_mentioning(self, text: str) -> list[tuple[str, str]]:
+        needle = orjson.dumps(text)  # the JSON string, quotes included: "p1" does not match "p10"
+        try:
+            rows = self._con().execute("select ns, key, value from kv").fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"online store scan failed: {exc}") from exc
+        return [(ns, key) for ns, key, value in rows if key == text or needle in bytes(value)]
+
     @contextmanager
     def deadline(self, seconds: float):
         """Reads in this block (on this thread) are interrupted after `seconds` and raise StoreError.
@@ -181,6 +189,21 @@ class SQLiteStore(OnlineStore):
 
     def delete(self, ns: str, key: str) -> None:
         self._transaction(lambda con: con.execute("delete from kv where ns = ? and key = ?", (ns, key)))
+
+    def delete_prefix(self, ns: str, prefix: str) -> int:
+        if not prefix:
+            raise ValueError("delete_prefix needs a non-empty prefix")
+        # a range on the primary key (not LIKE, whose wildcards a key may contain), in transactions of
+        # _CHUNK * 20 keys so the collector's writes never wait behind a whole generation's delete
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        sql = ("delete from kv where ns = ? and key in "
+               "(select key from kv where ns = ? and key >= ? and key < ? limit ?)")
+        total = 0
+        while True:
+            deleted = self._transaction(lambda con: con.execute(sql, (ns, ns, prefix, upper, _CHUNK * 20)).rowcount)
+            total += deleted
+            if deleted < _CHUNK * 20:
+                return total
 
     def close(self) -> None:
         with self._lock:

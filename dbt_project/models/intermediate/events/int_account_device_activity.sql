@@ -41,15 +41,19 @@ final as (
         device_id,
         profile_id,
         -- struct order compares occurred_at, then event_id (unique): max() is the latest event
-        max({'occurred_at': occurred_at, 'event_id': event_id, 'plan': plan, 'price_cents': price_cents})
-            filter (where event_type in ('subscription_started', 'plan_changed')) as latest_plan,
-        max({'occurred_at': occurred_at, 'event_id': event_id, 'currency': currency})
-            filter (where currency is not null) as latest_currency,
-        max({'occurred_at': occurred_at, 'event_id': event_id, 'is_trial': is_trial})
-            filter (where event_type = 'subscription_started') as latest_subscription,
+        max({'occurred_at': occurred_at, 'event_id': event_id, 'plan': plan, 'price_cents': price_cents}) filter (
+            where event_type in ('subscription_started', 'plan_changed')
+        ) as latest_plan,
+        max({'occurred_at': occurred_at, 'event_id': event_id, 'currency': currency}) filter (
+            where currency is not null
+        ) as latest_currency,
+        max({'occurred_at': occurred_at, 'event_id': event_id, 'is_trial': is_trial}) filter (
+            where event_type = 'subscription_started'
+        ) as latest_subscription,
         max(occurred_at) filter (where event_type = 'subscription_canceled') as last_canceled_at,
-        max({'occurred_at': occurred_at, 'event_id': event_id, 'event_type': event_type})
-            filter (where event_type in ('payment_succeeded', 'payment_failed')) as latest_payment,
+        max({'occurred_at': occurred_at, 'event_id': event_id, 'event_type': event_type}) filter (
+            where event_type in ('payment_succeeded', 'payment_failed')
+        ) as latest_payment,
         count(*) filter (where event_type = 'payment_failed') as failed_payments,
         count(*) filter (where event_type = 'payment_succeeded') as succeeded_payments,
         max({'occurred_at': occurred_at, 'event_id': event_id, 'country': country}) as latest_context

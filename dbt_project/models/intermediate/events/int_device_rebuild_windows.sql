@@ -11,8 +11,8 @@
         retroactively) and explicit events without an account (their account may come from it).
         So: the first logout or account-less explicit event from P on; none: L itself; no P: the
         device's first event. Events between P and L resolved forward to P keep P.
-    Sessions end at a gap of session_gap_minutes, so nothing before that session start can change.
-    The session start is searched within lookback_days before that moment (the span's first event
+    Sessions end at a gap of streamloop_session_gap_minutes, so nothing before that session start can change.
+    The session start is searched within streamloop_lookback_days before that moment (the span's first event
     starts a session when it lies a whole gap after the span's start: its predecessor is earlier
     still); a device with no session start in that span is rebuilt from its first event (exact,
     only slower).
@@ -134,13 +134,13 @@ events_before_anchor as (
                 partition by deduplicated.device_id
                 order by deduplicated.occurred_at
             ),
-            anchors.anchor_at - interval {{ var('lookback_days') }} day
+            anchors.anchor_at - interval {{ var('streamloop_lookback_days') }} day
         ) as previous_event_no_later_than
     from anchors
     inner join deduplicated
         on anchors.device_id = deduplicated.device_id
         and deduplicated.occurred_at <= anchors.anchor_at
-        and deduplicated.occurred_at >= anchors.anchor_at - interval {{ var('lookback_days') }} day
+        and deduplicated.occurred_at >= anchors.anchor_at - interval {{ var('streamloop_lookback_days') }} day
 
 ),
 
@@ -152,7 +152,7 @@ windows as (
             max(events_before_anchor.occurred_at) filter (
                 where events_before_anchor.occurred_at = events_before_anchor.first_event_at
                    or events_before_anchor.occurred_at - events_before_anchor.previous_event_no_later_than
-                      >= interval {{ var('session_gap_minutes') }} minute
+                      >= interval {{ var('streamloop_session_gap_minutes') }} minute
             ),
             anchors.first_event_at
         ) as rebuild_from

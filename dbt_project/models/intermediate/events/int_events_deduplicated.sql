@@ -13,8 +13,9 @@
 
 with valid_records as (
 
-    select event_id, record_key, batch_id, record_index, received_at, device_id, event_type, occurred_at,
-           profile_id, account_id
+    select
+        event_id, record_key, batch_id, record_index, received_at, device_id, event_type, occurred_at,
+        profile_id, account_id
     from {{ ref('int_events_received') }}
     where is_valid
     {%- if is_incremental() %}
@@ -55,7 +56,7 @@ first_copies as (
     select event_id, record_key, device_id, event_type, occurred_at, profile_id, account_id
     from valid_records
     where event_id not in (select event_id from duplicated_event_ids)
-       or record_key in (select record_key from first_copy_keys)
+        or record_key in (select record_key from first_copy_keys)
 
 )
 

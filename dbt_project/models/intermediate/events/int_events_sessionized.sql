@@ -1,6 +1,6 @@
 {{ config(materialized='view') }}
 {#- One row per valid event in the rebuild windows, stitched to its profile and assigned to its
-    session: a run of one device's events with gaps under session_gap_minutes. session_id is a hash
+    session: a run of one device's events with gaps under streamloop_session_gap_minutes. session_id is a hash
     of the session's first event, so recomputing a window reproduces it. A view: the events mart
     materializes it (sessions, plays and the funnel read the rebuilt rows from there). -#}
 
@@ -14,9 +14,10 @@ session_starts as (
 
     select
         * exclude (previous_occurred_at),
-        previous_occurred_at is null
-            or occurred_at - previous_occurred_at >= interval {{ var('session_gap_minutes') }} minute
-            as is_session_start
+        (
+            previous_occurred_at is null
+            or occurred_at - previous_occurred_at >= interval {{ var('streamloop_session_gap_minutes') }} minute
+        ) as is_session_start
     from stitched
 
 ),

@@ -30,7 +30,7 @@ timeline as (
     inner join windows
         on deduplicated.device_id = windows.device_id
     where deduplicated.occurred_at >= windows.rebuild_from
-       or deduplicated.event_type in {{ identity_event_types_sql() }}
+        or deduplicated.event_type in {{ identity_event_types_sql() }}
 
 ),
 
@@ -44,7 +44,9 @@ marked as (
             when event_type = 'logout' then {'profile_id': null::varchar, 'is_logout': true}
         end as identity_mark,
         case when event_type in {{ login_event_types_sql() }} then account_id end as login_account_id,
-        case when event_type in {{ login_event_types_sql() }} then {'profile_id': profile_id, 'account_id': account_id} end as login_mark,
+        case
+            when event_type in {{ login_event_types_sql() }} then {'profile_id': profile_id, 'account_id': account_id}
+        end as login_mark,
         case when not is_context then occurred_at end as window_occurred_at
     from timeline
 
@@ -76,8 +78,9 @@ states as (
         -- forward: the latest identity event at or before the event; a logout belongs to whoever
         -- was logged in before it
         case
-            when event_type = 'logout' then
-                case when not previous_identity.is_logout then previous_identity.profile_id end
+            when event_type = 'logout'
+                then
+                    case when not previous_identity.is_logout then previous_identity.profile_id end
             when not latest_identity.is_logout then latest_identity.profile_id
         end as forward_profile_id,
         -- no login-type event lies between an event and the next one, so the household that next
@@ -109,10 +112,11 @@ stitched as (
         -- gave the profile (for an explicit profile: when that identity event names the same profile)
         case
             when account_id is not null then account_id
-            when profile_id is not null then coalesce(
-                case when forward_profile_id = profile_id then latest_login_account_id end,
-                case when next_login_profile_id = profile_id then next_login_account_id end
-            )
+            when profile_id is not null
+                then coalesce(
+                        case when forward_profile_id = profile_id then latest_login_account_id end,
+                        case when next_login_profile_id = profile_id then next_login_account_id end
+                    )
             when forward_profile_id is not null then latest_login_account_id
             else next_login_account_id
         end as account_id,

@@ -1,7 +1,7 @@
 -- One row per subscription or billing event of an account, in time order, with what the feature
 -- tables need to know the subscription's state as of any moment:
 --   * the plan, price, currency and trial flag in force after the event (carried forward),
---   * for a failed payment, when the subscription lapses because of it: `payment_grace_days`
+--   * for a failed payment, when the subscription lapses because of it: `streamloop_payment_grace_days`
 --     (var, 14 in dbt_project.yml) after the failure, unless a payment succeeds within that grace period.
 
 with
@@ -20,9 +20,9 @@ events as (
         amount_cents
     from {{ ref('events') }}
     where account_id is not null
-      and event_type in (
-          'subscription_started', 'plan_changed', 'subscription_canceled', 'payment_succeeded', 'payment_failed'
-      )
+        and event_type in (
+            'subscription_started', 'plan_changed', 'subscription_canceled', 'payment_succeeded', 'payment_failed'
+        )
 
 ),
 
@@ -78,12 +78,12 @@ final as (
         with_state.occurred_at,
         case
             when with_state.event_type = 'payment_failed'
-             and (
-                 with_state.next_payment_succeeded_at is null
-                 or with_state.next_payment_succeeded_at
-                    > with_state.occurred_at + interval '{{ var("payment_grace_days") }}' day
-             )
-            then with_state.occurred_at + interval '{{ var("payment_grace_days") }}' day
+                and (
+                    with_state.next_payment_succeeded_at is null
+                    or with_state.next_payment_succeeded_at
+                    > with_state.occurred_at + interval '{{ var("streamloop_payment_grace_days") }}' day
+                )
+                then with_state.occurred_at + interval '{{ var("streamloop_payment_grace_days") }}' day
         end as lapses_at
 
     from with_state

@@ -19,7 +19,7 @@ events as (
         rating_value
     from {{ ref('events') }}
     where content_id is not null
-      and event_type in ('add_to_list', 'rating', 'impression', 'click')
+        and event_type in ('add_to_list', 'rating', 'impression', 'click')
 
 ),
 

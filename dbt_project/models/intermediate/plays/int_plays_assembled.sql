@@ -5,7 +5,7 @@
     rebuild windows (the events mart's rebuilt rows): plays never cross a session, nor a window start.
     watch_seconds counts forward progress only: each step adds the position gained, at most the
     wall-clock time elapsed since the previous event (a seek forward is not watching). A play is
-    completed on play_complete or when its last position reaches completion_threshold of the runtime. -#}
+    completed on play_complete or when its last position reaches streamloop_completion_threshold of the runtime. -#}
 
 with playback_events as (
 
@@ -66,7 +66,7 @@ progressed as (
         ) as forward_seconds
     from attached
     where play_start_event_id is not null
-      and title_id = play_title_id
+        and title_id = play_title_id
     window play_order as (partition by play_start_event_id order by occurred_at, event_id)
 
 ),
@@ -115,8 +115,10 @@ final as (
         max_position_s,
         last_position_s,
         duration_s,
-        has_play_complete
-            or (duration_s > 0 and last_position_s >= {{ var('completion_threshold') }} * duration_s) as is_completed,
+        (
+            has_play_complete
+            or (duration_s > 0 and last_position_s >= {{ var('streamloop_completion_threshold') }} * duration_s)
+        ) as is_completed,
         case
             when ending_event_type is not null then ending_event_type
             when has_next_play then 'next_play'

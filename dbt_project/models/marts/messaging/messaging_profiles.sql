@@ -186,7 +186,7 @@ final as (
         -- timestamps
         accounts.subscribed_at,
         case
-            when accounts.is_trial then accounts.subscribed_at + to_days({{ var('trial_days', 7) }})
+            when accounts.is_trial then accounts.subscribed_at + to_days({{ var('streamloop_trial_days') }})
         end as trial_ends_at,
         profile_activity.last_active_at,
         viewing.last_play_at,

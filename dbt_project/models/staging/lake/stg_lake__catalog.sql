@@ -31,7 +31,8 @@ validated as (
             when (document is null or document['title_id'] is null) and {{ json_type_of('raw') }} <> 'OBJECT'
                 then 'record: must be a JSON object'
             when document['title_id'] is null then 'title_id: required'
-            when {{ json_type_of("document['title_id']") }} <> 'VARCHAR' or length({{ json_text("document['title_id']") }}) = 0
+            when {{ json_type_of("document['title_id']") }} <> 'VARCHAR'
+                or length({{ json_text("document['title_id']") }}) = 0
                 then 'title_id: must be a non-empty string'
             when document['name'] is null then 'name: required'
             when {{ json_text("document['kind']") }} is null
@@ -48,10 +49,12 @@ validated as (
             {%- endfor %}
             when document['available_countries'] is null then 'available_countries: required'
             {%- for name in integer_fields %}
-            when document['{{ name }}'] is not null and {{ json_type_of("document['" ~ name ~ "']") }} not in ('BIGINT', 'UBIGINT')
+            when document['{{ name }}'] is not null
+                and {{ json_type_of("document['" ~ name ~ "']") }} not in ('BIGINT', 'UBIGINT')
                 then '{{ name }}: must be integer'
             {%- endfor %}
-            when document['release_date'] is not null and try_cast({{ json_text("document['release_date']") }} as date) is null
+            when document['release_date'] is not null
+                and try_cast({{ json_text("document['release_date']") }} as date) is null
                 then 'release_date: not an ISO date'
         end as rejection_reason
     from parsed

@@ -1,0 +1,94 @@
+{#- One row per impression of a recommended title, followed through: clicked → played → watch time
+    of that play → was the profile active 7 and 30 days later. Built on impression_funnel (the click
+    and play matching lives there only). Model versions are not on impression events yet (the event
+    contract has no such property), so attribution per model version waits for that field. -#}
+
+with funnel as (
+
+    select * from {{ ref('impression_funnel') }}
+
+),
+
+plays as (
+
+    select play_id, watch_seconds, is_completed from {{ ref('plays') }}
+
+),
+
+active_days as (
+
+    select distinct profile_id, activity_date from {{ ref('daily_engagement') }}
+
+),
+
+last_day as (
+
+    select max(activity_date) as last_activity_date from {{ ref('daily_engagement') }}
+
+),
+
+impression_days as (
+
+    select distinct profile_id, cast(impressed_at as date) as impressed_date
+    from funnel
+    where profile_id is not null
+
+),
+
+retention as (
+
+    select
+        impression_days.profile_id,
+        impression_days.impressed_date,
+        max(case when active_days.activity_date between impression_days.impressed_date + 7
+                and impression_days.impressed_date + 13 then 1
+            else 0
+        end) as active_7d,
+        max(case when active_days.activity_date between impression_days.impressed_date + 30
+                and impression_days.impressed_date + 36 then 1
+            else 0
+        end) as active_30d
+    from impression_days
+    left join active_days
+        on impression_days.profile_id = active_days.profile_id
+        and active_days.activity_date between impression_days.impressed_date + 7 and impression_days.impressed_date + 36
+    group by impression_days.profile_id, impression_days.impressed_date
+
+),
+
+final as (
+
+    select
+        funnel.impression_event_id,
+        funnel.request_id,
+        case when funnel.request_id like '%.%.%' then split_part(funnel.request_id, '.', 3) end as bandit_arm,
+        funnel.row_id,
+        split_part(funnel.row_id, ':', 1) as row_kind,
+        funnel.rank,
+        funnel.title_id,
+        funnel.profile_id,
+        funnel.impressed_at,
+        cast(funnel.impressed_at as date) as impressed_date,
+        funnel.propensity,
+        funnel.is_clicked,
+        funnel.is_played,
+        coalesce(plays.watch_seconds, 0) as watch_seconds,
+        coalesce(plays.is_completed, false) as is_play_completed,
+        -- null until the follow-up window has been observed
+        case when last_day.last_activity_date >= cast(funnel.impressed_at as date) + 13
+                then retention.active_7d = 1
+        end as is_retained_7d,
+        case when last_day.last_activity_date >= cast(funnel.impressed_at as date) + 36
+                then retention.active_30d = 1
+        end as is_retained_30d
+    from funnel
+    left join plays
+        on funnel.play_id = plays.play_id
+    left join retention
+        on funnel.profile_id = retention.profile_id
+        and cast(funnel.impressed_at as date) = retention.impressed_date
+    cross join last_day
+
+)
+
+select * from final

@@ -1,0 +1,1 @@
+"""Deployment tooling: Terraform checks and Lambda packaging (not shipped in the wheel)."""

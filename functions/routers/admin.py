@@ -1,0 +1,62 @@
+"""Admin routes (/v1/admin/*): admin keys only (an app key gets 403)."""
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, Field, model_validator
+
+from functions.dependencies import get_services, require_admin_key
+from streamloop.core.privacy.forget import forget
+from streamloop.core.privacy.subjects import Subject
+
+router = APIRouter(prefix="/v1/admin", dependencies=[Depends(require_admin_key)], tags=["admin"])
+
+
+def _load_store_erasers() -> None:
+    """Stores beside core that this process can reach register their erasers on import."""
+    try:
+        import messaging.privacy  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if exc.name != "messaging.privacy":
+            raise
+
+
+class ForgetRequest(BaseModel):
+    profile_id: str | None = Field(None, min_length=1, description="forget one profile")
+    account_id: str | None = Field(None, min_length=1, description="forget an account and all its profiles")
+
+    @model_validator(mode="after")
+    def exactly_one(self):
+        if (self.profile_id is None) == (self.account_id is None):
+            raise ValueError("give exactly one of profile_id or account_id")
+        return self
+
+
+class ForgetResponse(BaseModel):
+    deletion_id: str
+    requested_at: str
+    subject_kind: str
+    profiles: int
+    stores: dict[str, int] = Field(description="rows or items removed per store")
+    remaining: dict[str, int] = Field(description="rows still naming the person per store (all 0 when complete)")
+    suppressed_ids: int
+    backups_retained_days: int
+    seconds: float
+    complete: bool
+
+
+@router.post("/privacy/forget", response_model=ForgetResponse,
+             responses={401: {"description": "missing or invalid key"}, 403: {"description": "not an admin key"}})
+async def privacy_forget(body: ForgetRequest, request: Request) -> dict:
+    """Erases the person from every store this process reaches and suppresses their late events."""
+    services = get_services(request)
+    _load_store_erasers()
+    subject = Subject("profile", body.profile_id) if body.profile_id else Subject("account", body.account_id)
+    # erasure scans files and tables: off the event loop, and one at a time per process
+    loop = asyncio.get_running_loop()
+    report = await loop.run_in_executor(services.ingest_executor, lambda: forget(
+        subject, services.settings, store=services.get_store()))
+    if not report.complete:
+        raise HTTPException(500, f"deletion {report.deletion_id} incomplete; run it again")
+    return report.to_json()
