@@ -196,8 +196,10 @@ class Runner:
     def _due_triggers(self, con, campaign: Campaign, at: datetime, ledger: Ledger | None, dry_run: bool) -> list:
         if not self.ledger_path.exists():
             return []
-        queue = TriggerQueue(ledger or Ledger(self.ledger_path))
-        due = queue.due(campaign.id, at, take=not dry_run)
+        if ledger is not None:
+            due = TriggerQueue(ledger).due(campaign.id, at, take=not dry_run)
+        else:  # a dry run reads the queue without taking anything
+            due = self._read_only(lambda lg: TriggerQueue(lg).due(campaign.id, at, take=False), [])
         if not due:
             return []
         profiles = {r["profile_id"]: r for r in audiences.select_audience(con, campaign.audience, at)}

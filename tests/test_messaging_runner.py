@@ -180,6 +180,8 @@ def test_event_trigger_with_delay_and_exit_condition(tmp_path):
     ledger.close()
     not_yet = runner(tmp_path, [finish]).run(t0 + timedelta(hours=23))
     assert not_yet.campaigns[0].sent == 0
+    preview = runner(tmp_path, [finish]).run(AT, dry_run=True)  # reads the queue, takes nothing
+    assert preview.campaigns[0].sent == 2
     summary = runner(tmp_path, [finish]).run(AT)
     assert summary.campaigns[0].sent == 2  # abandoned: t1 and t2 (two subjects, two messages); resumed: none
     assert sorted(outbox_rows(tmp_path)) == sorted(
