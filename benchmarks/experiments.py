@@ -91,8 +91,8 @@ def off_policy(rng, reps: int, n: int = 5000) -> None:
             errors[value.method].append(abs(value.estimate - truth))
             ratio[value.method].append(abs(value.estimate - truth) / value.std_error)
     print(f"OPE: candidate's true value {truth:.4f}, {n} logged units per replication")
-    for method in covered:
-        print(f"  {method:5s} coverage {_rate(covered[method], reps)}; mean |error| {np.mean(errors[method]):.4f}; "
+    for method, hits in covered.items():
+        print(f"  {method:5s} coverage {_rate(hits, reps)}; mean |error| {np.mean(errors[method]):.4f}; "
               f"|error| ≤ 1.96 stated SE in {np.mean(np.array(ratio[method]) <= 1.96):.3f}")
 
 

@@ -23,14 +23,13 @@ def error_response(status_code: int, message: str, request_id: str | None, heade
     return json_response({"error": message, "request_id": request_id, **extra}, status_code, headers)
 
 
-ERROR_TEXT = {400: "Bad request", 401: "Missing or invalid API key", 403: "Key not allowed here",
-              404: "Not found", 413: "Body too large", 422: "Invalid parameter", 503: "Retry later"}
-_DESCRIBED: dict[tuple[str, str], tuple[str, tuple[int, ...]]] = {}
+_DESCRIBED: dict[tuple[str, str], str] = {}
 
 
-def describe(path: str, method: str, model: str, *error_codes: int) -> None:
-    """Documents functions.schemas.<model> as the 200 response of a route (ErrorBody under each error code)."""
-    _DESCRIBED[(path, method)] = (model, error_codes)
+def describe(path: str, method: str, model: str) -> None:
+    """Documents functions.schemas.<model> as the 200 response of a route (its errors are documented for
+    every route by functions.openapi_models.document_security_and_errors)."""
+    _DESCRIBED[(path, method)] = model
 
 
 def install_response_schemas(app) -> None:
@@ -51,22 +50,18 @@ def _add_responses(schema: dict) -> None:
 
     from functions import schemas
 
-    models = {getattr(schemas, name) for name, _ in _DESCRIBED.values()} | {schemas.ErrorBody}
+    models = {getattr(schemas, name) for name in _DESCRIBED.values()}
     refs, top = models_json_schema([(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)],
                                    ref_template="#/components/schemas/{model}")
     schema.setdefault("components", {}).setdefault("schemas", {}).update(top.get("$defs", {}))
 
     def content(model):
         return {"application/json": {"schema": refs[(model, "serialization")]}}
-    for (path, method), (name, codes) in _DESCRIBED.items():
+    for (path, method), name in _DESCRIBED.items():
         operation = schema.get("paths", {}).get(path, {}).get(method)
-        if operation is None:
-            continue
-        responses = operation.setdefault("responses", {})
-        responses["200"] = {"description": "Successful Response", "content": content(getattr(schemas, name))}
-        for code in codes:
-            responses[str(code)] = {"description": ERROR_TEXT.get(code, "Error"),
-                                    "content": content(schemas.ErrorBody)}
+        if operation is not None:
+            operation.setdefault("responses", {})["200"] = {"description": "Successful Response",
+                                                            "content": content(getattr(schemas, name))}
 
 
 def query(name: str, description: str, schema: dict, required: bool = False) -> dict:

@@ -9,11 +9,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a served field the schema does not describe fails the tests
 
 
-class ErrorBody(_Strict):
-    error: str = Field(description="What went wrong, in one line (names the parameter or field at fault).")
-    request_id: str | None = Field(description="Quote it when reporting a problem; also in `x-request-id`.")
-
-
 class RowItem(_Strict):
     title_id: str
     score: float

@@ -69,7 +69,11 @@ class Services:
 
     @property
     def reads_inline(self) -> bool:
-        return self._store is not None and hasattr(type(self._store), "deadline") and self.inline_reads
+        if not self.inline_reads:
+            return False
+        if self._store is None:  # not opened yet (first request): decide by the configured backend
+            return self.settings.online_store != "dynamodb"
+        return hasattr(type(self._store), "deadline")
 
     def get_store(self) -> OnlineStore:
         """The online store, opened on first use; raises StoreError while it cannot be opened."""

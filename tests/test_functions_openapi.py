@@ -5,7 +5,8 @@ import httpx
 import pytest
 from test_functions_support import API_KEY, event, serve
 
-from functions.schemas import ErrorBody, HomePage, Recommendations, SimilarTitles
+from functions.openapi_models import ErrorResponse
+from functions.schemas import HomePage, Recommendations, SimilarTitles
 
 AUTH = {"x-api-key": API_KEY}
 
@@ -22,12 +23,12 @@ def test_openapi_documents_read_routes_parameters_and_responses(live):
     home = spec["paths"]["/v1/profiles/{profile_id}/home"]["get"]
     assert [p["name"] for p in home["parameters"]] == ["profile_id", "country", "device_type", "rows", "items"]
     assert home["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/HomePage"}
-    assert set(home["responses"]) == {"200", "401", "422"}
+    assert set(home["responses"]) == {"200", "401", "403", "422"}
     similar = spec["paths"]["/v1/titles/{title_id}/similar"]["get"]
-    assert set(similar["responses"]) == {"200", "401", "404", "422"}
+    assert set(similar["responses"]) == {"200", "401", "403", "404", "422"}
     recs = spec["paths"]["/v1/profiles/{profile_id}/recommendations"]["get"]
     assert recs["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/Recommendations")
-    assert {"HomePage", "Row", "RowItem", "ErrorBody"} <= set(spec["components"]["schemas"])
+    assert {"HomePage", "Row", "RowItem", "ErrorResponse"} <= set(spec["components"]["schemas"])
 
 
 def test_served_bodies_match_their_documented_models(live):
@@ -42,6 +43,6 @@ def test_served_bodies_match_their_documented_models(live):
     SimilarTitles.model_validate(httpx.get(base + "/v1/titles/m1/similar", headers=AUTH, timeout=10).json())
     for path, status in (("/v1/titles/nope/similar", 404), ("/v1/profiles/adult/home?rows=99", 422)):
         r = httpx.get(base + path, headers=AUTH, timeout=10)
-        assert r.status_code == status and ErrorBody.model_validate(r.json()).request_id == r.headers["x-request-id"]
+        assert r.status_code == status and ErrorResponse.model_validate(r.json()).request_id == r.headers["x-request-id"]
     r = httpx.get(base + "/v1/profiles/adult/home", timeout=10)
-    assert r.status_code == 401 and ErrorBody.model_validate(r.json())
+    assert r.status_code == 401 and ErrorResponse.model_validate(r.json())

@@ -5,7 +5,18 @@ import numpy as np
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from ml.stats import SampleStats, mean_difference, proportion_difference
+from ml.stats import (
+    CovariateStats,
+    SampleStats,
+    adjust_p_values,
+    cuped_difference,
+    is_harmed,
+    mean_difference,
+    proportion_difference,
+    sample_ratio_test,
+    sequential_interval,
+    sequential_margin,
+)
 
 
 def _suff(x):
@@ -40,17 +51,6 @@ def test_degenerate_groups_report_not_enough_data_instead_of_nan_results():
 
 
 # -- CUPED, sequential intervals, SRM, multiple testing, guardrails ----------------------------------
-
-from ml.stats import (  # noqa: E402
-    CovariateStats,
-    adjust_p_values,
-    cuped_difference,
-    is_harmed,
-    sample_ratio_test,
-    sequential_interval,
-    sequential_margin,
-)
-
 
 def _covariate_suff(y, x):
     y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)

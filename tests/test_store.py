@@ -289,3 +289,33 @@ def test_sqlite_opens_a_store_written_before_expiry_existed(tmp_path):
     assert store.get("profile", "p1") == {"a": 1}
     assert store.add_if_absent("seen", "e1", 1) and not store.add_if_absent("seen", "e1", 1)
     store.close()
+
+
+def test_generation_flips_are_atomic_and_retire_per_family(store):
+    from streamloop.core.store.generations import current, flip, read_published, versioned
+
+    # GIVEN a first publication of both families, then a model-only one
+    store.put_many("profile", {versioned("w1", "p1"): {"v": "w1"}})
+    store.put_many("candidates", {versioned("w1", "p1"): {"v": "m-w1"}})
+    flip(store, warehouse="w1", model="w1", model_version="recommender:v1")
+    store.put_many("candidates", {versioned("m2", "p1"): {"v": "m2"}})
+    # WHEN the pointer flips to it
+    pointer = flip(store, model="m2", model_version="recommender:v2")
+    # THEN readers see the new model with the unchanged warehouse; the old model generation waits one flip
+    assert (pointer["warehouse"], pointer["model"], pointer["model_version"]) == ("w1", "m2", "recommender:v2")
+    assert read_published(store, "candidates", ["p1"]) == {"p1": {"v": "m2"}}
+    assert read_published(store, "profile", ["p1"]) == {"p1": {"v": "w1"}}
+    assert store.get("candidates", "w1/p1") == {"v": "m-w1"}
+    store.put_many("candidates", {versioned("m3", "p1"): {"v": "m3"}})
+    flip(store, model="m3")
+    # AND the model family's w1 keys are deleted while the warehouse family's w1 keys stay current
+    assert store.get("candidates", "w1/p1") is None and store.get("candidates", "m2/p1") == {"v": "m2"}
+    assert store.get("profile", "w1/p1") == {"v": "w1"}
+    assert current(store)["retired"] == [["model", "m2"]]
+
+
+def test_privacy_scans_find_published_keys_under_any_generation(store):
+    store.put_many("profile", {"g1/p1": {"account_id": "a1"}, "g2/p1": {"account_id": "a1"}, "g1/p10": {}})
+    store.put_many("state", {"p1": {"completed": []}})
+    store.put_many("candidates", {"g1/p2": {"items": [["t1", 1.0]]}})
+    assert sorted(store.keys_mentioning("p1")) == [("profile", "g1/p1"), ("profile", "g2/p1"), ("state", "p1")]

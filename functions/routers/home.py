@@ -43,5 +43,5 @@ async def recommendations(request: Request):
     return json_response(body)
 
 
-describe("/v1/profiles/{profile_id}/home", "get", "HomePage", 401, 422)
-describe("/v1/profiles/{profile_id}/recommendations", "get", "Recommendations", 401, 422)
+describe("/v1/profiles/{profile_id}/home", "get", "HomePage")
+describe("/v1/profiles/{profile_id}/recommendations", "get", "Recommendations")

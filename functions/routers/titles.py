@@ -32,4 +32,4 @@ async def similar(request: Request):
     return json_response(body)
 
 
-describe("/v1/titles/{title_id}/similar", "get", "SimilarTitles", 401, 404, 422)
+describe("/v1/titles/{title_id}/similar", "get", "SimilarTitles")

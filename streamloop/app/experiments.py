@@ -14,9 +14,9 @@ import math
 from datetime import UTC, datetime
 from pathlib import Path
 
-from functions.experiments import load_experiments
 from streamloop.core import clock
 from streamloop.core.errors import StreamloopError
+from streamloop.core.experiments import load_experiments
 from streamloop.core.settings import DBT_PROJECT_DIR, REPO_ROOT, get_settings
 
 EXPERIMENTS_DIR = REPO_ROOT / "experiments"

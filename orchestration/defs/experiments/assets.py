@@ -9,13 +9,13 @@ It runs in the `warehouse_build` job right after dbt, so every build refreshes t
 import dagster as dg
 import pandas as pd
 
-from functions.experiments import load_experiments
 from ml.experiments import Design, analyze, overlap_checks
 from ml.experiments_bandit import BanditDesign
 from ml.experiments_bandit import readout as bandit_readout_of
 from ml.experiments_report import write_report
 from ml.scoring import write_table
 from orchestration.defs.resources import WAREHOUSE_POOL, WarehouseResource
+from streamloop.core.experiments import load_experiments
 from streamloop.core.settings import REPO_ROOT, get_settings
 
 GROUP = "experiments"

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 import orjson
 
 from streamloop.core.store.base import EXPIRING_NAMESPACES, OnlineStore, StoreError, Updater, Value
+from streamloop.core.store.generations import is_key_of
 
 _MAX_ATTEMPTS = 8          # retries of unprocessed batch items
 _MAX_UPDATE_ATTEMPTS = 25  # optimistic updates of one hot key (bandit counts) can collide repeatedly
@@ -68,7 +69,7 @@ class DynamoDBStore(OnlineStore):
             page = self._call("scan", **kwargs)
             for item in page.get("Items", []):
                 ns, _, key = item["pk"]["S"].partition("#")
-                if key == text or needle in item["v"]["B"]:
+                if is_key_of(key, text) or needle in item["v"]["B"]:
                     found.append((ns, key))
             start = page.get("LastEvaluatedKey")
             if not start:

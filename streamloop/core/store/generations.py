@@ -36,6 +36,11 @@ def versioned(generation: str | None, key: str) -> str:
     return f"{generation}/{key}" if generation else key
 
 
+def is_key_of(stored_key: str, key: str) -> bool:
+    """True if `stored_key` is `key` itself or `key` under some generation (privacy scans match both)."""
+    return stored_key == key or stored_key.partition("/")[2] == key
+
+
 def current(store: OnlineStore) -> Generations:
     return store.get(POINTER_NS, POINTER_KEY) or UNPUBLISHED
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import orjson
 
 from streamloop.core.store.base import EXPIRING_NAMESPACES, OnlineStore, StoreError, Updater, Value
+from streamloop.core.store.generations import is_key_of
 
 _SCHEMA = """
 create table if not exists kv (
@@ -76,7 +77,7 @@ class SQLiteStore(OnlineStore):
             rows = self._con().execute("select ns, key, value from kv").fetchall()
         except sqlite3.Error as exc:
             raise StoreError(f"online store scan failed: {exc}") from exc
-        return [(ns, key) for ns, key, value in rows if key == text or needle in bytes(value)]
+        return [(ns, key) for ns, key, value in rows if is_key_of(key, text) or needle in bytes(value)]
 
     @contextmanager
     def deadline(self, seconds: float):

@@ -131,6 +131,8 @@ class Generations(TypedDict):
 SHAPES: dict[str, type] = {
     "profile": ProfileValue, "title": TitleValue, "candidates": CandidatesValue, "similar": SimilarValue,
     "lists": ListValue, "state": StateValue, "bandit": BanditValue, "publication": Generations,
+    "seen": int,             # the collector's idempotency marker: epoch seconds the event id was claimed
+    "video_session": str,    # a Segment playback session's title_id (functions/segment.py)
 }
 
 
@@ -157,7 +159,8 @@ def _adapter(namespace: str) -> TypeAdapter:
 def validate(namespace: str, key: str, value) -> None:
     """Raises StoreValueError naming the namespace, key and field when `value` does not fit its shape."""
     if namespace not in SHAPES:
-        return  # namespaces without a declared shape (seen markers: a timestamp) are not checked
+        raise StoreValueError(f"online store namespace {namespace!r} has no declared shape in "
+                              "streamloop/core/store/values.py")
     try:
         # validated as the JSON readers get back (arrays, not tuples), which also proves it serializes
         _adapter(namespace).validate_json(orjson.dumps(value), strict=True)  # no silent coercion
