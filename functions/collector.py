@@ -49,12 +49,15 @@ class IngestResult:
     duplicates: int = 0
     rejected: list[dict] = field(default_factory=list)
     ignored: int | None = None  # Segment batches only: messages acknowledged but not collected
+    suppressed: int = 0  # events of people who asked to be forgotten: dropped, never landed
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         body = {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
         if self.ignored is not None:
             body["ignored"] = self.ignored
+        if self.suppressed:
+            body["suppressed"] = self.suppressed
         if self.warnings:
             body["warnings"] = self.warnings
         return body
@@ -62,8 +65,9 @@ class IngestResult:
 
 class Collector:
     def __init__(self, store_factory: Callable[[], OnlineStore], lake_root: str, titles: TitleCache,
-                 experiments: Experiments, messaging=None, landing=None):
+                 experiments: Experiments, messaging=None, landing=None, privacy=None):
         self._store_factory = store_factory
+        self.privacy = privacy  # streamloop.core.privacy.edge.EdgePrivacy: forgotten people, personal context
         self.messaging = messaging  # messaging.collector_hook.MessagingHook: contacts, consent, triggers
         self.lake_root = lake_root
         self.titles = titles
@@ -115,7 +119,17 @@ class Collector:
                 result.duplicates += 1
             else:
                 valid[event["event_id"]] = index
+        if self.privacy is not None:  # forgotten people's events never land (docs/privacy.md)
+            gone = self.privacy.suppressed(self.store, events)
+            if gone:
+                result.suppressed = len(gone)
+                valid = {event_id: index for event_id, index in valid.items() if index not in gone}
+                rejects = [r for r in rejects if r[0] not in gone]
+                result.rejected = [r for r in result.rejected if r["index"] not in gone]
         landed_texts = {index: _text(landed[index]) for index in valid.values()}
+        if self.privacy is not None:
+            landed_texts = {index: self.privacy.minimized_text(events[index], text)
+                            for index, text in landed_texts.items()}
         if self.messaging is not None:  # contact addresses never land raw (messaging/collector_hook.py)
             indexes = list(landed_texts)
             redacted = self.messaging.redact([events[i] for i in indexes], list(landed_texts.values()))

@@ -26,6 +26,8 @@ DEFAULT_ORDER = ("continue_watching", "because_you_watched", "top_picks", "genre
 CLAIM_PRIORITY = ("continue_watching", "because_you_watched", "top_picks", "genre", "new_releases", "trending",
                   "popular")
 CLAIM_PRIORITY_UNKNOWN = ("new_releases", "trending", "popular", "genre")  # genre rows are generic then
+# a profile that declined personalization: what it is watching, then rows that profile nobody
+CLAIM_PRIORITY_DECLINED = ("continue_watching", *CLAIM_PRIORITY_UNKNOWN)
 
 
 class HomeService:
@@ -84,8 +86,9 @@ class HomeService:
             ctx.experiments.append({"experiment_id": bandit.id, "variant": arm.name,
                                     "propensity": round(propensity, 4)})
 
-        by_kind = {kind: BUILDERS[kind](self.rows, ctx, page)
-                   for kind in (CLAIM_PRIORITY if ctx.known else CLAIM_PRIORITY_UNKNOWN)}
+        allowed = ctx.profiling_allowed
+        kinds = (CLAIM_PRIORITY if allowed else CLAIM_PRIORITY_DECLINED) if ctx.known else CLAIM_PRIORITY_UNKNOWN
+        by_kind = {kind: BUILDERS[kind](self.rows, ctx, page) for kind in kinds}
         built = [row for kind in order for row in by_kind.get(kind, [])][:rows]
         if ctx.degraded:
             for row in built:
@@ -99,7 +102,7 @@ class HomeService:
         return {
             "request_id": request_id,
             "profile_id": profile_id,
-            "personalized": ctx.known,
+            "personalized": ctx.known and allowed,
             "model_version": ctx.model_version,
             "generated_at": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "experiments": [{"experiment_id": e["experiment_id"], "variant": e["variant"]} for e in ctx.experiments],

@@ -44,7 +44,19 @@ class Context:
     sources: list[str] = field(default_factory=list)  # finished titles because_you_watched rows are about
     experiments: list[dict] = field(default_factory=list)
     model_version: str = "popularity"  # what produced Top Picks (values.served_model_version)
+    personalization_default: bool = True  # STREAMLOOP_PERSONALIZATION_DEFAULT: no consent decision recorded
     _seen: frozenset[str] | None = None
+
+    @property
+    def profiling_allowed(self) -> bool:
+        """May rows be built from this profile's profile (top picks, because-you-watched, genre affinity)?
+
+        The newest decision wins: the collector's real-time state (it counts from the next request on),
+        then the published warehouse value, then the documented default (docs/privacy.md "Consent")."""
+        if self.state and "personalization" in self.state:
+            return bool(self.state["personalization"])
+        published = (self.profile or {}).get("personalization")
+        return self.personalization_default if published is None else bool(published)
 
     @property
     def known(self) -> bool:
@@ -85,6 +97,7 @@ class Reads:
         self.titles = titles
         self.lists = lists
         self.published = published
+        self.personalization_default = True  # set from settings by functions/services.py
 
     @property
     def store(self) -> OnlineStore:
@@ -101,6 +114,7 @@ class Reads:
 
     def profile(self, ctx: Context) -> None:
         """Profile, real-time state and candidates (first budgeted read)."""
+        ctx.personalization_default = self.personalization_default
         def work():
             store = self.store
             self.refresh_caches(store)

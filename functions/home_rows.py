@@ -167,7 +167,7 @@ class Rows:
     def genre(self, ctx: Context, page: Page) -> list[dict]:
         room = min(MAX_GENRE_ROWS, ctx.max_rows)
         weights: dict[str, float] = {}
-        if ctx.known:
+        if ctx.known and ctx.profiling_allowed:
             for genre, w in ((ctx.profile or {}).get("genre_affinity") or {}).items():
                 weights[genre] = weights.get(genre, 0.0) + float(w)
             recent = (ctx.state or {}).get("recent_genres") or {}

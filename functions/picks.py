@@ -23,7 +23,8 @@ class PicksService:
         self.reads.profile(ctx)
         self.reads.details(ctx, [])
         page = Page(ctx, self.titles, items)
-        candidates = ctx.candidates or {}
+        # a profile that declined personalization gets the popular list, never its model picks
+        candidates = (ctx.candidates or {}) if ctx.profiling_allowed else {}
         picked = page.take(candidates.get("items", []), lambda tid, t: "")
         model_version = served_model_version(candidates)
         if not picked:

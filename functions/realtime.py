@@ -16,7 +16,7 @@ from streamloop.core.contract.validate import parse_timestamp
 from streamloop.core.store.values import StateValue, TitleValue
 
 PLAY_EVENTS = frozenset({"play_start", "heartbeat", "pause", "resume", "play_stop"})
-STATE_EVENTS = PLAY_EVENTS | {"play_complete", "profile_updated"}
+STATE_EVENTS = PLAY_EVENTS | {"play_complete", "profile_updated", "consent_updated"}
 MAX_IN_PROGRESS = 30
 MAX_COMPLETED = 20
 MAX_GENRES = 12
@@ -61,6 +61,11 @@ def _apply(state: StateValue, event: dict, at: float, titles: dict[str, TitleVal
     if event_type == "profile_updated":
         state["is_kids"] = bool(props.get("is_kids"))
         state["maturity_rating"] = props.get("maturity_rating")
+        return
+    if event_type == "consent_updated":  # personalization consent counts from the next request on
+        if props.get("purpose") == "personalization" and at >= state.get("personalization_at", float("-inf")):
+            state["personalization"] = bool(props.get("granted"))
+            state["personalization_at"] = at
         return
     if event_type not in STATE_EVENTS:
         return

@@ -22,6 +22,7 @@ from functions.home_rows import Rows
 from functions.picks import PicksService
 from messaging.collector_hook import MessagingHook
 from streamloop.core.landing import BufferedLanding, landing_for
+from streamloop.core.privacy.edge import EdgePrivacy
 from streamloop.core.settings import REPO_ROOT, Settings
 from streamloop.core.store import OnlineStore, get_store
 
@@ -45,7 +46,7 @@ class Services:
         self.collector = Collector(self.get_store, settings.lake_root, self.titles, self.experiments,
                                    messaging=MessagingHook(settings.outbox_file, REPO_ROOT / "campaigns",
                                                            settings.messaging_contact_secret),
-                                   landing=self.landing)
+                                   landing=self.landing, privacy=EdgePrivacy.from_settings(settings))
         # one ingest at a time per process, off the event loop: validation is CPU-bound Python (more
         # threads would only contend for the GIL) and SQLite takes one writer at a time anyway
         # …except under group commit, where a request spends its time waiting for the flush: one worker
@@ -55,6 +56,7 @@ class Services:
         self.exposures = ExposureLog(self.collector, exposure_batch, exposure_max_age_s)
         self.published = Published(self.titles, self.lists)
         reads = Reads(self.get_store, self.budget, self.titles, self.lists, self.published)
+        reads.personalization_default = settings.personalization_default
         rows = Rows(self.titles, self.lists, self.experiments)
         self.home = HomeService(reads, rows, self.experiments, self.exposures, bandit_ttl_s=bandit_ttl_s)
         self.picks = PicksService(reads, rows)

@@ -136,6 +136,9 @@ def profile_values(con) -> dict[str, dict]:
     if _exists(con, "profile_scores"):
         scores = {str(p): (r, s) for p, r, s in con.execute(
             "select profile_id, churn_risk, segment from profile_scores").fetchall()}
+    consent = {}
+    if _exists(con, "profile_consents"):  # null: no decision, serving applies STREAMLOOP_PERSONALIZATION_DEFAULT
+        consent = dict(con.execute("select profile_id, consent_personalization from profile_consents").fetchall())
     columns = ["profile_id", "account_id", "is_kids", "maturity_rating", "country", "timezone"]
     out = {}
     for pid, account, kids, rating, country, tz in con.execute(
@@ -146,7 +149,8 @@ def profile_values(con) -> dict[str, dict]:
                     "timezone": tz, "genre_affinity": affinity.get(pid, {}),
                     "churn_risk": None if risk is None else round(float(risk), 6),
                     "segment": None if segment is None else str(segment),
-                    "finished_title_ids": finished.get(pid, [])}
+                    "finished_title_ids": finished.get(pid, []),
+                    "personalization": consent.get(pid)}
     return out
 
 

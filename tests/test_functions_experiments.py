@@ -15,7 +15,7 @@ from streamloop.core import clock
 from streamloop.core.errors import StreamloopError
 from streamloop.core.settings import REPO_ROOT
 
-NOW = datetime(2026, 12, 1, tzinfo=UTC)  # inside the repository experiments' windows (Nov 2026 – Mar 2027)
+NOW = datetime(2026, 12, 1, tzinfo=UTC)  # inside the repository experiments' windows (Sep 2025 – Mar 2027)
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +87,7 @@ def test_two_files_with_one_id_fail_naming_both(tmp_path):
 def test_windows_follow_the_clock():
     experiments = load_experiments(REPO_ROOT / "experiments")
     assert experiments.test_for("home.top_picks").id == "top_picks_ranker_vs_popularity"  # clock frozen at NOW
-    with clock.frozen(datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC)):
+    with clock.frozen(datetime(2025, 8, 31, 23, 59, 59, tzinfo=UTC)):
         assert experiments.test_for("home.top_picks") is None  # the day before start
     with clock.frozen(datetime(2027, 3, 1, tzinfo=UTC)):
         assert experiments.test_for("home.top_picks") is None  # end is exclusive

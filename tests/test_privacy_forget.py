@@ -102,6 +102,12 @@ def test_forgetting_a_profile_leaves_no_trace_in_any_store_even_after_rebuilds(s
     audit = [orjson.loads(line) for line in (service / "privacy" / "deletions.jsonl").read_text().splitlines()]
     assert audit[-1]["deletion_id"] == body["deletion_id"] and "backups" in audit[-1]
 
+    # AND a late event of the forgotten profile is suppressed at the edge: acknowledged, counted, never landed
+    late = event | {"event_id": "forget-me-2", "context": event["context"] | {"ip": "203.0.113.9"}}
+    answer = client.post("/v1/events", json={"events": [late]}, headers={"x-api-key": "app-key"}).json()
+    assert answer["accepted"] == 0 and answer["suppressed"] == 1 and answer["rejected"] == []
+    assert _lake_mentions(profile_id) == 0
+
     # AND the next build recounts every aggregate from the cleaned lake (a full refresh it runs by itself)
     # without bringing the profile back, and reconciles (its data tests pass)
     from streamloop.core.privacy.rebuild import full_refresh_needed
@@ -125,3 +131,18 @@ def test_forgetting_an_account_covers_every_profile_in_it(service):
     for identifier in [account_id, *profiles]:
         mentions = _everything_mentions(identifier)
         assert mentions == {"lake": 0, "warehouse": 0, "online store": 0, "audit": False}, identifier
+
+
+def test_the_data_inventory_lists_every_table_and_its_personal_columns(service):
+    from streamloop.core.privacy.inventory import documented_tables, personal_columns
+    from streamloop.core.settings import REPO_ROOT
+
+    documented = documented_tables(REPO_ROOT / "docs" / "privacy.md")
+    with duckdb.connect(str(get_settings().warehouse_file), read_only=True) as con:
+        tables = con.execute("select table_name, list(column_name) from information_schema.columns"
+                             " group by 1 order by 1").fetchall()
+    assert len(tables) > 40
+    for table, columns in tables:
+        assert table in documented, f"docs/privacy.md does not list the warehouse table {table}"
+        missing = set(personal_columns(columns)) - documented[table]
+        assert not missing, f"docs/privacy.md: {table} holds personal columns {sorted(missing)} it does not list"

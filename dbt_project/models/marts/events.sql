@@ -82,6 +82,7 @@ final as (
         accepted_copies.message_id,
         accepted_copies.channel,
         accepted_copies.is_granted,
+        accepted_copies.purpose,
         accepted_copies.experiment_id,
         accepted_copies.variant,
 

@@ -173,6 +173,14 @@ def _object_checks(src: _Source, rule: dict, var: str, static: str | None, runti
         name, expr = _child_field(static, runtime, key)
         sub.emit(0, f"if {key!r} not in {var}:")
         sub.emit(1, f"errors.append(f\"{{{expr}}}: required\")")
+    for choice in rule.get("anyOf", ()):  # only `anyOf` of `required` lists: "one of these fields"
+        if set(choice) != {"required"}:
+            raise ValueError("the contract compiler supports anyOf of required lists only")
+    if rule.get("anyOf"):
+        keys = [key for choice in rule["anyOf"] for key in choice["required"]]
+        field = _field(static, runtime)
+        sub.emit(0, f"if not any(k in {var} for k in {tuple(keys)!r}):")
+        sub.emit(1, f"errors.append(f\"{{{field}}}: needs one of {', '.join(keys)}\")")
     for key, child in rule.get("properties", {}).items():
         name, expr = _child_field(static, runtime, key)
         local = f"v{sub.depth}"

@@ -285,3 +285,84 @@ def _online_store(settings: Settings) -> Eraser:
 register(_lake, order=0)
 register(_warehouse, order=10)
 register(_online_store, order=20)
+
+
+# -- SQLite files and Parquet snapshots of other stores ----------------------------------------------
+class SQLiteFileEraser:
+    """Deletes, in every table of a SQLite file, the rows whose text columns name an id (equal to it, or
+    holding it as a JSON string: event bodies, contexts). Stores such as messaging's ledger register one."""
+
+    def __init__(self, name: str, path: Path):
+        self.name = name
+        self.path = Path(path)
+
+    def _run(self, ids: frozenset[str], delete: bool) -> int:
+        import sqlite3
+
+        if not self.path.exists():
+            return 0
+        con = sqlite3.connect(self.path, timeout=30)
+        try:
+            total = 0
+            tables = [r[0] for r in con.execute("select name from sqlite_master where type = 'table'")]
+            for table in tables:
+                columns = [r[1] for r in con.execute(f'pragma table_info("{table}")')
+                           if (r[2] or "").lower() in ("text", "", "blob")]
+                if not columns:
+                    continue
+                parts, params = [], []
+                for column in columns:
+                    parts.append(f'"{column}" in ({", ".join("?" for _ in ids)})')
+                    params += sorted(ids)
+                    for needle in needles_of(sorted(ids)):
+                        parts.append(f'instr("{column}", ?) > 0')
+                        params.append(needle.decode())
+                where = " or ".join(parts)
+                total += con.execute(f'select count(*) from "{table}" where {where}', params).fetchone()[0]
+                if delete:
+                    con.execute(f'delete from "{table}" where {where}', params)
+            con.commit()
+            return total
+        finally:
+            con.close()
+
+    def erase(self, ids: frozenset[str], event_ids: frozenset[str]) -> Erasure:
+        return Erasure(self.name, self._run(ids, delete=True))
+
+    def count(self, ids: frozenset[str]) -> int:
+        return self._run(ids, delete=False)
+
+
+class ParquetFileEraser:
+    """Rewrites one Parquet file (a store's snapshot in the lake) without the rows naming an id."""
+
+    def __init__(self, name: str, path: str):
+        self.name = name
+        self.path = path
+
+    def _hits(self, ids: frozenset[str]) -> tuple[pa.Table | None, list[bool]]:
+        if self.path.startswith("s3://") or not os.path.exists(self.path):
+            return None, []
+        table = pq.read_table(self.path)
+        needles = needles_of(ids)
+        mask = [False] * table.num_rows
+        for column in table.column_names:
+            if not pa.types.is_string(table.schema.field(column).type):
+                continue
+            for i, value in enumerate(table.column(column).to_pylist()):
+                if value is not None and (value in ids or any(n.decode() in value for n in needles)):
+                    mask[i] = True
+        return table, mask
+
+    def erase(self, ids: frozenset[str], event_ids: frozenset[str]) -> Erasure:
+        table, mask = self._hits(ids)
+        if table is None or not any(mask):
+            return Erasure(self.name, 0)
+        keep = table.filter(pa.array([not m for m in mask]))
+        tmp = f"{self.path}.forget-tmp"
+        pq.write_table(keep, tmp, compression="zstd")
+        os.replace(tmp, self.path)
+        return Erasure(self.name, sum(mask))
+
+    def count(self, ids: frozenset[str]) -> int:
+        return sum(self._hits(ids)[1])

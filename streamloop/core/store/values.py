@@ -104,6 +104,8 @@ class StateValue(TypedDict):
     country: NotRequired[str | None]
     is_kids: NotRequired[bool]
     maturity_rating: NotRequired[str | None]
+    personalization: NotRequired[bool]      # the latest consent_updated for purpose personalization …
+    personalization_at: NotRequired[float]  # … and when it occurred (a late, older decision never wins)
 
 
 class ArmCounts(TypedDict):
