@@ -47,6 +47,7 @@ class MessagingHook:
         if not any(isinstance(e, dict) and e.get("event_type") == CONTACT for e in events):
             return raws
         out = list(raws)
+        found = []
         for i, event in enumerate(events):
             if not isinstance(event, dict) or event.get("event_type") != CONTACT:
                 continue
@@ -56,11 +57,12 @@ class MessagingHook:
                 continue
             at = parse_timestamp(event.get("occurred_at"))
             if store and event.get("profile_id") and props.get("channel") in ("email", "push") and at is not None:
-                contacts.record_contact(self.ledger, event["profile_id"], props["channel"], address,
-                                        at.astimezone(UTC), self.contact_secret)
+                found.append((event["profile_id"], props["channel"], address, at.astimezone(UTC)))
             redacted = {**event, "properties": {**props, "address": "hmac-sha256:" + contacts.address_hash(
                 self.contact_secret, address)}}
             out[i] = orjson.dumps(redacted).decode()
+        if found:  # one transaction per batch, before the hashed copies land
+            contacts.record_contacts(self.ledger, found, self.contact_secret)
         return out
 
     def on_accepted(self, events: list[dict]) -> None:

@@ -23,11 +23,16 @@ def address_hash(secret: str, address: str) -> str:
 
 
 def record_contact(ledger: Ledger, profile_id: str, channel: str, address: str, at: datetime, secret: str) -> None:
+    record_contacts(ledger, [(profile_id, channel, address, at)], secret)
+
+
+def record_contacts(ledger: Ledger, rows: list[tuple[str, str, str, datetime]], secret: str) -> None:
+    """(profile_id, channel, address, at) rows in one transaction; a newer address wins."""
     with ledger.transaction() as con:
-        con.execute("insert into contacts values (?, ?, ?, ?, ?) on conflict (profile_id, channel) do update set "
-                    "address = excluded.address, address_hash = excluded.address_hash, updated_at = excluded.updated_at "
-                    "where excluded.updated_at >= contacts.updated_at",
-                    (profile_id, channel, address.strip(), address_hash(secret, address), iso(at)))
+        con.executemany("insert into contacts values (?, ?, ?, ?, ?) on conflict (profile_id, channel) do update "
+                        "set address = excluded.address, address_hash = excluded.address_hash, "
+                        "updated_at = excluded.updated_at where excluded.updated_at >= contacts.updated_at",
+                        [(p, c, a.strip(), address_hash(secret, a), iso(t)) for p, c, a, t in rows])
 
 
 def contacts_for(ledger: Ledger, profile_ids: Iterable[str]) -> dict[str, dict[str, str]]:

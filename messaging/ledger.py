@@ -117,7 +117,8 @@ class Ledger:
         if con is None:
             con = sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout_s,
                                   check_same_thread=False)
-            con.execute("pragma synchronous=normal")
+            con.execute("pragma synchronous=normal")  # durable across process crashes in WAL mode
+            con.execute("pragma cache_size=-131072")  # 128 MB: message ids are hashes, so inserts land anywhere
             self._local.con = con
         return con
 
@@ -186,17 +187,20 @@ class Ledger:
                 f"select message_id from messages where message_id in ({','.join('?' * len(part))})", part))
         return found
 
-    def take_due(self, now: datetime, owner: str, limit: int = 100_000) -> list[dict]:
+    def take_due(self, now: datetime, owner: str, limit: int = 50_000, after: tuple[str, str] = ("", "")
+                 ) -> list[dict]:
         """Takes over queued messages that are due and not leased by a live runner (held messages whose
-        moment came, claims of a runner that died before sending). Returns the rows now owned by `owner`."""
+        moment came, claims of a runner that died before sending). Returns the rows now owned by `owner`,
+        one page of `limit` in (send_at, message_id) order after `after` (keyset paging: memory stays bounded)."""
         wall = time.time()
         with self.transaction() as con:
             rows = con.execute(
-                "select message_id from messages where status = 'queued' and send_at <= ? "
-                "and (owner = ? or owner is null or lease_until < ?) order by send_at limit ?",
-                (iso(now), owner, wall, limit)).fetchall()
+                "select message_id, owner from messages where status = 'queued' and send_at <= ? "
+                "and (owner = ? or owner is null or lease_until < ?) and (send_at, message_id) > (?, ?) "
+                "order by send_at, message_id limit ?",
+                (iso(now), owner, wall, after[0], after[1], limit)).fetchall()
             con.executemany("update messages set owner = ?, lease_until = ? where message_id = ?",
-                            [(owner, wall + LEASE_S, r[0]) for r in rows])
+                            [(owner, wall + LEASE_S, r[0]) for r in rows if r[1] != owner])
         return self.rows([r[0] for r in rows])
 
     def rows(self, message_ids: Iterable[str]) -> list[dict]:

@@ -83,7 +83,8 @@ class Decided:
 class Runner:
     def __init__(self, campaigns: CampaignSet, ledger_path: Path, warehouse_path: Path, policy: rules.Policy,
                  deliveries: dict[str, Delivery], store=None, contact_secret: str = "", unsubscribe_secret: str = "",
-                 public_url: str = "http://localhost:8000", lake=None, fail_after=None, local_batch: int = 500):
+                 public_url: str = "http://localhost:8000", lake=None, fail_after=None, local_batch: int = 500,
+                 page_size: int = 50_000):
         self.campaigns = campaigns
         self.ledger_path = Path(ledger_path)
         self.warehouse_path = Path(warehouse_path)
@@ -96,6 +97,7 @@ class Runner:
         self.lake = lake
         self.fail_after = fail_after  # tests: a callable run after each delivery (simulates a crash)
         self.local_batch = local_batch  # local deliveries per transaction
+        self.page_size = page_size  # due messages read per page
 
     # -- the run -----------------------------------------------------------------------------------
     def run(self, at: datetime, dry_run: bool = False) -> RunSummary:
@@ -194,8 +196,10 @@ class Runner:
     def _due_triggers(self, con, campaign: Campaign, at: datetime, ledger: Ledger | None, dry_run: bool) -> list:
         if not self.ledger_path.exists():
             return []
-        queue = TriggerQueue(ledger or Ledger(self.ledger_path))
-        due = queue.due(campaign.id, at, take=not dry_run)
+        if ledger is not None:
+            due = TriggerQueue(ledger).due(campaign.id, at, take=not dry_run)
+        else:  # a dry run reads the queue without taking anything
+            due = self._read_only(lambda lg: TriggerQueue(lg).due(campaign.id, at, take=False), [])
         if not due:
             return []
         profiles = {r["profile_id"]: r for r in audiences.select_audience(con, campaign.audience, at)}
@@ -214,9 +218,13 @@ class Runner:
     def _deliver_due(self, ledger: Ledger, at: datetime, owner: str, results: dict[str, CampaignResult]) -> None:
         """Local deliveries commit in batches (message, status and event in one transaction: a crash loses
         the uncommitted batch, which stays queued for the next run); external ones go one by one."""
-        due = ledger.take_due(at, owner)
-        if not due:
-            return
+        after = ("", "")
+        while due := ledger.take_due(at, owner, limit=self.page_size, after=after):
+            after = max((r["send_at"], r["message_id"]) for r in due)
+            self._deliver_page(ledger, due, at, owner, results)
+
+    def _deliver_page(self, ledger: Ledger, due: list[dict], at: datetime, owner: str,
+                      results: dict[str, CampaignResult]) -> None:
         addresses = contacts.contacts_for(ledger, {r["profile_id"] for r in due})
         batch: list[tuple[dict, OutgoingMessage, CampaignResult]] = []
         for row in due:
@@ -256,9 +264,10 @@ class Runner:
         with ledger.transaction() as con:
             ids = [row["message_id"] for row, _, _ in batch]
             marks = ",".join("?" * len(ids))
+            # filtered here, not in SQL: a status condition makes SQLite scan the status index instead of the key
             still_ours = {r[0] for r in con.execute(
-                f"select message_id from messages where owner = ? and status = 'queued' and message_id in ({marks})",
-                [owner, *ids])}
+                f"select message_id, owner, status from messages where message_id in ({marks})", ids)
+                if r[1] == owner and r[2] == "queued"}
             todo = [item for item in batch if item[0]["message_id"] in still_ours]
             con.executemany("update messages set status = 'sent', sent_at = ?, owner = null where message_id = ?",
                             [(stamp, row["message_id"]) for row, _, _ in todo])

@@ -42,6 +42,11 @@ def campaigns(directory: Path | None = None) -> CampaignSet:
 
 
 def build_runner(settings: Settings, campaign_set: CampaignSet | None = None, store=None) -> Runner:
+    if settings.messaging_store != "sqlite":
+        from streamloop.core.errors import StreamloopError
+
+        raise StreamloopError("STREAMLOOP_MESSAGING_STORE=dynamodb is not implemented yet: use sqlite "
+                              "(a persistent STREAMLOOP_OUTBOX_PATH)")
     if store is None:
         from streamloop.core.store import StoreError, get_store
 

@@ -28,32 +28,41 @@ class TriggerQueue:
     def __init__(self, ledger: Ledger):
         self.ledger = ledger
 
-    def enqueue(self, rows: Iterable[tuple[Campaign, str, str, datetime, dict]]) -> int:
-        """(campaign, profile_id, subject, fired_at, context) → pending triggers; returns how many were new."""
+    def apply(self, starts: list, exits: list) -> tuple[int, int]:
+        """`cancel(exits)` and `enqueue(starts)` in one transaction (the collector calls this per batch);
+        returns (enqueued, canceled). Within a batch starts and exits concern different keys."""
+        if not starts and not exits:
+            return 0, 0
+        with self.ledger.transaction() as con:
+            canceled = self.cancel(exits, con)
+            return self.enqueue(starts, con), canceled
+
+    def enqueue(self, rows: Iterable[tuple[Campaign, str, str, datetime, dict]], con=None) -> int:
+        """(campaign, profile_id, subject, fired_at, context) → pending triggers; returns how many were new.
+        A canceled trigger is re-armed by a newer start (stopped again after resuming); the ledger's message
+        id (campaign, profile, subject) still allows one message per subject."""
         values = [(trigger_id(c.id, p, s), c.id, p, s, iso(t), iso(t + timedelta(minutes=c.trigger.delay_minutes)),
                    "pending", orjson.dumps(ctx).decode()) for c, p, s, t, ctx in rows]
-        if not values:
-            return 0
-        with self.ledger.transaction() as con:
-            before = con.total_changes
-            # a canceled trigger is re-armed by a newer start (stopped again after resuming); the ledger's
-            # message id (campaign, profile, subject) still allows one message per subject
-            con.executemany("insert into triggers values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (trigger_id) do update "
-                            "set fired_at = excluded.fired_at, due_at = excluded.due_at, status = 'pending' "
-                            "where triggers.status = 'canceled' and excluded.fired_at > triggers.fired_at", values)
-            return con.total_changes - before
+        return self._write("insert into triggers values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (trigger_id) do update "
+                           "set fired_at = excluded.fired_at, due_at = excluded.due_at, status = 'pending' "
+                           "where triggers.status = 'canceled' and excluded.fired_at > triggers.fired_at", values, con)
 
-    def cancel(self, rows: Iterable[tuple[str, str, str, datetime]]) -> int:
+    def cancel(self, rows: Iterable[tuple[str, str, str, datetime]], con=None) -> int:
         """(campaign_id, profile_id, subject, exit_at): cancels a pending trigger fired before the exit."""
         values = [(iso(at), trigger_id(c, p, s), iso(at)) for c, p, s, at in rows]
+        return self._write("update triggers set status = 'canceled', context = "
+                           "json_set(coalesce(context, '{}'), '$.exited_at', ?) "
+                           "where trigger_id = ? and status = 'pending' and fired_at <= ?", values, con)
+
+    def _write(self, sql: str, values: list, con=None) -> int:
         if not values:
             return 0
-        with self.ledger.transaction() as con:
-            before = con.total_changes
-            con.executemany("update triggers set status = 'canceled', context = "
-                            "json_set(coalesce(context, '{}'), '$.exited_at', ?) "
-                            "where trigger_id = ? and status = 'pending' and fired_at <= ?", values)
-            return con.total_changes - before
+        if con is None:
+            with self.ledger.transaction() as tx:
+                return self._write(sql, values, tx)
+        before = con.total_changes
+        con.executemany(sql, values)
+        return con.total_changes - before
 
     def due(self, campaign_id: str, at: datetime, take: bool = True) -> list[dict]:
         """Pending triggers of the campaign due at `at`; with `take`, marks them taken (the ledger claim
@@ -106,9 +115,7 @@ class TriggerIndex:
                         latest[key] = (at, kind, campaign)
         starts = [(c, p, s, at, {"title_id": s}) for (_, p, s), (at, kind, c) in latest.items() if kind == "start"]
         exits = [(cid, p, s, at) for (cid, p, s), (at, kind, _) in latest.items() if kind == "exit"]
-        canceled = queue.cancel(exits)
-        enqueued = queue.enqueue(starts)
-        return enqueued, canceled
+        return queue.apply(starts, exits)
 
     def on_catalog(self, records: Iterable[dict], queue: TriggerQueue, at: datetime) -> int:
         """New episodes: one trigger per episode and campaign, expanded to the series' bingers when due."""

@@ -13,7 +13,7 @@ from streamloop.core.settings import get_settings
 from streamloop.core.simulate import SimulationConfig, run_simulation
 from streamloop.core.simulate.messages import MessageReaction, react_to_messages
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # ~4 min on 2 idle cores; dbt runs twice
 
 
 def test_campaign_performance_recovers_the_simulated_effect(streamloop_home):

@@ -48,6 +48,13 @@ def test_repeated_run_sends_once(tmp_path):
     assert statuses(tmp_path) == {"sent": 30 - holdouts, "holdout": holdouts}
 
 
+def test_every_due_message_goes_out_whatever_the_page_and_batch_sizes(tmp_path):
+    ids = not_in_control(30)
+    write_warehouse(tmp_path / "warehouse.duckdb", [profile_row(p) for p in ids])
+    summary = runner(tmp_path, [campaign()], page_size=7, local_batch=4).run(AT)
+    assert summary.campaigns[0].sent == 30 and len(outbox_rows(tmp_path)) == 30
+
+
 def test_dry_run_writes_nothing(tmp_path):
     ids = not_in_control(10)
     write_warehouse(tmp_path / "warehouse.duckdb", [profile_row(p) for p in ids])
@@ -173,6 +180,8 @@ def test_event_trigger_with_delay_and_exit_condition(tmp_path):
     ledger.close()
     not_yet = runner(tmp_path, [finish]).run(t0 + timedelta(hours=23))
     assert not_yet.campaigns[0].sent == 0
+    preview = runner(tmp_path, [finish]).run(AT, dry_run=True)  # reads the queue, takes nothing
+    assert preview.campaigns[0].sent == 2
     summary = runner(tmp_path, [finish]).run(AT)
     assert summary.campaigns[0].sent == 2  # abandoned: t1 and t2 (two subjects, two messages); resumed: none
     assert sorted(outbox_rows(tmp_path)) == sorted(

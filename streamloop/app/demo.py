@@ -1,7 +1,7 @@
 """`streamloop demo`: the whole loop on the embedded defaults, in one command.
 
 simulate → build (dbt on DuckDB) → train (churn, LTV, recommender; gated promotion; publish) →
-one personalized home page served by the real FastAPI app in-process.
+one personalized home page served by the real FastAPI app in-process → one campaign run (what it sent and held).
 """
 from __future__ import annotations
 
@@ -36,6 +36,10 @@ def run_demo(profiles: int, days: int, seed: int) -> None:
         print(run_training(None).render())
     with step("serve one home page in-process"):
         print(_sample_home_page(settings))
+    with step("run the lifecycle campaigns (campaigns/*.yml) into the local outbox"):
+        from streamloop.app.campaigns import run as run_campaigns
+
+        print(run_campaigns(dry_run=False, at=None).render())
     say(f"demo finished in {time.perf_counter() - started:.0f}s. Next: `streamloop serve`, `streamloop ui`.")
 
 

@@ -1,0 +1,51 @@
+"""Message content: the profile's recommendations after serving's filters, and the documented fallbacks."""
+from __future__ import annotations
+
+from messaging_support import campaign
+
+from messaging.content import GENERIC_BODY, render
+from streamloop.core.store.sqlite import SQLiteStore
+
+TEMPLATE = {"subject": "{% if titles %}{{ titles[0].name }} is waiting{% endif %}",
+            "body": "{% if titles %}{% for t in titles %}{{ t.title_id }} {% endfor %}{% endif %}",
+            "recommendations": 2}
+
+
+def title(name, kind="movie", rating="13+", countries=("*",)):
+    return {"name": name, "kind": kind, "maturity_rating": rating, "available_countries": list(countries)}
+
+
+def seeded(tmp_path) -> SQLiteStore:
+    store = SQLiteStore(tmp_path / "online.sqlite")
+    store.put_many("title", {"t_us_only": title("US only", countries=["US"]), "t_adult": title("Adult", rating="18+"),
+                             "t_seen": title("Seen"), "t_ok": title("Fine"), "t_ok2": title("Also fine"),
+                             "t_pop": title("Popular", rating="all")})
+    store.put("candidates", "p1", {"model_version": "1", "items": [["t_us_only", 0.9], ["t_adult", 0.8],
+                                                                   ["t_seen", 0.7], ["t_ok", 0.6], ["t_ok2", 0.5]]})
+    store.put("state", "p1", {"completed": [{"title_id": "t_seen", "kind": "movie", "at": 1}]})
+    store.put("lists", "popular", {"generated_at": "x", "items": [["t_adult", 1.0], ["t_pop", 0.9]]})
+    return store
+
+
+def test_recommendations_pass_serving_filters(tmp_path):
+    store = seeded(tmp_path)
+    c = campaign(content=TEMPLATE)
+    # a German 13+ profile that completed t_seen: not the US-only title, not the 18+ one, not the seen movie
+    rendered = render(c, {"profile_id": "p1", "country": "DE", "maturity_rating": "13+"}, store)
+    assert rendered.title_ids == ("t_ok", "t_ok2") and rendered.source == "candidates"
+    assert rendered.subject == "Fine is waiting" and rendered.body == "t_ok t_ok2"
+    # a US adult gets the first two ranked titles
+    assert render(c, {"profile_id": "p1", "country": "US", "maturity_rating": "18+"}, store).title_ids == (
+        "t_us_only", "t_adult")
+
+
+def test_fallbacks_popular_then_generic_text_never_empty(tmp_path):
+    store = seeded(tmp_path)
+    c = campaign(content=TEMPLATE)
+    # no candidates: the filtered popular list (a kids profile without a rating is 7+: not the 18+ title)
+    popular = render(c, {"profile_id": "p_new", "country": "DE", "is_kids": True}, store)
+    assert popular.title_ids == ("t_pop",) and popular.source == "popular"
+    # no store at all: the template's empty branches render nothing, the generic text is sent instead
+    empty = render(c, {"profile_id": "p_new", "country": "DE"}, None)
+    assert empty.title_ids == () and empty.source == "none"
+    assert empty.subject == "Something new to watch" and empty.body == GENERIC_BODY
