@@ -12,6 +12,7 @@ import pytest
 from streamloop.core.contract import (
     EVENT_SCHEMA,
     EVENT_TYPES,
+    alternative_properties,
     required_properties,
     validate_catalog_record,
     validate_event,
@@ -27,7 +28,9 @@ VALID_PROPERTIES = {
 
 
 def make_event(event_type: str) -> dict:
-    props = {k: VALID_PROPERTIES[k] for k in required_properties(event_type)}
+    groups = alternative_properties(event_type)  # one of these groups is needed: take the first
+    needed = required_properties(event_type) + (groups[0] if groups else [])
+    props = {k: VALID_PROPERTIES[k] for k in needed}
     return {
         "event_id": f"e-{event_type}", "event_type": event_type, "occurred_at": "2026-03-01T20:15:00+01:00",
         "device_id": "d1", "profile_id": "p1", "account_id": "a1",
@@ -50,6 +53,15 @@ def test_missing_required_property_is_named(event_type):
     missing = required_properties(event_type)[0]
     del event["properties"][missing]
     assert f"properties.{missing}: required" in validate_event(event)
+
+
+def test_consent_needs_a_channel_or_a_purpose():
+    event = make_event("consent_updated")
+    del event["properties"]["channel"]
+    assert validate_event(event) == ["properties: needs one of channel, purpose"]
+    event["properties"]["purpose"] = "personalization"
+    assert validate_event(event) == []
+    jsonschema.Draft202012Validator(EVENT_SCHEMA).validate(event)
 
 
 def test_every_error_is_reported_with_its_field():

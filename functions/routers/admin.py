@@ -7,7 +7,6 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field, model_validator
 
 from functions.dependencies import get_services, require_admin_key
-from streamloop.core.privacy.forget import forget
 from streamloop.core.privacy.subjects import Subject
 
 router = APIRouter(prefix="/v1/admin", dependencies=[Depends(require_admin_key)], tags=["admin"])
@@ -50,6 +49,8 @@ class ForgetResponse(BaseModel):
              responses={401: {"description": "missing or invalid key"}, 403: {"description": "not an admin key"}})
 async def privacy_forget(body: ForgetRequest, request: Request) -> dict:
     """Erases the person from every store this process reaches and suppresses their late events."""
+    from streamloop.core.privacy.forget import forget  # pyarrow and the erasers: not on the serving path
+
     services = get_services(request)
     _load_store_erasers()
     subject = Subject("profile", body.profile_id) if body.profile_id else Subject("account", body.account_id)

@@ -6,6 +6,7 @@ from streamloop.core.contract.schema import (  # noqa: F401
     EVENT_TYPES,
     MATURITY_RATINGS,
     MAX_FUTURE_SKEW_SECONDS,
+    alternative_properties,
     required_properties,
 )
 from streamloop.core.contract.validate import validate_catalog_record, validate_event  # noqa: F401

@@ -31,6 +31,12 @@ def required_properties(event_type: str) -> list[str]:
     return list(TYPE_RULES[event_type]["properties"]["required"])
 
 
+def alternative_properties(event_type: str) -> list[list[str]]:
+    """Groups of properties of which an event of this type must carry one (`anyOf` of required lists):
+    consent_updated takes a `channel` or a `purpose`."""
+    return [list(choice["required"]) for choice in TYPE_RULES[event_type]["properties"].get("anyOf", ())]
+
+
 def required_identity(event_type: str) -> list[str]:
     """Envelope ids (profile_id, account_id) that must be set on an event of this type."""
     return [k for k in TYPE_RULES[event_type] if k != "properties"]
