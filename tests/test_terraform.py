@@ -9,7 +9,7 @@ import hcl2
 import pytest
 
 from deploy.checkov import run_checkov, unjustified_skips
-from deploy.terraform_graph import TERRAFORM_DIR, module_dirs, problems
+from deploy.terraform_graph import TERRAFORM_DIR, module_dirs, problems, unquote
 from streamloop.core.settings import Settings
 
 STACK = TERRAFORM_DIR / "modules" / "streamloop" / "main.tf"
@@ -17,8 +17,33 @@ STACK = TERRAFORM_DIR / "modules" / "streamloop" / "main.tf"
 
 def test_every_file_parses_and_every_reference_resolves():
     # GIVEN the repository's terraform/ WHEN walked THEN no problem is found in any of its folders
-    assert len(module_dirs()) >= 10
+    # (the root configuration itself and every module: the walk saw them all)
+    assert {str(path.relative_to(TERRAFORM_DIR)) for path in module_dirs()} == {
+        ".", "modules/streamloop", "modules/kms_key", "modules/bucket", "modules/dynamodb_table",
+        "modules/lambda_function", "modules/schedule", "modules/firehose", "modules/delivery"}
     assert problems() == []
+
+
+def _hcl(path):
+    with path.open() as handle:
+        return {k: v for k, v in hcl2.load(handle).items() if not k.startswith("__")}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_each_environment_is_a_tfvars_file_and_a_state_key(env):
+    # one root configuration (terraform/*.tf); an environment is only its values and its state file
+    tfvars = _hcl(TERRAFORM_DIR / "envs" / f"{env}.tfvars")
+    declared = {unquote(name) for block in _hcl(TERRAFORM_DIR / "variables.tf")["variable"] for name in block}
+    assert set(tfvars) == {"environment", "api_reserved_concurrency", "log_retention_days",
+                           "rejected_retention_days", "deletion_protection"}
+    assert set(tfvars) <= declared
+    assert tfvars["environment"] == f'"{env}"'
+    # the state keys the per-environment folders used: a different key would start from an empty state
+    assert _hcl(TERRAFORM_DIR / "envs" / f"{env}.s3.tfbackend") == {"key": f'"{env}/terraform.tfstate"'}
+    backend = _hcl(TERRAFORM_DIR / "versions.tf")["terraform"][0]["backend"][0]['"s3"']
+    assert backend["encrypt"] is True and "key" not in backend
+    if env == "prod":
+        assert tfvars["deletion_protection"] is True
 
 
 def test_the_walker_catches_broken_references(tmp_path):

@@ -100,16 +100,33 @@ resource "aws_lambda_function_url" "this" {
   }
 }
 
-resource "aws_cloudwatch_metric_alarm" "errors" {
-  alarm_name          = "${var.name}-errors"
-  alarm_description   = "${var.name} raised errors (unhandled exceptions or timeouts)."
+# One alarm per failure signal; both notify alarm_actions and clear themselves (ok_actions).
+locals {
+  alarms = {
+    errors = {
+      metric      = "Errors"
+      threshold   = var.error_threshold
+      description = "raised errors (unhandled exceptions or timeouts)."
+    }
+    throttles = {
+      metric      = "Throttles"
+      threshold   = 1
+      description = "was throttled: reserved concurrency reached; callers see 429/retries."
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each            = local.alarms
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = "${var.name} ${each.value.description}"
   namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
+  metric_name         = each.value.metric
   dimensions          = { FunctionName = aws_lambda_function.this.function_name }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
-  threshold           = var.error_threshold
+  threshold           = each.value.threshold
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
@@ -117,19 +134,13 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   tags                = var.tags
 }
 
-resource "aws_cloudwatch_metric_alarm" "throttles" {
-  alarm_name          = "${var.name}-throttles"
-  alarm_description   = "${var.name} was throttled: reserved concurrency reached; callers see 429/retries."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Throttles"
-  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
-  tags                = var.tags
+# The alarms were two resources before; existing state moves to the map without replacing them.
+moved {
+  from = aws_cloudwatch_metric_alarm.errors
+  to   = aws_cloudwatch_metric_alarm.this["errors"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.throttles
+  to   = aws_cloudwatch_metric_alarm.this["throttles"]
 }

@@ -1,4 +1,5 @@
-# The whole AWS footprint of one environment; envs/dev and envs/prod differ only in the values they pass.
+# The whole AWS footprint of one environment; the root configuration (terraform/main.tf) passes the values
+# of envs/<env>.tfvars.
 # Every name the code reads arrives as a STREAMLOOP_* environment variable (streamloop/core/settings.py).
 
 data "aws_caller_identity" "current" {}
@@ -109,8 +110,20 @@ resource "aws_sns_topic_subscription" "alarm_email" {
   endpoint  = var.alarm_email
 }
 
+# Every role that reads or writes the environment's data uses its key only through these two actions;
+# each policy below appends this statement (override_policy_documents adds it after its own statements).
+data "aws_iam_policy_document" "use_data_key" {
+  statement {
+    sid       = "UseDataKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [module.key.arn]
+  }
+}
+
 # -- API function: collect events, serve pages, admin routes -------------------------------------------
 data "aws_iam_policy_document" "api" {
+  override_policy_documents = [data.aws_iam_policy_document.use_data_key.json]
+
   statement {
     sid = "OnlineStoreReadWrite"
     actions = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem",
@@ -131,11 +144,6 @@ data "aws_iam_policy_document" "api" {
     sid       = "ReadModelRegistry"
     actions   = ["s3:GetObject"]
     resources = ["${module.lake.arn}/registry/*"]
-  }
-  statement {
-    sid       = "UseDataKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [module.key.arn]
   }
 }
 
@@ -168,6 +176,8 @@ module "api" {
 
 # -- Lifecycle function: runs campaigns on a schedule -----------------------------------------------------
 data "aws_iam_policy_document" "lifecycle" {
+  override_policy_documents = [data.aws_iam_policy_document.use_data_key.json]
+
   statement {
     sid       = "ReadProfileState"
     actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem"]
@@ -193,11 +203,6 @@ data "aws_iam_policy_document" "lifecycle" {
     sid       = "LandMessageEvents"
     actions   = ["firehose:PutRecordBatch"]
     resources = [module.landing["events"].arn]
-  }
-  statement {
-    sid       = "UseDataKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [module.key.arn]
   }
 }
 
@@ -252,6 +257,8 @@ resource "aws_iam_role" "orchestrator" {
 }
 
 data "aws_iam_policy_document" "orchestrator" {
+  override_policy_documents = [data.aws_iam_policy_document.use_data_key.json]
+
   statement {
     sid       = "ListLake"
     actions   = ["s3:ListBucket"]
@@ -277,11 +284,6 @@ data "aws_iam_policy_document" "orchestrator" {
     sid       = "PublishOnlineStore"
     actions   = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:DeleteItem"]
     resources = [module.online_store.arn]
-  }
-  statement {
-    sid       = "UseDataKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [module.key.arn]
   }
 }
 

@@ -7,11 +7,11 @@ terraform {
     }
   }
 
-  # One state per environment. The state bucket and lock table are created once per account by hand
-  # (docs/deploy.md step 2): Terraform cannot hold its own state in a bucket it creates.
+  # One state per environment: the state key comes from envs/<env>.s3.tfbackend at `terraform init`. The state
+  # bucket and lock table are created once per account by hand (docs/deploy.md step 2): Terraform cannot hold
+  # its own state in a bucket it creates.
   backend "s3" {
     bucket         = "streamloop-terraform-state"
-    key            = "prod/terraform.tfstate"
     region         = "us-east-1"
     encrypt        = true
     dynamodb_table = "streamloop-terraform-locks"
@@ -21,6 +21,6 @@ terraform {
 provider "aws" {
   region = var.region
   default_tags {
-    tags = { project = "streamloop", environment = "prod", managed_by = "terraform" }
+    tags = { project = "streamloop", environment = var.environment, managed_by = "terraform" }
   }
 }

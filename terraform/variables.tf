@@ -1,3 +1,12 @@
+variable "environment" {
+  type        = string
+  description = "Environment name (envs/<environment>.tfvars); resources are named streamloop-<environment>-*."
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]*$", var.environment))
+    error_message = "environment is a short lowercase name such as dev or prod."
+  }
+}
+
 variable "region" {
   type        = string
   description = "AWS region of this environment."
@@ -70,4 +79,24 @@ variable "privacy_salt" {
   type        = string
   description = "Salt of the suppression list's hashes."
   sensitive   = true
+}
+
+variable "api_reserved_concurrency" {
+  type        = number
+  description = "Concurrency reserved for the API function (per environment, in envs/<env>.tfvars)."
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Retention of function and delivery logs (per environment, in envs/<env>.tfvars)."
+}
+
+variable "rejected_retention_days" {
+  type        = number
+  description = "Days rejected and ignored records are kept in the lake (per environment, in envs/<env>.tfvars)."
+}
+
+variable "deletion_protection" {
+  type        = bool
+  description = "Protect tables and keep buckets on destroy (per environment, in envs/<env>.tfvars)."
 }
