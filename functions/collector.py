@@ -97,17 +97,21 @@ class Collector:
         `ignored` (index -> why a Segment message is not collected) serve translated inputs, with
         `landed` (default `raws`) the text landed for an accepted event (Segment: the translated event).
         `claim=False` skips the `seen` claims, for server-made events whose ids are unique by
-        construction (experiment exposures), so they land even while the store is down."""
+        construction (experiment exposures): their landing needs the store only for the suppression check."""
         received_at = datetime.now(UTC)  # lake time is the wall clock (streamloop.core.clock)
         result = IngestResult(ignored=None if ignored is None else len(ignored))
         raws = raws if raws is not None else [_text(e) for e in events]
         landed = landed if landed is not None else raws
         mapping_errors = mapping_errors or {}
         ignored = ignored or {}
+        # forgotten people's events never land (docs/privacy.md); checked first, so a suppressed record
+        # counts once, as suppressed, never also as a duplicate or a reject
+        gone = self.privacy.suppressed(self.store, events) if self.privacy is not None else set()
+        result.suppressed = len(gone)
         valid: dict[str, int] = {}  # event_id -> index of its first valid occurrence
         rejects: list[tuple[int, str, str]] = []
         for index, event in enumerate(events):
-            if index in ignored:
+            if index in ignored or index in gone:
                 continue
             errors = mapping_errors.get(index) or validate_event(event, received_at)
             if errors:
@@ -119,17 +123,13 @@ class Collector:
                 result.duplicates += 1
             else:
                 valid[event["event_id"]] = index
-        if self.privacy is not None:  # forgotten people's events never land (docs/privacy.md)
-            gone = self.privacy.suppressed(self.store, events)
-            if gone:
-                result.suppressed = len(gone)
-                valid = {event_id: index for event_id, index in valid.items() if index not in gone}
-                rejects = [r for r in rejects if r[0] not in gone]
-                result.rejected = [r for r in result.rejected if r["index"] not in gone]
         landed_texts = {index: _text(landed[index]) for index in valid.values()}
-        if self.privacy is not None:
+        ignored_texts = [(index, _text(raws[index]), reason) for index, reason in sorted(ignored.items())]
+        if self.privacy is not None:  # personal context (ip, user agent) never lands, whatever the record's fate
             landed_texts = {index: self.privacy.minimized_text(events[index], text)
                             for index, text in landed_texts.items()}
+            rejects = [(index, self.privacy.minimized_raw(text), reason) for index, text, reason in rejects]
+            ignored_texts = [(index, self.privacy.minimized_raw(text), reason) for index, text, reason in ignored_texts]
         if self.messaging is not None:  # contact addresses never land raw (messaging/collector_hook.py)
             indexes = list(landed_texts)
             redacted = self.messaging.redact([events[i] for i in indexes], list(landed_texts.values()))
@@ -140,7 +140,7 @@ class Collector:
         batch = {
             "events": [(index, text, None) for index, text in landed_texts.items()],
             "rejected": rejects,
-            "ignored": [(index, _text(raws[index]), reason) for index, reason in sorted(ignored.items())],
+            "ignored": ignored_texts,
         }
         try:
             self._land(source, received_at, raws, batch)

@@ -14,6 +14,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from functions.collector import LandingError
+from streamloop.core.store.base import StoreError
 from streamloop.core import clock
 
 log = logging.getLogger("streamloop.exposures")
@@ -58,10 +59,11 @@ class ExposureLog:
         return batch
 
     def _land(self, batch: list[dict]) -> int:
-        """Lands a batch; on a lake failure keeps it for the next flush (bounded) and returns 0."""
+        """Lands a batch; on a lake failure (or the store's, which the suppression check reads) keeps it for
+        the next flush (bounded) and returns 0: it runs on a background thread, where a raise is lost."""
         try:
             result = self.collector.ingest(batch, source="api:exposures", claim=False)
-        except LandingError:
+        except (LandingError, StoreError):
             with self._lock:
                 kept = (batch + self._buffer)[-self.max_buffered:]
                 dropped = len(batch) + len(self._buffer) - len(kept)
