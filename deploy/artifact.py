@@ -25,7 +25,9 @@ TASK_ROOT = "/var/task"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
 
 # our code in every function; the rest of streamloop (app, cli) drives Dagster and dbt
-SOURCES = ("functions", "messaging", "streamloop/__init__.py", "streamloop/core", "experiments", "campaigns")
+# (and the messaging mart's YAML contract: the audience columns a campaign may name, messaging/audience.py)
+SOURCES = ("functions", "messaging", "streamloop/__init__.py", "streamloop/core", "experiments", "campaigns",
+           "dbt_project/models/marts/messaging/messaging_profiles.yml")
 # never needed at runtime, large, or not reproducible (console scripts name the build machine's python)
 TRIM_DIRS = {"__pycache__", "tests", "test", "include", "bin"}
 TRIM_SUFFIXES = (".pyc", ".pyx", ".pxd", ".pxi", ".h", ".hpp", ".cc", ".c", ".a")

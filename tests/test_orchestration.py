@@ -138,13 +138,14 @@ def test_definitions_load_with_the_whole_lineage(definitions):
     assert all(graph.get_check_spec(dg.AssetCheckKey.from_user_string(c)).blocking
                for c in checks if c.endswith("_model_quality"))
 
-    # what each automation starts: lake → build, daily → training, training → scoring → publication
+    # what each automation starts: lake → build, daily → training, training → scoring → publication,
+    # hourly → campaigns, daily → compaction and the raw lake's retention (docs/privacy.md)
     targets = {d.name: d.job_name for d in [*definitions.schedules, *definitions.sensors]}
     assert targets == {"hourly_warehouse_build": "warehouse_build", "raw_lake_sensor": "warehouse_build",
                        "daily_model_training": "model_training", "scoring_after_training": "batch_scoring",
                        "scoring_after_blocked_training": "batch_scoring", "publication_after_scoring": "publication",
                        "hourly_campaign_run": "campaign_run", "daily_campaign_performance": "campaign_performance_refresh",
-                       "daily_lake_compaction": "lake_compaction"}
+                       "daily_lake_compaction": "lake_compaction", "daily_raw_lake_retention": "raw_lake_retention"}
     # compaction runs after the ledger it reads (streamloop/core/compaction.py)
     assert "int_events_received" in _upstream(graph, "compacted_lake")
     assert set(definitions.resources) >= {"lake", "warehouse", "registry", "online_store", "dbt"}
