@@ -93,6 +93,38 @@ message_history as (
 
 ),
 
+play_hours as (
+
+    select
+        plays.profile_id,
+        extract(hour from {{ features_local_timestamp('plays.started_at', "coalesce(profiles.timezone, 'UTC')") }})
+            as hour_local,
+        count(*) as play_count
+    from plays
+    inner join profiles
+        on plays.profile_id = profiles.profile_id
+    group by 1, 2
+
+),
+
+preferred_hours as (
+
+    -- the local hour the profile most often starts watching (send-time optimization); a tie goes to the
+    -- earlier hour, so the same plays give the same hour however the warehouse was built
+    select
+        profile_id,
+        hour_local as preferred_hour_local
+    from (
+        select
+            profile_id,
+            hour_local,
+            row_number() over (partition by profile_id order by play_count desc, hour_local asc) as hour_rank
+        from play_hours
+    ) as ranked
+    where hour_rank = 1
+
+),
+
 viewing as (
 
     select
@@ -100,13 +132,8 @@ viewing as (
         count(*) as plays_total,
         sum(plays.watch_seconds) as watch_seconds_total,
         count(*) filter (where plays.is_completed) as plays_completed,
-        max(plays.started_at) as last_play_at,
-        -- the local hour the profile most often starts watching (send-time optimization)
-        mode(extract(hour from {{ features_local_timestamp('plays.started_at', "coalesce(profiles.timezone, 'UTC')") }}))
-            as preferred_hour_local
+        max(plays.started_at) as last_play_at
     from plays
-    inner join profiles
-        on plays.profile_id = profiles.profile_id
     group by plays.profile_id
 
 ),
@@ -173,7 +200,7 @@ final as (
         coalesce(viewing.plays_total, 0) as plays_total,
         coalesce(viewing.plays_completed, 0) as plays_completed,
         cast(coalesce(viewing.watch_seconds_total, 0) as double) as watch_seconds_total,
-        cast(viewing.preferred_hour_local as integer) as preferred_hour_local,
+        cast(preferred_hours.preferred_hour_local as integer) as preferred_hour_local,
 
         -- messages
         coalesce(message_history.email_sends, 0) as email_sends,
@@ -186,7 +213,7 @@ final as (
         -- timestamps
         accounts.subscribed_at,
         case
-            when accounts.is_trial then accounts.subscribed_at + to_days({{ var('streamloop_trial_days') }})
+            when accounts.is_trial then {{ dbt.dateadd('day', var('streamloop_trial_days'), 'accounts.subscribed_at') }}
         end as trial_ends_at,
         profile_activity.last_active_at,
         viewing.last_play_at,
@@ -203,6 +230,8 @@ final as (
         on profiles.profile_id = message_history.profile_id
     left join viewing
         on profiles.profile_id = viewing.profile_id
+    left join preferred_hours
+        on profiles.profile_id = preferred_hours.profile_id
     {% if account_scores is not none %}
     left join latest_account_scores
         on profiles.account_id = latest_account_scores.account_id

@@ -25,20 +25,36 @@ decisions as (
 
 ),
 
+latest_decisions as (
+
+    -- the last decision per profile and key; the event id breaks a tie in time, so every build agrees
+    select
+        profile_id,
+        consent_key,
+        is_granted,
+        occurred_at
+    from (
+        select
+            decisions.*,
+            row_number() over (
+                partition by profile_id, consent_key order by occurred_at desc, event_id desc
+            ) as decision_rank
+        from decisions
+    ) as ranked
+    where decision_rank = 1
+
+),
+
 final as (
 
     select
         profile_id,
-        arg_max(is_granted, struct_pack(occurred_at, event_id)) filter (
-            where consent_key = 'personalization'
-        ) as consent_personalization,
-        arg_max(is_granted, struct_pack(occurred_at, event_id)) filter (where consent_key = 'email') as consent_email,
-        arg_max(is_granted, struct_pack(occurred_at, event_id)) filter (where consent_key = 'push') as consent_push,
-        arg_max(is_granted, struct_pack(occurred_at, event_id)) filter (
-            where consent_key = 'in_app'
-        ) as consent_in_app,
+        bool_or(is_granted) filter (where consent_key = 'personalization') as consent_personalization,
+        bool_or(is_granted) filter (where consent_key = 'email') as consent_email,
+        bool_or(is_granted) filter (where consent_key = 'push') as consent_push,
+        bool_or(is_granted) filter (where consent_key = 'in_app') as consent_in_app,
         max(occurred_at) as last_decision_at
-    from decisions
+    from latest_decisions
     group by profile_id
 
 )
