@@ -98,8 +98,11 @@ def require_profile_access(request: Request) -> None:
     try:
         account_id, listed = verifier.account_of(request.headers.get("authorization"))
         profile_id = request.path_params["profile_id"]
-        try:
-            value = get_services(request).get_store().get("profile", profile_id)
+        services = get_services(request)
+        try:  # the profile as the current publication wrote it (keys under its generation)
+            store = services.get_store()
+            services.published.refresh(store.get_many)
+            value = store.get("profile", services.published.key("profile", profile_id))
         except StoreError:
             value = None  # store down: only the token's own profiles claim can vouch
         owner = value.get("account_id") if isinstance(value, dict) else None

@@ -86,6 +86,22 @@ def test_profile_tokens_let_an_account_read_only_its_own_profiles(tmp_path, rout
     assert get("p9", _token("a1", profiles=["p9"])).status_code == 200
 
 
+def test_profile_tokens_find_the_owner_of_a_published_profile(tmp_path):
+    # GIVEN a publication that wrote its profiles under a generation (ml/publish.py), not as bare keys
+    from streamloop.core.store.generations import flip, versioned
+
+    client, store = _client(tmp_path, api_keys="app-key", profile_token_secret=SECRET)
+    store.put("profile", versioned("g1", "p3"), {"account_id": "a3", "maturity_rating": "18+", "country": "US"})
+    flip(store, warehouse="g1")
+
+    def get(token):
+        return client.get("/v1/profiles/p3/home", headers={"x-api-key": "app-key", "authorization": f"Bearer {token}"})
+
+    # THEN its account reads it and another account does not
+    assert get(_token("a3")).status_code == 200
+    assert get(_token("a1")).status_code == 403
+
+
 def test_without_token_configuration_pages_need_only_the_key(tmp_path):
     client, _ = _client(tmp_path, api_keys="app-key")
     assert client.get("/v1/profiles/p2/home", headers={"x-api-key": "app-key"}).status_code == 200
