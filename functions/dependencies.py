@@ -88,16 +88,18 @@ def _token_verifier(request: Request) -> TokenVerifier | None:
 
 
 def require_profile_access(request: Request) -> None:
-    """Profile reads: when profile tokens are configured, the token's account must own the profile.
+    """Profile reads: when profile tokens are configured, the token's account must own the profile it
+    names (path or query); a request naming no profile needs only the key.
 
     A plain `def` (FastAPI runs it in the threadpool) because it may read the online store.
     """
     verifier = _token_verifier(request)
-    if verifier is None:
+    # the profile in the path (/v1/profiles/{id}/...) or the query (?profile_id= on similar titles)
+    profile_id = request.path_params.get("profile_id") or request.query_params.get("profile_id")
+    if verifier is None or not profile_id:
         return
     try:
         account_id, listed = verifier.account_of(request.headers.get("authorization"))
-        profile_id = request.path_params["profile_id"]
         services = get_services(request)
         try:  # the profile as the current publication wrote it (keys under its generation)
             store = services.get_store()

@@ -242,7 +242,8 @@ def test_unknown_profile_gets_a_non_personalized_page(live):
 def test_invalid_parameters_are_4xx_with_messages(live):
     base, _ = live
     for path in ("/v1/profiles/adult/home?rows=0", "/v1/profiles/adult/home?items=1000",
-                 "/v1/profiles/adult/home?country=USA", "/v1/profiles/adult/home?device_type=fridge"):
+                 "/v1/profiles/adult/home?country=USA", "/v1/profiles/adult/home?device_type=fridge",
+                 "/v1/profiles/adult/home?items=%C2%B2", "/v1/profiles/adult/home?rows=--5"):  # "²": isdigit, not int
         r = get(base, path)
         assert r.status_code == 422 and r.json()["error"].startswith("invalid request"), path
 

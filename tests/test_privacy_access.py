@@ -102,6 +102,19 @@ def test_profile_tokens_find_the_owner_of_a_published_profile(tmp_path):
     assert get(_token("a1")).status_code == 403
 
 
+def test_similar_titles_for_a_profile_need_that_profiles_token(tmp_path):
+    client, _ = _client(tmp_path, api_keys="app-key", profile_token_secret=SECRET)
+
+    def get(query, token):
+        return client.get(f"/v1/titles/m1/similar{query}",
+                          headers={"x-api-key": "app-key", "authorization": f"Bearer {token}"})
+
+    # another account's profile in the query is refused before anything is read for it
+    assert get("?profile_id=p2", _token("a1")).status_code == 403
+    assert get("?profile_id=p1", _token("a1")).status_code != 403
+    assert get("", _token("a1")).status_code != 403  # no profile named: the key suffices
+
+
 def test_without_token_configuration_pages_need_only_the_key(tmp_path):
     client, _ = _client(tmp_path, api_keys="app-key")
     assert client.get("/v1/profiles/p2/home", headers={"x-api-key": "app-key"}).status_code == 200

@@ -31,7 +31,7 @@ async def _body_text(request: Request) -> str:
     too_large = f"body larger than {MAX_BODY_BYTES} bytes; split it into smaller batches"
     length = request.headers.get("content-length")
     if length is not None:
-        if not length.isdigit():
+        if not (length.isascii() and length.isdigit()):  # "²".isdigit() is True, int("²") fails
             raise HTTPException(400, "invalid Content-Length header")
         if int(length) > MAX_BODY_BYTES:
             raise HTTPException(413, too_large)

@@ -30,9 +30,13 @@ def query_int(request: Request, name: str, default: int, low: int, high: int) ->
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.strip().lstrip("-").isdigit() or not low <= int(raw) <= high:
+    try:  # int() itself: str.isdigit() accepts "²", which int() refuses
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
         _invalid(f"query.{name}", f"must be an integer from {low} to {high} (got {raw!r})")
-    return int(raw)
+    return value
 
 
 def query_country(request: Request) -> str | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
-from functions.dependencies import get_services, require_api_key
+from functions.dependencies import get_services, require_api_key, require_profile_access
 from functions.responses import describe, json_response, query
 from functions.routers.home import COUNTRY
 from functions.routers.params import path_id, query_country, query_int, query_text
@@ -14,7 +14,7 @@ TITLE = {"name": "title_id", "in": "path", "required": True, "schema": {"type": 
                                                                          "maxLength": 128}}
 
 
-@router.get("/{title_id}/similar", openapi_extra={"parameters": [
+@router.get("/{title_id}/similar", dependencies=[Depends(require_profile_access)], openapi_extra={"parameters": [
                 TITLE, COUNTRY,
                 query("items", "1 to 100, default 20", {"type": "integer", "minimum": 1, "maximum": 100,
                                                         "default": 20}),
