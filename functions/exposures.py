@@ -14,8 +14,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from functions.collector import LandingError
-from streamloop.core.store.base import StoreError
 from streamloop.core import clock
+from streamloop.core.store.base import StoreError
 
 log = logging.getLogger("streamloop.exposures")
 

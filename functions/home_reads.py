@@ -14,7 +14,7 @@ from datetime import datetime
 
 from functions.budget import ReadBudget
 from functions.catalog import ListsCache, Published, TitleCache
-from streamloop.core.filters import seen_title_ids
+from streamloop.core.filters import profile_max_maturity, seen_title_ids
 from streamloop.core.store import OnlineStore, StoreError
 from streamloop.core.store.generations import get_versioned
 from streamloop.core.store.values import CandidatesValue, ProfileValue, SimilarValue, StateValue
@@ -23,8 +23,6 @@ log = logging.getLogger("streamloop.home")
 
 CANDIDATES_READ = 300            # ranked candidates considered per page
 MAX_BECAUSE_ROWS = 2
-UNKNOWN_PROFILE_MATURITY = "13+"  # a profile we know nothing about gets a general-audience page
-KIDS_DEFAULT_MATURITY = "7+"
 DEGRADED = "Personalized rows are unavailable right now"
 
 
@@ -64,12 +62,7 @@ class Context:
 
     @property
     def max_maturity(self) -> str:
-        for source in (self.state, self.profile):
-            if source and source.get("maturity_rating"):
-                return source["maturity_rating"]
-        if any(source and source.get("is_kids") for source in (self.state, self.profile)):
-            return KIDS_DEFAULT_MATURITY
-        return UNKNOWN_PROFILE_MATURITY
+        return profile_max_maturity(self.state, self.profile)
 
     @property
     def completed(self) -> list[dict]:

@@ -1,7 +1,8 @@
 """Message content: Jinja2 templates (sandboxed, strict) filled with the profile's current recommendations.
 
-Recommendations are the online store's `candidates` for the profile after the same filters serving uses
-(`streamloop.core.filters`: country, maturity, already-completed movies). Fallback, in order (documented in
+Recommendations are the online store's published `candidates` for the profile (under the current
+publication generation, like serving reads them) after the same filters serving uses
+(`streamloop.core.filters`: country, maturity, and "seen means seen": finished movies and series). Fallback, in order (documented in
 docs/messaging.md): the filtered `popular` list; then no titles and the template's `fallback` text
 (`{% if titles %}` blocks) — the subject and body are never empty.
 """
@@ -14,13 +15,13 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from messaging.campaigns import Campaign
-from streamloop.core.filters import apply_filters
+from streamloop.core.filters import apply_filters, profile_max_maturity, seen_title_ids
 from streamloop.core.store import OnlineStore, StoreError
+from streamloop.core.store.generations import current, get_versioned, prefix_for
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True)
 GENERIC_SUBJECT = "Something new to watch"
 GENERIC_BODY = "There is something new waiting for you. Open the app to see what's on."
-KIDS_DEFAULT_MATURITY, UNKNOWN_MATURITY = "7+", "13+"  # the same defaults as the home page
 
 
 @dataclass(frozen=True)
@@ -37,19 +38,25 @@ def recommendations(store: OnlineStore | None, profile: dict, limit: int) -> tup
         return [], "none"
     profile_id = profile["profile_id"]
     try:
+        pointer = current(store)
+
+        def published(namespace: str, keys: list[str]) -> dict:
+            return get_versioned(store.get_many, namespace, prefix_for(pointer, namespace), keys)
+
         state = store.get("state", profile_id) or {}
-        candidates = (store.get("candidates", profile_id) or {}).get("items", [])
-        popular = (store.get("lists", "popular") or {}).get("items", [])
-        titles = store.get_many("title", [t[0] for t in candidates[: limit * 10] + popular[: limit * 10]])
+        profile_value = published("profile", [profile_id]).get(profile_id) or {}
+        candidates = (published("candidates", [profile_id]).get(profile_id) or {}).get("items", [])
+        popular = (published("lists", ["popular"]).get("popular") or {}).get("items", [])
+        wanted = {t[0] for t in candidates[: limit * 10] + popular[: limit * 10]}
+        wanted |= {c["series_id"] for c in state.get("completed", []) if c.get("series_id")}
+        titles = published("title", sorted(wanted))
     except StoreError:
         return [], "none"  # the store is down: the message goes out with the fallback text
-    maturity = state.get("maturity_rating") or profile.get("maturity_rating") or (
-        KIDS_DEFAULT_MATURITY if profile.get("is_kids") else UNKNOWN_MATURITY)
+    maturity = profile_max_maturity(state, profile_value, profile)
     country = profile.get("country") or state.get("country")
-    completed = [c["title_id"] for c in state.get("completed", []) if c.get("kind") == "movie"]
+    seen = seen_title_ids(profile_value.get("finished_title_ids"), state.get("completed"), titles.get)
     for source, ranked in (("candidates", candidates), ("popular", popular)):
-        kept = apply_filters(ranked, titles, country=country, max_maturity=maturity,
-                             completed_movies=completed, limit=limit)
+        kept = apply_filters(ranked, titles, country=country, max_maturity=maturity, seen=seen, limit=limit)
         if kept:
             return [{"title_id": t[0], "name": titles[t[0]].get("name", t[0])} for t in kept], source
     return [], "none"

@@ -49,3 +49,23 @@ def test_fallbacks_popular_then_generic_text_never_empty(tmp_path):
     empty = render(c, {"profile_id": "p_new", "country": "DE"}, None)
     assert empty.title_ids == () and empty.source == "none"
     assert empty.subject == "Something new to watch" and empty.body == GENERIC_BODY
+
+
+def test_content_reads_the_current_publication_and_never_offers_a_finished_series(tmp_path):
+    # GIVEN a publication that wrote its values under generations (ml/publish.py), and a profile that
+    # finished the last episode of series s1 (real-time) and, per the warehouse, movie t_old
+    from streamloop.core.store.generations import flip, versioned
+
+    store = SQLiteStore(tmp_path / "online.sqlite")
+    store.put_many("title", {versioned("w1", k): v for k, v in {
+        "s1": title("Series", kind="series") | {"last_episode_id": "e9"}, "t_old": title("Old"),
+        "t_new": title("New")}.items()})
+    store.put("profile", versioned("w1", "p1"), {"account_id": "a1", "finished_title_ids": ["t_old"]})
+    store.put("candidates", versioned("m1", "p1"), {"model_version": "1",
+                                                    "items": [["s1", 0.9], ["t_old", 0.8], ["t_new", 0.7]]})
+    store.put("state", "p1", {"completed": [{"title_id": "e9", "kind": "episode", "series_id": "s1", "at": 1}]})
+    flip(store, warehouse="w1", model="m1")
+    # WHEN a message is rendered for it THEN it offers the published titles, minus what it has seen
+    rendered = render(campaign(content=TEMPLATE), {"profile_id": "p1", "country": "US"}, store)
+    assert rendered.source == "candidates" and rendered.title_ids == ("t_new",)
+    assert rendered.subject == "New is waiting"

@@ -36,6 +36,21 @@ def available_in(available_countries: Iterable[str] | None, country: str | None)
     return country.upper() in {c.upper() for c in countries}
 
 
+UNKNOWN_PROFILE_MATURITY = "13+"  # a profile we know nothing about gets general-audience titles
+KIDS_DEFAULT_MATURITY = "7+"      # a kids profile without a rating of its own
+
+
+def profile_max_maturity(*sources: Mapping | None) -> str:
+    """The maturity limit of a profile from what is known of it, freshest source first (real-time
+    state, then the published profile or mart row): the first rating set, else the kids or unknown default."""
+    for source in sources:
+        if source and source.get("maturity_rating"):
+            return source["maturity_rating"]
+    if any(source and source.get("is_kids") for source in sources):
+        return KIDS_DEFAULT_MATURITY
+    return UNKNOWN_PROFILE_MATURITY
+
+
 def seen_title_ids(finished_title_ids: Iterable[str] | None, completed: Iterable[Mapping] | None,
                    lookup: Callable[[str], Mapping | None]) -> frozenset[str]:
     """Every title a profile must not be offered again: the warehouse's finished titles, plus from the
@@ -74,16 +89,16 @@ def apply_filters(items: Iterable, titles: Mapping[str, Mapping], *, country: st
     each title at most once, up to `limit`."""
     completed = frozenset(completed_movies)
     seen = frozenset(seen)
-    seen = set(exclude)
+    taken = set(exclude)  # excluded, or already kept: each title at most once
     kept = []
     for item in items:
         title_id = item if isinstance(item, str) else item[0]
-        if title_id in seen:
+        if title_id in taken:
             continue
         if is_allowed(titles.get(title_id), country=country, max_maturity=max_maturity,
                       completed_movies=completed, title_id=title_id, seen=seen):
             kept.append(item)
-            seen.add(title_id)
+            taken.add(title_id)
             if limit is not None and len(kept) >= limit:
                 break
     return kept

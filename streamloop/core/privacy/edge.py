@@ -8,10 +8,9 @@
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import json
 
 import orjson
 
