@@ -36,9 +36,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from streamloop.core.lake import Lake
+from streamloop.core.lake import RECORD_KINDS, Lake
 
-KINDS = ("events", "rejected", "ignored")  # catalog is small and unpartitioned
+KINDS = RECORD_KINDS
 STAGING = "_compaction"
 _PARTITION = re.compile(r"/(?P<kind>[a-z]+)/received_date=(?P<day>\d{4}-\d{2}-\d{2})/(?P<name>[^/]+)$")
 

@@ -42,6 +42,9 @@ RAW_SCHEMA = pa.schema([
 REJECTED_SCHEMA = pa.schema(list(RAW_SCHEMA) + [("reason", pa.string())])
 
 KINDS = ("events", "catalog", "rejected", "ignored")
+# kinds holding received records, partitioned by received date: what compaction, retention and a privacy
+# deletion go through (the catalog is reference data, small and unpartitioned)
+RECORD_KINDS = ("events", "rejected", "ignored")
 WITH_REASON = ("rejected", "ignored")  # kinds whose files carry a `reason` column
 # The layout above, defined once: every reader (dbt's sources via var streamloop_lake_globs, the lake sensor,
 # ingest's re-landing check) goes through these. tests/test_warehouse_constants.py checks dbt's copy.

@@ -97,9 +97,11 @@ class LakeEraser:
         self.lake = Lake(lake_root)
 
     def _affected(self, ids: frozenset[str]) -> list[tuple[str, pa.Table, list[bool]]]:
+        from streamloop.core.lake import RECORD_KINDS
+
         needles = needles_of(ids)
         found = []
-        for kind in ("events", "rejected"):
+        for kind in RECORD_KINDS:  # ignored Segment messages carry userId too
             for path in self.lake.files(kind):
                 table = self._read(path)
                 raws = table.column("raw")

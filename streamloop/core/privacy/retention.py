@@ -5,27 +5,24 @@ from what the lake still holds, which docs/privacy.md states. Catalog files are 
 """
 from __future__ import annotations
 
-import re
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
-from streamloop.core.lake import Lake
-
-_PARTITION = re.compile(r"received_date=(\d{4}-\d{2}-\d{2})")
+from streamloop.core.lake import RECORD_KINDS, Lake, partition_of
 
 
 def expired_partitions(lake: Lake, retention_days: int, today: date) -> list[str]:
-    """Partition folders (events and rejected) whose received date is before today − retention_days."""
+    """Partition folders (events, rejected, ignored) whose received date is before today − retention_days."""
     if retention_days <= 0:
         return []
     cutoff = today - timedelta(days=retention_days)
     folders = set()
-    for kind in ("events", "rejected"):
+    for kind in RECORD_KINDS:
         for path in lake.files(kind):
-            match = _PARTITION.search(path)
-            if match and date.fromisoformat(match.group(1)) < cutoff:
-                folders.add(path[: match.end()])
+            day = partition_of(path)
+            if day and date.fromisoformat(day) < cutoff:
+                folders.add(path.rsplit("/", 1)[0])
     return sorted(folders)
 
 
