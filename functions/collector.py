@@ -132,7 +132,11 @@ class Collector:
             ignored_texts = [(index, self.privacy.minimized_raw(text), reason) for index, text, reason in ignored_texts]
         if self.messaging is not None:  # contact addresses never land raw (messaging/collector_hook.py)
             indexes = list(landed_texts)
-            redacted = self.messaging.redact([events[i] for i in indexes], list(landed_texts.values()))
+            try:  # stores the addresses first: nothing has landed or been claimed yet, a retry is safe
+                redacted = self.messaging.redact([events[i] for i in indexes], list(landed_texts.values()))
+            except (sqlite3.Error, OSError) as exc:
+                log.exception("the messaging store could not keep contact addresses; nothing was landed")
+                raise LandingError(f"could not store contact addresses: {type(exc).__name__}") from exc
             landed_texts = dict(zip(indexes, redacted, strict=True))
             texts = self.messaging.redact([events[i] for i, _, _ in rejects], [text for _, text, _ in rejects],
                                           store=False)

@@ -169,3 +169,26 @@ def test_a_failed_claim_is_a_503_and_the_retry_lands_the_batch_once(tmp_path, mo
     lake = Lake(services.settings.lake_root)
     assert len(lake.files("events")) == 1 and len(lake.files("rejected")) == 1
     assert not list(Path(services.settings.lake_root).rglob("*.tmp-*"))  # no half-written file left
+
+
+def test_a_failing_contact_store_is_a_retryable_503_and_nothing_lands(tmp_path, monkeypatch):
+    # GIVEN the messaging store (contact addresses) fails while a contact_updated event arrives
+    import sqlite3
+
+    from messaging import contacts
+
+    services = make_services(tmp_path)
+    with LiveServer(create_app(services=services)) as server:
+        contact = event("contact_updated", channel="email", address="viewer@example.com")
+
+        def locked(*args, **kwargs):
+            raise sqlite3.OperationalError("database is locked")
+
+        monkeypatch.setattr(contacts, "record_contacts", locked)
+        r = httpx.post(f"{server.url}/v1/events", json={"events": [contact]}, headers=AUTH, timeout=10)
+        # THEN the client is told to retry (not a 500), and nothing was landed or claimed
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+        assert services.collector.lake().files("events") == []
+        monkeypatch.undo()
+        r = httpx.post(f"{server.url}/v1/events", json={"events": [contact]}, headers=AUTH, timeout=10)
+        assert r.json()["accepted"] == 1
