@@ -27,6 +27,7 @@ def test_a_small_simulated_service_trains_with_exit_zero_and_serves_a_production
     from ml.registry import default_registry
     from streamloop.cli import main
     from streamloop.core.store import get_store
+    from streamloop.core.store.generations import read_published
 
     runner = CliRunner()
     for args in (["simulate", "--profiles", "300", "--days", "45", "--seed", "5"], ["build"]):
@@ -55,7 +56,7 @@ def test_a_small_simulated_service_trains_with_exit_zero_and_serves_a_production
         with duckdb.connect(str(get_settings().warehouse_file), read_only=True) as con:
             profiles = [r[0] for r in con.execute("select distinct profile_id from plays where watch_seconds >= 60 "
                                                   "and profile_id is not null").fetchall()]
-        served = store.get_many("candidates", profiles)
+        served = read_published(store, "candidates", profiles)  # under the current publication's generation
         assert len(profiles) > 200 and set(served) == set(profiles)  # every viewer gets the production list
         assert {v["model_version"] for v in served.values()} == {production.model_version}
     finally:
