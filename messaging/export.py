@@ -22,16 +22,19 @@ def export_events(ledger: Ledger, lake: Lake) -> int:
         return 0
     ids = [event_id for event_id, _ in pending]
     valid, invalid, reasons = [], [], []
-    for _, body in pending:
+    valid_at, invalid_at = [], []  # positions in the pending set: (batch_id, record_index) names one record
+    for position, (_, body) in enumerate(pending):
         errors = validate_event(orjson.loads(body))
         if errors:
             invalid.append(body)
+            invalid_at.append(position)
             reasons.append("; ".join(str(e) for e in errors))
         else:
             valid.append(body)
+            valid_at.append(position)
     batch = new_batch_id(SOURCE, *ids)  # the same pending set re-lands as the same file
-    lake.write_records("events", valid, SOURCE, batch_id=batch)
-    lake.write_records("rejected", invalid, SOURCE, batch_id=batch, reasons=reasons)
+    lake.write_records("events", valid, SOURCE, batch_id=batch, record_indexes=valid_at)
+    lake.write_records("rejected", invalid, SOURCE, batch_id=batch, reasons=reasons, record_indexes=invalid_at)
     ledger.mark_exported(ids)
     return len(valid)
 
