@@ -58,9 +58,11 @@ def _apply(state: StateValue, event: dict, at: float, titles: dict[str, TitleVal
         state["country"] = country
     state["updated_at"] = max(state.get("updated_at", 0), at)
     props = event.get("properties") or {}
-    if event_type == "profile_updated":
-        state["is_kids"] = bool(props.get("is_kids"))
-        state["maturity_rating"] = props.get("maturity_rating")
+    if event_type == "profile_updated":  # a late, older profile change never undoes a newer one
+        if at >= state.get("profile_at", float("-inf")):
+            state["is_kids"] = bool(props.get("is_kids"))
+            state["maturity_rating"] = props.get("maturity_rating")
+            state["profile_at"] = at
         return
     if event_type == "consent_updated":  # personalization consent counts from the next request on
         if props.get("purpose") == "personalization" and at >= state.get("personalization_at", float("-inf")):

@@ -54,6 +54,10 @@ def test_recent_genres_decay_and_profile_settings_are_fresh():
     kid = apply_events(state, [event("profile_updated", is_kids=True, maturity_rating="7+", occurred_at=at(6),
                                      country="DE")], TITLES)
     assert (kid["is_kids"], kid["maturity_rating"], kid["country"]) == (True, "7+", "DE")
+    # a profile change delivered late, from before the kids setting, does not undo it
+    late = apply_events(kid, [event("profile_updated", is_kids=False, maturity_rating="18+", occurred_at=at(3))],
+                        TITLES)
+    assert (late["is_kids"], late["maturity_rating"]) == (True, "7+")
 
 
 def test_collector_values_have_their_declared_shapes():

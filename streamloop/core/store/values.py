@@ -104,6 +104,7 @@ class StateValue(TypedDict):
     country: NotRequired[str | None]
     is_kids: NotRequired[bool]
     maturity_rating: NotRequired[str | None]
+    profile_at: NotRequired[float]          # when the kids/maturity settings above occurred
     personalization: NotRequired[bool]      # the latest consent_updated for purpose personalization …
     personalization_at: NotRequired[float]  # … and when it occurred (a late, older decision never wins)
 
