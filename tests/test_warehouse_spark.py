@@ -129,7 +129,7 @@ def test_every_mart_and_feature_table_has_the_same_rows_on_spark(warehouses):
                 differences[table] = str(error).splitlines()[:6]
     assert differences == {}
     # not vacuous: the service was built, late data included
-    assert rows["events"] > 1000 and rows["sessions"] > 50 and rows["profile_features"] > 0
+    assert rows["events"] > 1000 and rows["sessions"] > 20 and rows["profile_features"] > 0  # 16 profiles, 4 days
 
 
 def test_spark_second_build_includes_late_events(warehouses):

@@ -104,6 +104,7 @@
   {{ return(adapter.dispatch('seconds_between', 'streamloop')(start, finish)) }}
 {%- endmacro %}
 
+{#- whole microseconds first, like Spark's unix_micros: epoch() of two large doubles loses the last digits -#}
 {% macro default__seconds_between(start, finish) -%}
-  (epoch({{ finish }}) - epoch({{ start }}))
+  (cast(epoch_us({{ finish }}) - epoch_us({{ start }}) as double) / 1000000)
 {%- endmacro %}

@@ -9,10 +9,10 @@
 {% endmacro %}
 
 {#- Select-list: count columns of a left-joined relation (each name + `suffix`) as bigint, 0 where it
-    had no row. -#}
+    had no row. Rounded explicitly: a cast of a double truncates on Spark and rounds on DuckDB. -#}
 {% macro features_zero_filled(relation, columns, suffix='') -%}
   {%- for column in columns -%}
-    cast(coalesce({{ relation }}.{{ column }}{{ suffix }}, 0) as bigint) as {{ column }}{{ suffix }}
+    cast(round(coalesce({{ relation }}.{{ column }}{{ suffix }}, 0)) as bigint) as {{ column }}{{ suffix }}
     {{- ',\n        ' if not loop.last }}
   {%- endfor -%}
 {%- endmacro %}
