@@ -5,7 +5,8 @@ A run at instant `at`:
    selects the audience (scheduled campaigns whose cron ticked in the current period) or the due triggers
    (event and catalog campaigns), and decides each profile with `messaging.rules.decide`;
 2. claims every recorded decision in the ledger (deterministic id per campaign, profile and period) —
-   a message another run already claimed is counted `already_claimed` and left alone;
+   a message another run already claimed is counted `already_claimed` and left alone — and only then
+   consumes the campaign's triggers, so a run that fails before its claims leaves them to the next run;
 3. delivers what is due now (new claims and held messages whose moment came), writing the message events;
 4. exports message events and the ledger to the lake for the warehouse.
 `dry_run` does steps 1-2 in memory against a read-only view of the ledger and writes nothing anywhere.
@@ -111,11 +112,13 @@ class Runner:
         with duckdb.connect(str(self.warehouse_path), read_only=True) as con:
             policy = self._policy_with_population_hour(con)
             for campaign in self.campaigns.campaigns:
-                decided = self._decide_campaign(con, campaign, at, policy, history, results[campaign.id], ledger,
-                                                dry_run)
-                if dry_run or not decided:
+                decided, triggers = self._decide_campaign(con, campaign, at, policy, history, results[campaign.id],
+                                                          ledger, dry_run)
+                if dry_run:
                     continue
-                won = ledger.claim([d.claim for d in decided], owner)
+                won = ledger.claim([d.claim for d in decided], owner) if decided else set()
+                if triggers:  # claimed or decided against: done (a failure before this line leaves them pending)
+                    TriggerQueue(ledger).consume(triggers)
                 for d in decided:
                     if d.claim.message_id not in won:
                         results[campaign.id].suppressed["already_claimed"] += 1
@@ -133,18 +136,21 @@ class Runner:
         return RunSummary(at, False, list(results.values()), list(self.campaigns.errors), exported)
 
     def _decide_campaign(self, con, campaign: Campaign, at: datetime, policy: rules.Policy, history: dict,
-                         result: CampaignResult, ledger: Ledger | None, dry_run: bool) -> list[Decided]:
+                         result: CampaignResult, ledger: Ledger | None, dry_run: bool
+                         ) -> tuple[list[Decided], list[dict]]:
+        """The campaign's decisions to claim, and the triggers they were decided from (to consume after)."""
+        triggers: list[dict] = []
         if campaign.trigger.kind == "schedule":
             period = scheduled_period(campaign, at)
             if period is None:
-                return []
+                return [], []
             rows = audiences.select_audience(con, campaign.audience, at)
             items = [(row, period, at, None) for row in rows]
         else:
-            items = self._due_triggers(con, campaign, at, ledger, dry_run)
+            triggers, items = self._due_triggers(con, campaign, at, ledger)
         result.audience = len(items)
         if not items:
-            return []
+            return [], triggers
         ids = [row["profile_id"] for row, *_ in items]
         addresses = contacts.contacts_for(ledger, ids) if ledger is not None else self._read_only(
             lambda lg: contacts.contacts_for(lg, ids), {})
@@ -184,7 +190,7 @@ class Runner:
             claim = Claim(mid, campaign.id, profile_id, period, grp, decision.channel, status, decision.reason,
                           decision.outcome == "held", at, decision.send_at or due, context)
             decided.append(Decided(claim, row, subject_title))
-        return decided
+        return decided, triggers
 
     def _forget(self, history: dict, d: Decided) -> None:
         entries = history.get(d.claim.profile_id, [])
@@ -193,15 +199,16 @@ class Runner:
             entries.remove(entry)
 
     # -- triggers ----------------------------------------------------------------------------------
-    def _due_triggers(self, con, campaign: Campaign, at: datetime, ledger: Ledger | None, dry_run: bool) -> list:
+    def _due_triggers(self, con, campaign: Campaign, at: datetime, ledger: Ledger | None) -> tuple[list, list]:
+        """(the due triggers, one decision item per profile they reach); reading consumes nothing."""
         if not self.ledger_path.exists():
-            return []
+            return [], []
         if ledger is not None:
-            due = TriggerQueue(ledger).due(campaign.id, at, take=not dry_run)
-        else:  # a dry run reads the queue without taking anything
-            due = self._read_only(lambda lg: TriggerQueue(lg).due(campaign.id, at, take=False), [])
+            due = TriggerQueue(ledger).due(campaign.id, at)
+        else:  # a dry run reads the queue through a read-only connection
+            due = self._read_only(lambda lg: TriggerQueue(lg).due(campaign.id, at), [])
         if not due:
-            return []
+            return [], []
         profiles = {r["profile_id"]: r for r in audiences.select_audience(con, campaign.audience, at)}
         items = []
         for trigger in due:
@@ -212,7 +219,7 @@ class Runner:
             elif trigger["profile_id"] in profiles:
                 items.append((profiles[trigger["profile_id"]], trigger["subject"], trigger["due_at"],
                               trigger["context"]))
-        return items
+        return due, items
 
     # -- delivery ----------------------------------------------------------------------------------
     def _deliver_due(self, ledger: Ledger, at: datetime, owner: str, results: dict[str, CampaignResult]) -> None:

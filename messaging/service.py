@@ -1,6 +1,7 @@
 """Builds the runner and its parts from settings: the one wiring every door (CLI, Lambda, Dagster) uses."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from messaging import rules
@@ -9,7 +10,10 @@ from messaging.campaigns import CampaignSet, load_campaigns
 from messaging.delivery import Delivery
 from messaging.delivery.in_app import InAppInbox
 from messaging.delivery.outbox import LocalOutbox
+from messaging.ledger import Ledger
 from messaging.runner import Runner
+from messaging.triggers import TriggerIndex, TriggerQueue
+from streamloop.core import clock
 from streamloop.core.lake import Lake
 from streamloop.core.settings import REPO_ROOT, Settings
 
@@ -58,3 +62,20 @@ def build_runner(settings: Settings, campaign_set: CampaignSet | None = None, st
                   deliveries(settings), store=store, contact_secret=settings.messaging_contact_secret,
                   unsubscribe_secret=settings.messaging_unsubscribe_secret,
                   public_url=settings.messaging_public_url, lake=Lake(settings.lake_root))
+
+
+def catalog_hook(settings: Settings, campaign_set: CampaignSet | None = None) -> Callable[[list[dict]], int] | None:
+    """What `streamloop ingest --catalog` calls with the episode records it landed: new episodes start the
+    catalog campaigns (`TriggerIndex.on_catalog`), as accepted events start event campaigns in the collector.
+    None without a catalog campaign (nothing to do, and no ledger to open)."""
+    index = TriggerIndex((campaign_set or campaigns()).campaigns)
+    if not index.catalog:
+        return None
+
+    def on_catalog(records: list[dict]) -> int:
+        ledger = Ledger(settings.outbox_file)
+        try:
+            return index.on_catalog(records, TriggerQueue(ledger), clock.now())
+        finally:
+            ledger.close()
+    return on_catalog

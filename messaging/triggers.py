@@ -4,20 +4,29 @@ The collector calls `TriggerIndex.on_events` with accepted events: an event whos
 enqueues (campaign, profile, subject) due after the campaign's delay — once per subject, so a second new
 episode is a second message but a repeated play_stop of the same title is not; an event whose type is one
 of a campaign's exit events cancels that profile's waiting trigger for the same subject if the exit happened
-after the trigger. A catalog update enqueues one trigger per new episode for every profile (`*`) that the
-runner expands to the series' bingers. The subject is the title (or episode) id.
+after the trigger. A catalog update (`streamloop ingest --catalog`, through `messaging.service.catalog_hook`)
+enqueues one trigger per new episode for every profile (`*`) that the runner expands to the series' bingers.
+The subject is the title (or episode) id.
+
+A trigger stays `pending` until the run that read it has claimed its messages in the ledger (or decided not
+to send them): a run that fails in between leaves it to the next run, and the ledger's claim keeps a
+message that was already claimed from going out twice.
 """
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import orjson
 
 from messaging.campaigns import Campaign
 from messaging.ledger import Ledger, iso, parse
 from streamloop.core.contract.validate import parse_timestamp
+
+# an episode that reaches the catalog more than a week after its release is back catalog (a first load, a
+# re-sent dump), not a new episode worth a message
+NEW_EPISODE_DAYS = 7
 
 
 def trigger_id(campaign_id: str, profile_id: str, subject: str) -> str:
@@ -64,19 +73,21 @@ class TriggerQueue:
         con.executemany(sql, values)
         return con.total_changes - before
 
-    def due(self, campaign_id: str, at: datetime, take: bool = True) -> list[dict]:
-        """Pending triggers of the campaign due at `at`; with `take`, marks them taken (the ledger claim
-        that follows is what makes the send exactly-once; taking only stops re-reading them)."""
+    def due(self, campaign_id: str, at: datetime) -> list[dict]:
+        """Pending triggers of the campaign due at `at`. Reading takes nothing: `consume` does, once the run
+        has claimed (or decided against) their messages."""
         con = self.ledger._con()
         rows = con.execute("select trigger_id, profile_id, subject, due_at, context from triggers "
                            "where campaign_id = ? and status = 'pending' and due_at <= ? order by due_at",
                            (campaign_id, iso(at))).fetchall()
-        if take and rows:
-            with self.ledger.transaction() as tx:
-                tx.executemany("update triggers set status = 'taken' where trigger_id = ? and status = 'pending'",
-                               [(r[0],) for r in rows])
         return [{"trigger_id": r[0], "profile_id": r[1], "subject": r[2], "due_at": parse(r[3]),
                  "context": orjson.loads(r[4] or "{}")} for r in rows]
+
+    def consume(self, triggers: list[dict]) -> int:
+        """Marks triggers read by `due` as done. Only the version that was read: a trigger canceled or
+        re-armed since (a newer due time) stays as it is now."""
+        return self._write("update triggers set status = 'done' where trigger_id = ? and status = 'pending' "
+                           "and due_at = ?", [(t["trigger_id"], iso(t["due_at"])) for t in triggers])
 
 
 class TriggerIndex:
@@ -118,12 +129,29 @@ class TriggerIndex:
         return queue.apply(starts, exits)
 
     def on_catalog(self, records: Iterable[dict], queue: TriggerQueue, at: datetime) -> int:
-        """New episodes: one trigger per episode and campaign, expanded to the series' bingers when due."""
+        """New episodes: one trigger per episode and catalog campaign, due at its release (at `at` if already
+        out) and expanded to the series' bingers when due; returns how many were new. An episode released
+        more than NEW_EPISODE_DAYS before `at`, or without a release date, is back catalog, not news: loading
+        a whole catalog (or sending the same dump again) never messages anyone about old episodes."""
+        if not self.catalog:
+            return 0
+        at = at.astimezone(UTC)
         rows = []
         for record in records:
-            if record.get("kind") == "episode" and record.get("series_id") and self.catalog:
-                for campaign in self.catalog:
-                    rows.append((campaign, "*", record["title_id"], at,
-                                 {"title_id": record["title_id"], "series_id": record["series_id"],
-                                  "name": record.get("name", record["title_id"])}))
+            if record.get("kind") != "episode" or not record.get("series_id"):
+                continue
+            released = release_instant(record.get("release_date"))
+            if released is None or released < at - timedelta(days=NEW_EPISODE_DAYS):
+                continue
+            context = {"title_id": record["title_id"], "series_id": record["series_id"],
+                       "name": record.get("name", record["title_id"])}
+            rows += [(campaign, "*", record["title_id"], max(at, released), context) for campaign in self.catalog]
         return queue.enqueue(rows)
+
+
+def release_instant(value) -> datetime | None:
+    """A catalog `release_date` (YYYY-MM-DD) as 00:00 UTC of that day; None when absent or unreadable."""
+    try:
+        return datetime.combine(date.fromisoformat(value), time(), UTC) if isinstance(value, str) else None
+    except ValueError:
+        return None

@@ -59,6 +59,10 @@ def ingest(catalog, paths):
 
     summary = ingest_paths(list(paths), catalog=catalog)
     click.echo(summary.render())
+    if catalog:  # a catalog update starts new-episode campaigns, as events do in the collector
+        from streamloop.app.campaigns import queue_new_episodes
+
+        click.echo(queue_new_episodes(list(paths)))
 
 
 @main.command("import")

@@ -1,6 +1,9 @@
-"""`streamloop campaigns validate|list|preview|run`: the drivers behind the CLI group."""
+"""`streamloop campaigns validate|list|preview|run`: the drivers behind the CLI group (and the new-episode
+triggers `streamloop ingest --catalog` feeds)."""
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
 from datetime import datetime
 
 import duckdb
@@ -61,3 +64,39 @@ def parse_at(text: str) -> datetime:
         return clock.parse_instant(text)
     except ValueError:
         raise StreamloopError(f"--at must be an RFC 3339 timestamp (got {text!r})") from None
+
+
+def queue_new_episodes(paths: list[str]) -> str:
+    """After `streamloop ingest --catalog` landed the files: their new episodes start the catalog campaigns
+    (messaging/triggers.py), as accepted events start event campaigns in the collector. The files are read
+    again (catalogs are small) rather than hooked into landing, so that re-running the same ingest after a
+    messaging store failure queues them (landing again writes nothing; a trigger is queued once)."""
+    hook = service.catalog_hook(get_settings())
+    if hook is None:
+        return "new-episode triggers: no catalog campaign"
+    queued = 0
+    try:
+        for records in _valid_episodes(paths):
+            queued += hook(records)
+    except (sqlite3.Error, OSError) as exc:
+        raise StreamloopError(f"catalog landed, but new-episode triggers were not queued ({type(exc).__name__}: "
+                              f"{exc}); run the same ingest again to queue them") from exc
+    return f"new-episode triggers queued: {queued}"
+
+
+def _valid_episodes(paths: list[str], size: int = 50_000) -> Iterator[list[dict]]:
+    """The files' episode records that pass the catalog contract (the ones ingest lands), in chunks."""
+    from streamloop.core.contract import validate_catalog_record
+    from streamloop.core.ingest import expand_paths, iter_candidates
+
+    chunk: list[dict] = []
+    for path in expand_paths(paths):
+        for _, record, error in iter_candidates(path):
+            if (error is None and isinstance(record, dict) and record.get("kind") == "episode"
+                    and not validate_catalog_record(record)):
+                chunk.append(record)
+                if len(chunk) == size:
+                    yield chunk
+                    chunk = []
+    if chunk:
+        yield chunk
