@@ -3,11 +3,21 @@
 Every record read is accounted for: accepted records land in `events/` (or `catalog/`), records that
 break the contract (or are not JSON at all) land in `rejected/` with the reason naming the field, and
 repeated ids within one file are counted as duplicates (the first copy is kept). Counts reconcile:
-received = accepted + duplicates + rejected. Duplicates across files are the warehouse's job.
+received = accepted + duplicates + rejected + suppressed. Duplicates across files are the warehouse's job.
+
+Privacy: the edge's rules (streamloop.core.privacy.edge.EdgePrivacy, the collector's own code) apply here
+too. Events of forgotten people (the suppression list) never land and are counted as `suppressed` —
+checked first, so such a record counts once, never also as a duplicate or a reject; `context.ip` and
+`context.user_agent` are minimized in accepted and rejected records exactly as the collector does.
 
 Idempotence: a batch id is a hash of the file's (decompressed) content and the chunk number, so a
-batch id always names the same records. A batch already in the lake is not written again — re-ingesting
-a file adds no lake file, even on another day (whose received-date partition would otherwise differ).
+batch id always names the same records. A batch already landed is not written again — re-ingesting a
+file adds no lake file, even on another day (whose received-date partition would otherwise differ), and
+even after compaction merged the batch's files into `compacted-*` files (whose names no longer say which
+batches they hold): every batch landed is recorded in a ledger beside the data, `_landed/<kind>/<batch
+id>.json` (no record, no file name: only the batch id and a count), which no reader's glob matches and
+compaction, retention and erasure leave alone. The valid records of an already-landed batch are counted
+as duplicates (they are in the lake), its rejects as rejects again, like a retried request to the collector.
 
 `Landing` (validate, de-duplicate, land a batch) is shared with the public-data importers.
 """
@@ -25,15 +35,19 @@ from typing import Literal
 
 import orjson
 
+from streamloop.core.compaction import LakeFiles
 from streamloop.core.contract import validate_catalog_record, validate_event
 from streamloop.core.errors import StreamloopError
 from streamloop.core.lake import Lake, batch_file_name, new_batch_id
+from streamloop.core.privacy.edge import EdgePrivacy
 from streamloop.core.progress import say
 from streamloop.core.records import record_problems, split_array
+from streamloop.core.store.base import OnlineStore
 
 SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
 RECORDS_PER_BATCH = 50_000  # one lake file per this many records keeps memory bounded on big files
 PROGRESS_EVERY = 200_000
+LEDGER = "_landed"  # <lake>/_landed/<kind>/<batch id>.json: batches landed, whatever compaction did to their files
 
 Kind = Literal["events", "catalog"]
 # One record as read: its raw JSON text, the parsed value (None when unparseable) and the parse error.
@@ -58,21 +72,24 @@ class Tally:
     duplicates: int = 0
     rejected: int = 0
     reasons: Counter = field(default_factory=Counter)
+    suppressed: int = 0  # events of people who asked to be forgotten: dropped, never landed
 
     def add(self, other: Tally) -> None:
         self.received += other.received
         self.accepted += other.accepted
         self.duplicates += other.duplicates
         self.rejected += other.rejected
+        self.suppressed += other.suppressed
         self.reasons.update(other.reasons)
 
     def check(self) -> None:
         # Reconciliation is the promise of CONTRACT §2; a mismatch is a bug here, not bad input.
-        assert self.received == self.accepted + self.duplicates + self.rejected, self
+        assert self.received == self.accepted + self.duplicates + self.rejected + self.suppressed, self
 
     def line(self) -> str:
-        return (f"received {self.received:,} · accepted {self.accepted:,} · "
+        line = (f"received {self.received:,} · accepted {self.accepted:,} · "
                 f"duplicates {self.duplicates:,} · rejected {self.rejected:,}")
+        return line + (f" · suppressed {self.suppressed:,}" if self.suppressed else "")
 
     def top_reasons(self, n: int = 5) -> list[str]:
         return [f"{count:,} × {reason}" for reason, count in self.reasons.most_common(n)]
@@ -92,24 +109,44 @@ class Screened:
 
 
 class Landing:
-    """Validates records of one kind against the contract and lands them as deterministic lake batches."""
+    """Validates records of one kind against the contract and lands them as deterministic lake batches.
 
-    def __init__(self, kind: Kind, lake: Lake | None = None, received_at: datetime | None = None):
+    With `privacy` (and, for events, the online `store` holding the suppression list) the edge's privacy
+    rules apply as in the collector: forgotten people's events are suppressed, personal context minimized."""
+
+    def __init__(self, kind: Kind, lake: Lake | None = None, received_at: datetime | None = None,
+                 privacy: EdgePrivacy | None = None, store: OnlineStore | None = None):
         from streamloop.core.settings import get_settings
 
+        if privacy is not None and kind == "events" and store is None:
+            raise ValueError("the suppression check needs the online store")
         self.kind = kind
         self.lake = lake or Lake(get_settings().lake_root)
         self.received_at = received_at or datetime.now(UTC)
+        self.privacy = privacy
+        self.store = store
         self._id_field = "event_id" if kind == "events" else "title_id"
-        self._landed = {(k, Path(p).name) for k in (kind, "rejected") for p in self.lake.files(k)}
+        self._files = LakeFiles(self.lake)
+        self._ledger = f"{self.lake.root}/{LEDGER}"
+        # (kind, batch file name) of every batch landed: recorded in the ledger, or still a batch-* file
+        self._recorded = {key for path in self._files.list(self._ledger) if (key := self._ledger_key(path))}
+        self._landed = self._recorded | {(k, Path(p).name) for k in (kind, "rejected") for p in self.lake.files(k)}
         self.files_written: list[str] = []
         self.batches_already_landed = 0
 
     def screen(self, candidates: Iterable[Candidate], seen: set, tally: Tally) -> Screened:
-        """Validates each candidate; the first valid copy of an id is accepted, later ones are duplicates."""
+        """Validates each candidate; the first valid copy of an id is accepted, later ones are duplicates.
+        A forgotten person's event is suppressed before anything else (one store read per call)."""
+        candidates = list(candidates)
+        gone: set[int] = set()
+        if self.privacy is not None and self.kind == "events":
+            gone = self.privacy.suppressed(self.store, [record for _, record, _ in candidates])
         out = Screened()
         for position, (raw, record, parse_error) in enumerate(candidates):
             tally.received += 1
+            if position in gone:
+                tally.suppressed += 1
+                continue
             if parse_error is not None:
                 errors = [parse_error]
             elif self.kind == "events":
@@ -119,7 +156,7 @@ class Landing:
             if errors:
                 tally.rejected += 1
                 tally.reasons.update(reason_key(e) for e in errors)
-                out.rejected.append(raw)
+                out.rejected.append(raw if self.privacy is None else self.privacy.minimized_raw(raw))
                 out.reasons.append("; ".join(errors))
                 out.rejected_positions.append(position)
                 continue
@@ -129,25 +166,44 @@ class Landing:
                 continue
             seen.add(record_id)
             tally.accepted += 1
-            out.accepted.append(raw)
+            out.accepted.append(raw if self.privacy is None else self.privacy.minimized_text(record, raw))
             out.accepted_records.append(record)
             out.accepted_positions.append(position)
         return out
 
-    def land(self, screened: Screened, source: str, batch_id: str) -> None:
-        """Writes the accepted and rejected records of one batch, unless that batch is already in the lake."""
+    def land(self, screened: Screened, source: str, batch_id: str) -> int:
+        """Writes the accepted and rejected records of one batch, unless that batch was landed before.
+
+        Returns how many of the accepted records were already landed (by an earlier run)."""
+        already = 0
         for kind, raws, reasons, positions in (
                 (self.kind, screened.accepted, None, screened.accepted_positions),
                 ("rejected", screened.rejected, screened.reasons, screened.rejected_positions)):
             if not raws:
                 continue
-            if (kind, batch_file_name(batch_id)) in self._landed:
+            key = (kind, batch_file_name(batch_id))
+            if key in self._landed:
                 self.batches_already_landed += 1
+                already += len(raws) if kind == self.kind else 0
+                if key not in self._recorded:  # landed before the ledger (or a crash before its entry)
+                    self._record(kind, batch_id, len(raws))
                 continue
             self.files_written += self.lake.write_records(kind, raws, source=source, received_at=self.received_at,
                                                           batch_id=batch_id, reasons=reasons,
                                                           record_indexes=positions)
-            self._landed.add((kind, batch_file_name(batch_id)))
+            self._record(kind, batch_id, len(raws))  # after the batch is durable: an entry never lies
+            self._landed.add(key)
+        return already
+
+    def _record(self, kind: str, batch_id: str, records: int) -> None:
+        entry = {"kind": kind, "batch_id": batch_id, "records": records,
+                 "landed_at": self.received_at.isoformat(timespec="seconds")}
+        self._files.write_bytes(f"{self._ledger}/{kind}/{batch_id}.json", orjson.dumps(entry))
+        self._recorded.add((kind, batch_file_name(batch_id)))
+
+    def _ledger_key(self, path: str) -> tuple[str, str] | None:
+        kind, _, name = path[len(self._ledger) + 1:].partition("/")
+        return (kind, batch_file_name(name.removesuffix(".json"))) if name.endswith(".json") else None
 
 
 # -- reading files ---------------------------------------------------------------------------------
@@ -277,11 +333,30 @@ class IngestSummary:
         return "\n".join(lines)
 
 
-def ingest_paths(paths: list[str], catalog: bool = False, lake: Lake | None = None) -> IngestSummary:
-    """Validates and lands every record of the given files/folders; see the module docstring."""
+def ingest_paths(paths: list[str], catalog: bool = False, lake: Lake | None = None,
+                 store: OnlineStore | None = None) -> IngestSummary:
+    """Validates and lands every record of the given files/folders; see the module docstring.
+
+    `store` holds the suppression list (default: the configured online store, opened for the run)."""
+    from streamloop.core.settings import get_settings
+
     kind: Kind = "catalog" if catalog else "events"
     files = expand_paths(paths)
-    landing = Landing(kind, lake)
+    settings = get_settings()
+    opened = None
+    if store is None and kind == "events":  # catalog records name no person: no suppression check
+        from streamloop.core.store import get_store
+
+        store = opened = get_store(settings)
+    try:
+        landing = Landing(kind, lake, privacy=EdgePrivacy.from_settings(settings), store=store)
+        return _ingest_files(files, kind, landing)
+    finally:
+        if opened is not None:
+            opened.close()
+
+
+def _ingest_files(files: list[Path], kind: Kind, landing: Landing) -> IngestSummary:
     total = Tally()
     results = []
     for number, path in enumerate(files, 1):
@@ -295,8 +370,10 @@ def ingest_paths(paths: list[str], catalog: bool = False, lake: Lake | None = No
         next_report = PROGRESS_EVERY
         for chunk_no, chunk in enumerate(_chunks(iter_candidates(path), RECORDS_PER_BATCH)):
             screened = landing.screen(chunk, seen, tally)
-            landing.land(screened, source=f"ingest:{path.name}",
-                         batch_id=new_batch_id("ingest", kind, sha1, str(chunk_no)))
+            landed_before = landing.land(screened, source=f"ingest:{path.name}",
+                                         batch_id=new_batch_id("ingest", kind, sha1, str(chunk_no)))
+            tally.accepted -= landed_before  # in the lake since an earlier run: duplicates of what landed then
+            tally.duplicates += landed_before
             if tally.received >= next_report:
                 say(f"    {path.name}: {tally.received:,} records …")
                 next_report += PROGRESS_EVERY
@@ -305,4 +382,4 @@ def ingest_paths(paths: list[str], catalog: bool = False, lake: Lake | None = No
         results.append(FileResult(path.name, tally, already))
         total.add(tally)
     total.check()
-    return IngestSummary(kind, results, total, landing.files_written)
+    return IngestSummary(landing.kind, results, total, landing.files_written)
