@@ -5,6 +5,12 @@ the model registry), so `forget` reaches it without this module knowing it.
 Matching rule, everywhere: a record names an id when the id is the value of a field (any field, at any
 depth: `profile_id`, a Segment `userId`, a list of profiles) — or, for text that is not valid JSON, when
 the id appears as a JSON string ("p1" with its quotes, so `p1` never matches `p10`).
+
+A store this process cannot reach is never counted as erased: its eraser returns an Erasure with
+`unreached` (the reason), and the deletion is incomplete (forget.py). That covers a store whose eraser
+lives in a package this process does not have (`expect`: the model registry's eraser is in `ml`, which the
+API Lambda ships without), the warehouse file on AWS (it lives on the Dagster machine, not in Lambda), and
+an S3 object the process cannot read or write.
 """
 from __future__ import annotations
 
@@ -24,11 +30,13 @@ from streamloop.core.settings import Settings
 
 @dataclass
 class Erasure:
-    """What one eraser removed: rows or items, and (for the lake) the event ids of removed records."""
+    """What one eraser removed: rows or items, and (for the lake) the event ids of removed records; or, with
+    `unreached`, why the store could not be erased from this process (then nothing is claimed for it)."""
 
     store: str
     rows: int
     event_ids: set[str] = field(default_factory=set)
+    unreached: str | None = None
 
 
 class Eraser(Protocol):
@@ -42,6 +50,8 @@ class Eraser(Protocol):
 
 # (order, factory): factories take settings and return an eraser, or None when the store is not in use
 _REGISTRY: list[tuple[int, Callable[[Settings], Eraser | None]]] = []
+# store name -> why it cannot be erased without its registered eraser (None: the store is not in use)
+_EXPECTED: dict[str, Callable[[Settings], str | None]] = {}
 
 
 def register(factory: Callable[[Settings], Eraser | None], order: int = 50) -> None:
@@ -50,9 +60,36 @@ def register(factory: Callable[[Settings], Eraser | None], order: int = 50) -> N
         _REGISTRY.append((order, factory))
 
 
+def expect(name: str, missing: Callable[[Settings], str | None]) -> None:
+    """Declares a store whose eraser registers from a package above core. Where no eraser named `name` is
+    registered (that package is not in the process) and `missing(settings)` gives a reason (the store is in
+    use), the store is reported unreached instead of silently skipped."""
+    _EXPECTED[name] = missing
+
+
+class Unreached:
+    """The stand-in for a store this process cannot erase: erases nothing and says why."""
+
+    def __init__(self, name: str, reason: str):
+        self.name = name
+        self.reason = reason
+
+    def erase(self, ids: frozenset[str], event_ids: frozenset[str]) -> Erasure:
+        return Erasure(self.name, 0, unreached=self.reason)
+
+    def count(self, ids: frozenset[str]) -> int:
+        return 0
+
+
 def registered_erasers(settings: Settings) -> list[Eraser]:
     erasers = (factory(settings) for _, factory in sorted(_REGISTRY, key=lambda item: item[0]))
-    return [e for e in erasers if e is not None]
+    found: list[Eraser] = [e for e in erasers if e is not None]
+    names = {e.name for e in found}
+    for name, missing in _EXPECTED.items():
+        reason = None if name in names else missing(settings)
+        if reason:
+            found.append(Unreached(name, reason))
+    return found
 
 
 # -- matching ---------------------------------------------------------------------------------------
@@ -186,8 +223,11 @@ class WarehouseEraser:
 
     name = "warehouse"
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, built_elsewhere: bool = False):
         self.path = path
+        # on AWS the warehouse file lives on the Dagster machine: a process without it (the API Lambda) did
+        # not erase it. Locally a missing file only means nothing was built yet, so nothing to erase.
+        self.built_elsewhere = built_elsewhere
 
     def _tables(self, con) -> dict[tuple[str, str], list[str]]:
         rows = con.execute(
@@ -229,6 +269,10 @@ class WarehouseEraser:
         return total
 
     def erase(self, ids: frozenset[str], event_ids: frozenset[str]) -> Erasure:
+        if self.built_elsewhere and not self.path.exists():
+            return Erasure(self.name, 0, unreached=(
+                f"no warehouse file at {self.path} in this process: on AWS it lives on the Dagster machine; "
+                "run `streamloop privacy forget` there"))
         return Erasure(self.name, self._run(ids, delete=True))
 
     def count(self, ids: frozenset[str]) -> int:
@@ -275,7 +319,7 @@ def _lake(settings: Settings) -> Eraser:
 
 
 def _warehouse(settings: Settings) -> Eraser | None:
-    return WarehouseEraser(settings.warehouse_file)
+    return WarehouseEraser(settings.warehouse_file, built_elsewhere=settings.environment == "aws")
 
 
 def _online_store(settings: Settings) -> Eraser:
@@ -284,15 +328,29 @@ def _online_store(settings: Settings) -> Eraser:
     return OnlineStoreEraser(lambda: get_store(settings))
 
 
+def _registry_missing(settings: Settings) -> str | None:
+    """The model registry holds per-person candidate lists; its eraser is `ml.privacy` (ml sits above core)."""
+    root = settings.registry_root
+    if not (root.startswith("s3://") or Path(root).exists()):
+        return None  # nothing registered yet: nothing to erase
+    return (f"the model registry at {root} has no eraser in this process (its eraser, ml.privacy, is not loaded: "
+            "the API never imports ml, and its Lambda ships without it); run `streamloop privacy forget`, "
+            "which loads it")
+
+
 register(_lake, order=0)
 register(_warehouse, order=10)
 register(_online_store, order=20)
+expect("model registry", _registry_missing)
 
 
 # -- SQLite files and Parquet snapshots of other stores ----------------------------------------------
 class SQLiteFileEraser:
     """Deletes, in every table of a SQLite file, the rows whose text columns name an id (equal to it, or
-    holding it as a JSON string: event bodies, contexts). Stores such as messaging's ledger register one."""
+    holding it as a JSON string: event bodies, contexts). Stores such as messaging's ledger register one.
+
+    In a Lambda execution environment a local file is that environment's own copy (under /tmp): the rows
+    are deleted from it, but the store is reported unreached, since every other environment keeps its own."""
 
     def __init__(self, name: str, path: Path):
         self.name = name
@@ -329,23 +387,44 @@ class SQLiteFileEraser:
             con.close()
 
     def erase(self, ids: frozenset[str], event_ids: frozenset[str]) -> Erasure:
-        return Erasure(self.name, self._run(ids, delete=True))
+        rows = self._run(ids, delete=True)
+        if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # set by the Lambda runtime
+            return Erasure(self.name, rows, unreached=(
+                f"{self.path} is a file of this Lambda execution environment; the function's other "
+                "environments keep their own copies"))
+        return Erasure(self.name, rows)
 
     def count(self, ids: frozenset[str]) -> int:
         return self._run(ids, delete=False)
 
 
 class ParquetFileEraser:
-    """Rewrites one Parquet file (a store's snapshot in the lake) without the rows naming an id."""
+    """Rewrites one Parquet file (a store's snapshot in the lake) without the rows naming an id; on an S3 lake
+    through the lake's own S3 file operations. An object the process cannot read or write is unreached."""
 
     def __init__(self, name: str, path: str):
+        from streamloop.core.compaction import LakeFiles
+        from streamloop.core.lake import Lake
+
         self.name = name
         self.path = path
+        self._files = LakeFiles(Lake(path.rsplit("/", 1)[0]))  # local (fsynced) or S3, as the lake is
+
+    def _read(self) -> pa.Table | None:
+        """The file's table, None when there is no file (nothing to erase)."""
+        try:
+            return self._files.read_table(self.path)
+        except FileNotFoundError:
+            return None
+        except Exception as exc:
+            if _s3_code(exc) in ("NoSuchKey", "404"):
+                return None
+            raise
 
     def _hits(self, ids: frozenset[str]) -> tuple[pa.Table | None, list[bool]]:
-        if self.path.startswith("s3://") or not os.path.exists(self.path):
+        table = self._read()
+        if table is None:
             return None, []
-        table = pq.read_table(self.path)
         needles = needles_of(ids)
         mask = [False] * table.num_rows
         for column in table.column_names:
@@ -357,14 +436,31 @@ class ParquetFileEraser:
         return table, mask
 
     def erase(self, ids: frozenset[str], event_ids: frozenset[str]) -> Erasure:
-        table, mask = self._hits(ids)
-        if table is None or not any(mask):
-            return Erasure(self.name, 0)
-        keep = table.filter(pa.array([not m for m in mask]))
-        tmp = f"{self.path}.forget-tmp"
-        pq.write_table(keep, tmp, compression="zstd")
-        os.replace(tmp, self.path)
+        try:
+            table, mask = self._hits(ids)
+            if table is None or not any(mask):
+                return Erasure(self.name, 0)
+            sink = pa.BufferOutputStream()
+            pq.write_table(table.filter(pa.array([not m for m in mask])), sink, compression="zstd")
+            self._files.write_bytes(self.path, sink.getvalue().to_pybytes())  # atomic locally; one PUT on S3
+        except Exception as exc:
+            if _s3_code(exc) is None:
+                raise
+            return Erasure(self.name, 0, unreached=f"{self.path}: S3 refused ({_s3_code(exc)}: {exc})")
         return Erasure(self.name, sum(mask))
 
     def count(self, ids: frozenset[str]) -> int:
         return sum(self._hits(ids)[1])
+
+
+def _s3_code(exc: BaseException) -> str | None:
+    """The S3 error code of a botocore error (None for anything else, e.g. a local file error)."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ModuleNotFoundError:
+        return None
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
+    if isinstance(exc, BotoCoreError):
+        return type(exc).__name__
+    return None

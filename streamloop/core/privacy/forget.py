@@ -29,13 +29,21 @@ class ForgetReport:
     profiles: int
     stores: dict[str, int] = field(default_factory=dict)
     remaining: dict[str, int] = field(default_factory=dict)
+    unreached: dict[str, str] = field(default_factory=dict)  # store -> why this process could not erase it
     suppressed_ids: int = 0
     backups_retained_days: int = 0
     seconds: float = 0.0
 
     @property
     def complete(self) -> bool:
-        return not any(self.remaining.values())
+        """Every store erased: nothing left anywhere, and no store this process could not reach."""
+        return not any(self.remaining.values()) and not self.unreached
+
+    def problems(self) -> str:
+        """Why the deletion is incomplete, in one line ('' when complete)."""
+        parts = [f"{store}: {rows} row(s) still found" for store, rows in self.remaining.items() if rows]
+        parts += [f"{store} not erased ({reason})" for store, reason in self.unreached.items()]
+        return "; ".join(parts)
 
     def to_json(self) -> dict:
         return asdict(self) | {"complete": self.complete}
@@ -71,7 +79,10 @@ def forget(subject: Subject, settings: Settings, erasers: list[Eraser] | None = 
         erasure = eraser.erase(ids, frozenset(event_ids))
         event_ids |= erasure.event_ids
         report.stores[eraser.name] = report.stores.get(eraser.name, 0) + erasure.rows
-    report.remaining = {eraser.name: eraser.count(ids) for eraser in erasers}
+        if erasure.unreached:
+            report.unreached[eraser.name] = erasure.unreached
+    # a store that could not be reached cannot be counted either: it is in `unreached`, never "0 remaining"
+    report.remaining = {eraser.name: eraser.count(ids) for eraser in erasers if eraser.name not in report.unreached}
     if report.stores.get("warehouse"):
         request_full_refresh(settings, report.deletion_id)
     report.seconds = round(time.perf_counter() - start, 3)
