@@ -137,7 +137,8 @@ genre_shares as (
                     '{{ genres | join("', '") }}'
                 )
                 then '"' || genre_windows.genre || '":'
-                    || {{ number_text('round(cast(genre_windows.watch_seconds_90d as double) / daily_windows.watch_seconds_90d, 4)') }}
+                    || {{ number_text('round(cast(genre_windows.watch_seconds_90d as double)'
+                                      ~ ' / daily_windows.watch_seconds_90d, 4)') }}
         end as other_genre_entry
     from genre_windows
     inner join daily_windows

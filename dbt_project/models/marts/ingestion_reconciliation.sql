@@ -45,11 +45,12 @@ final as (
     select
         received_dates.received_date,
         coalesce(warehouse_counts.warehouse_received_count, 0)
-            + coalesce(edge_counts.rejected_at_edge_count, 0)
-            + coalesce(ignored_counts.ignored_count, 0) as received_count,
+        + coalesce(edge_counts.rejected_at_edge_count, 0)
+        + coalesce(ignored_counts.ignored_count, 0) as received_count,
         coalesce(warehouse_counts.accepted_count, 0) as accepted_count,
         coalesce(warehouse_counts.duplicate_count, 0) as duplicate_count,
-        coalesce(warehouse_counts.rejected_in_warehouse_count, 0) + coalesce(edge_counts.rejected_at_edge_count, 0) as rejected_count,
+        coalesce(warehouse_counts.rejected_in_warehouse_count, 0)
+        + coalesce(edge_counts.rejected_at_edge_count, 0) as rejected_count,
         coalesce(edge_counts.rejected_at_edge_count, 0) as rejected_at_edge_count,
         coalesce(warehouse_counts.rejected_in_warehouse_count, 0) as rejected_in_warehouse_count,
         coalesce(ignored_counts.ignored_count, 0) as ignored_count

@@ -41,7 +41,8 @@ final as (
         device_id,
         profile_id,
         -- struct order compares occurred_at, then event_id (unique): max() is the latest event
-        max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id", 'plan': "plan", 'price_cents': "price_cents"}) }}) filter (
+        max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id",
+                         'plan': "plan", 'price_cents': "price_cents"}) }}) filter (
             where event_type in ('subscription_started', 'plan_changed')
         ) as latest_plan,
         max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id", 'currency': "currency"}) }}) filter (
@@ -51,12 +52,14 @@ final as (
             where event_type = 'subscription_started'
         ) as latest_subscription,
         max(occurred_at) filter (where event_type = 'subscription_canceled') as last_canceled_at,
-        max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id", 'event_type': "event_type"}) }}) filter (
+        max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id",
+                         'event_type': "event_type"}) }}) filter (
             where event_type in ('payment_succeeded', 'payment_failed')
         ) as latest_payment,
         count(*) filter (where event_type = 'payment_failed') as failed_payments,
         count(*) filter (where event_type = 'payment_succeeded') as succeeded_payments,
-        max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id", 'country': "country"}) }}) as latest_context
+        max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id", 'country': "country"}) }})
+            as latest_context
     from account_events
     group by account_id, device_id, profile_id
 

@@ -40,12 +40,15 @@ marked as (
         *,
         -- what an identity event says about the device from then on: a profile, or nobody (logout)
         case
-            when event_type in {{ login_event_types_sql() }} then {{ struct_of({'profile_id': 'profile_id', 'is_logout': 'false'}) }}
-            when event_type = 'logout' then {{ struct_of({'profile_id': 'cast(null as ' ~ string_type() ~ ')', 'is_logout': 'true'}) }}
+            when event_type in {{ login_event_types_sql() }}
+                then {{ struct_of({'profile_id': 'profile_id', 'is_logout': 'false'}) }}
+            when event_type = 'logout'
+                then {{ struct_of({'profile_id': 'cast(null as ' ~ string_type() ~ ')', 'is_logout': 'true'}) }}
         end as identity_mark,
         case when event_type in {{ login_event_types_sql() }} then account_id end as login_account_id,
         case
-            when event_type in {{ login_event_types_sql() }} then {{ struct_of({'profile_id': 'profile_id', 'account_id': 'account_id'}) }}
+            when event_type in {{ login_event_types_sql() }}
+                then {{ struct_of({'profile_id': 'profile_id', 'account_id': 'account_id'}) }}
         end as login_mark,
         case when not is_context then occurred_at end as window_occurred_at
     from timeline

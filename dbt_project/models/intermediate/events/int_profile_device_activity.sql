@@ -41,20 +41,25 @@ final as (
         device_id,
         -- struct order compares occurred_at, then event_id (unique): max() is the latest event
         max(
-            {{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id", 'is_kids': "is_kids", 'maturity_rating': "maturity_rating"}) }}
+            {{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id",
+                          'is_kids': "is_kids", 'maturity_rating': "maturity_rating"}) }}
         ) filter (
             where event_type = 'profile_updated'
         ) as latest_settings,
-        max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id", 'language': "language"}) }}) filter (
+        max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id",
+                         'language': "language"}) }}) filter (
             where event_type = 'profile_updated' and language is not null
         ) as latest_language,
-        max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id", 'timezone': "profile_timezone"}) }}) filter (
+        max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id",
+                         'timezone': "profile_timezone"}) }}) filter (
             where event_type = 'profile_updated' and profile_timezone is not null
         ) as latest_profile_timezone,
-        max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id", 'account_id': "account_id"}) }}) filter (
+        max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id",
+                         'account_id': "account_id"}) }}) filter (
             where account_id is not null
         ) as latest_account,
-        max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id", 'country': "country", 'timezone': "timezone"}) }})
+        max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id",
+                         'country': "country", 'timezone': "timezone"}) }})
             as latest_context,
         min(occurred_at) as first_seen_at,
         max(occurred_at) as last_seen_at

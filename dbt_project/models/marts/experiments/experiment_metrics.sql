@@ -56,10 +56,14 @@ play_counts as (
         windows.profile_id,
         count(case when plays.started_at >= windows.first_exposed_at then 1 end) as plays,
         count(case when plays.started_at < windows.first_exposed_at then 1 end) as pre_plays,
-        cast(sum(case when plays.started_at >= windows.first_exposed_at then plays.watch_seconds else 0 end)
-            as double) / 60 as watch_minutes,
-        cast(sum(case when plays.started_at < windows.first_exposed_at then plays.watch_seconds else 0 end)
-            as double) / 60 as pre_watch_minutes,
+        cast(
+            sum(case when plays.started_at >= windows.first_exposed_at then plays.watch_seconds else 0 end)
+            as double
+        ) / 60 as watch_minutes,
+        cast(
+            sum(case when plays.started_at < windows.first_exposed_at then plays.watch_seconds else 0 end)
+            as double
+        ) / 60 as pre_watch_minutes,
         count(case when plays.started_at >= windows.first_exposed_at and plays.is_completed then 1 end)
             as completed_plays,
         count(case when plays.started_at < windows.first_exposed_at and plays.is_completed then 1 end)
@@ -162,8 +166,10 @@ final as (
         coalesce(play_counts.pre_watch_minutes, 0.0) as pre_watch_minutes,
         coalesce(play_counts.completed_plays, 0) as completed_plays,
         coalesce(play_counts.pre_completed_plays, 0) as pre_completed_plays,
-        cast(coalesce(top_picks_counts.top_picks_plays, 0) as double) / windows.exposure_days as top_picks_play_start_rate,
-        cast(coalesce(top_picks_counts.pre_top_picks_plays, 0) as double) / {{ pre_days }} as pre_top_picks_play_start_rate,
+        cast(coalesce(top_picks_counts.top_picks_plays, 0) as double) / windows.exposure_days
+            as top_picks_play_start_rate,
+        cast(coalesce(top_picks_counts.pre_top_picks_plays, 0) as double) / {{ pre_days }}
+            as pre_top_picks_play_start_rate,
         -- retention needs 14 days of follow-up: null (not counted) before that
         case
             when windows.observed_until >= windows.first_exposed_date + 14

@@ -35,8 +35,8 @@ outcomes as (
     from sends
     left join plays
         on sends.profile_id = plays.profile_id
-        and plays.started_at > sends.reference_at
-        and plays.started_at <= sends.reference_at + interval 30 day
+        and sends.reference_at < plays.started_at
+        and sends.reference_at + interval 30 day >= plays.started_at
     group by sends.message_id
 
 ),

@@ -9,6 +9,21 @@
                                               identifier='account_scores') -%}
 {%- set profile_scores = adapter.get_relation(database=this.database, schema=this.schema,
                                               identifier='profile_scores') -%}
+{#- a profile's own score wins over its account's; null when the model loop has not scored yet -#}
+{%- if profile_scores is not none -%}
+{%- set churn_risk_column = 'latest_profile_scores.churn_risk' -%}
+{%- set segment_column = 'latest_profile_scores.segment' -%}
+{%- elif account_scores is not none -%}
+{%- set churn_risk_column = 'latest_account_scores.account_churn_risk' -%}
+{%- set segment_column = 'latest_account_scores.account_segment' -%}
+{%- else -%}
+{%- set churn_risk_column = 'cast(null as double)' -%}
+{%- set segment_column = 'cast(null as ' ~ string_type() ~ ')' -%}
+{%- endif -%}
+{%- set ltv_column = 'cast(null as double)' -%}
+{%- if account_scores is not none -%}
+{%- set ltv_column = 'cast(latest_account_scores.predicted_ltv_cents as double)' -%}
+{%- endif -%}
 
 with profiles as (
 
@@ -93,17 +108,26 @@ message_history as (
 
 ),
 
-play_hours as (
+play_local_hours as (
 
     select
         plays.profile_id,
         extract(hour from {{ features_local_timestamp('plays.started_at', "coalesce(profiles.timezone, 'UTC')") }})
-            as hour_local,
-        count(*) as play_count
+            as hour_local
     from plays
     inner join profiles
         on plays.profile_id = profiles.profile_id
-    group by 1, 2
+
+),
+
+play_hours as (
+
+    select
+        profile_id,
+        hour_local,
+        count(*) as play_count
+    from play_local_hours
+    group by profile_id, hour_local
 
 ),
 
@@ -187,9 +211,9 @@ final as (
         coalesce(accounts.is_trial, false) as is_trial,
 
         -- scores
-        {% if profile_scores is not none %}latest_profile_scores.churn_risk{% elif account_scores is not none %}latest_account_scores.account_churn_risk{% else %}cast(null as double){% endif %} as churn_risk,
-        {% if account_scores is not none %}cast(latest_account_scores.predicted_ltv_cents as double){% else %}cast(null as double){% endif %} as predicted_ltv_cents,
-        {% if profile_scores is not none %}latest_profile_scores.segment{% elif account_scores is not none %}latest_account_scores.account_segment{% else %}cast(null as {{ string_type() }}){% endif %} as segment,
+        {{ churn_risk_column }} as churn_risk,
+        {{ ltv_column }} as predicted_ltv_cents,
+        {{ segment_column }} as segment,
 
         -- consent (null: no record)
         consents.consent_email,

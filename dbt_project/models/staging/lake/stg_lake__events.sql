@@ -57,6 +57,8 @@ fragments as (
         document['context']['{{ name }}'] as context_{{ name }}_json,
         {%- endfor %}
         document['properties'] as properties_json,
+        -- sqlfluff misplaces the items of a loop that ends a select list
+        -- noqa: disable=LT02
         {%- for property in properties %}
         document['properties']['{{ property.name }}'] as property_{{ property.name }}_json{{ ',' if not loop.last }}
         {%- endfor %}
@@ -76,7 +78,7 @@ fragment_values as (
         {{ json_value_of_type('context_' ~ name, 'string') }} as context_{{ name }}_value,
         {%- endfor %}
         -- sqlfluff misplaces the items of a loop that ends a select list
-        -- noqa: disable=LT02
+        -- noqa: disable=LT02,LT05
         {%- for property in properties %}
         {{ json_value_of_type('property_' ~ property.name, property.json_type) }} as property_{{ property.name }}_value{{ ',' if not loop.last }}
         {%- endfor %}
