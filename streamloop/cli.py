@@ -132,7 +132,9 @@ def serve(host, port):
     import uvicorn
 
     from functions.app import create_app
+    from streamloop.app.privacy import load_erasers
 
+    load_erasers()  # the API's forget route reaches every store this process can (the model registry too)
     # uvicorn stops on SIGTERM and Ctrl-C; open keep-alive connections get 5 s, not forever
     uvicorn.run(create_app(), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
 

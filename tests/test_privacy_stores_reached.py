@@ -144,3 +144,23 @@ def test_the_api_lambda_never_reports_complete_for_the_warehouse_and_registry_it
     assert report["stores"]["raw lake"] == 1 and report["stores"]["messaging snapshot"] == 1
     assert snapshot_profiles(s3) == ["p2"]
     assert "warehouse" in body["error"] and "model registry" in body["error"]
+
+
+def test_streamloop_serve_registers_every_eraser_its_process_can_reach(tmp_path):
+    # GIVEN a fresh process running `streamloop serve` (uvicorn replaced by a no-op so it returns)
+    # THEN the model registry's eraser is registered: a local API forget is not "unreached" for it
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, uvicorn\n"
+        "uvicorn.run = lambda *a, **k: None\n"
+        "from streamloop.cli import main\n"
+        "try:\n"
+        "    main(['serve'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('ml.privacy' in sys.modules)\n")
+    env = {**__import__("os").environ, "STREAMLOOP_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, env=env, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "True", out.stderr[-2000:]

@@ -32,8 +32,7 @@ def run_forget(profile_id: str | None, account_id: str | None) -> ForgetReport:
     load_erasers()
     report = forget(subject, get_settings())
     if not report.complete:
-        left = ", ".join(f"{k}: {v}" for k, v in report.remaining.items() if v)
-        raise StreamloopError(f"deletion {report.deletion_id} incomplete, still found ({left})")
+        raise StreamloopError(f"deletion {report.deletion_id} incomplete: {report.problems()}")
     return report
 
 
