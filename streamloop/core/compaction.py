@@ -131,11 +131,7 @@ class LakeFiles:
         return sorted(str(p) for p in base.rglob("*") if p.is_file()) if base.exists() else []
 
     def _s3(self):
-        import boto3
-
-        from streamloop.core.settings import get_settings
-
-        return boto3.client("s3", region_name=get_settings().aws_region)
+        return self.lake._s3()  # the lake's one client
 
 
 def _split(path: str) -> tuple[str, str]:

@@ -78,6 +78,7 @@ class Lake:
     def __init__(self, root: str | os.PathLike):
         self.root = str(root).rstrip("/")
         self.is_s3 = self.root.startswith("s3://")
+        self._s3_client = None
         if not self.is_s3:
             self.root = str(Path(self.root).expanduser().resolve())
 
@@ -191,11 +192,14 @@ class Lake:
 
     # -- S3 ----------------------------------------------------------------------------------------
     def _s3(self):
-        import boto3
+        """One client per lake: building a boto3 client costs milliseconds and memory on every call."""
+        if self._s3_client is None:
+            import boto3
 
-        from streamloop.core.settings import get_settings
+            from streamloop.core.settings import get_settings
 
-        return boto3.client("s3", region_name=get_settings().aws_region)
+            self._s3_client = boto3.client("s3", region_name=get_settings().aws_region)
+        return self._s3_client
 
     def _s3_list(self, kind: str) -> list[str]:
         bucket, _, prefix = self.root[5:].partition("/")
