@@ -319,3 +319,61 @@ def test_privacy_scans_find_published_keys_under_any_generation(store):
     store.put_many("state", {"p1": {"completed": []}})
     store.put_many("candidates", {"g1/p2": {"items": [["t1", 1.0]]}})
     assert sorted(store.keys_mentioning("p1")) == [("profile", "g1/p1"), ("profile", "g2/p1"), ("state", "p1")]
+
+
+class _SlowClient:
+    """A moto DynamoDB client whose single-item writes take 50 ms, like a real round trip, and which
+    records how many of them were in flight at once."""
+
+    def __init__(self, client, delay_s: float = 0.05):
+        self._client, self._delay_s = client, delay_s
+        self._lock = threading.Lock()
+        self.in_flight = self.most_in_flight = 0
+
+    def __getattr__(self, name):
+        attr = getattr(self._client, name)
+        if name not in ("put_item", "delete_item"):
+            return attr
+
+        def slow(**kwargs):
+            with self._lock:
+                self.in_flight += 1
+                self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            try:
+                import time
+
+                time.sleep(self._delay_s)
+                return attr(**kwargs)
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
+        return slow
+
+
+def test_dynamodb_conditional_writes_of_a_request_run_concurrently(monkeypatch):
+    # GIVEN DynamoDB with 50 ms writes and 64 idempotency markers, 8 of them already present
+    import time
+
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        import boto3
+
+        raw = boto3.client("dynamodb", region_name="us-east-1")
+        DynamoDBStore.create_table(raw, "online-test")
+        client = _SlowClient(raw)
+        store = DynamoDBStore("online-test", "us-east-1", client=client)
+        store.put_many("seen", {f"e{i}": 1 for i in range(8)})
+        # WHEN one request adds them all and updates 16 states
+        started = time.perf_counter()
+        added = store.add_many_if_absent("seen", {f"e{i}": 2 for i in range(64)})
+        states = store.update_many("state", {f"p{i}": (lambda old, i=i: {"n": i}) for i in range(16)})
+        seconds = time.perf_counter() - started
+        store.close()
+    # THEN the answers are exactly the sequential ones, with writes in flight together (sequential: ≥ 4 s)
+    assert added == {f"e{i}" for i in range(8, 64)}
+    assert states == {f"p{i}": {"n": i} for i in range(16)}
+    assert client.most_in_flight > 1
+    assert seconds < 2.0

@@ -7,9 +7,11 @@ optimistic compare-and-set that also notices a concurrent `put_many`.
 from __future__ import annotations
 
 import random
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 
@@ -19,6 +21,11 @@ from streamloop.core.store.generations import is_key_of
 _MAX_ATTEMPTS = 8          # retries of unprocessed batch items
 _MAX_UPDATE_ATTEMPTS = 25  # optimistic updates of one hot key (bandit counts) can collide repeatedly
 _BACKOFF_S = 0.02
+# Conditional writes cannot be batched (BatchWriteItem takes no conditions; TransactWriteItems fails as a
+# whole when one key exists), so a 500-event request's idempotency markers and state updates run as
+# concurrent single-item calls: each is atomic on its own key, and the request waits ~1 round trip per
+# WRITE_CONCURRENCY keys instead of one per key. boto3 clients are thread-safe.
+WRITE_CONCURRENCY = 16
 
 
 def _pk(ns: str, key: str) -> str:
@@ -38,6 +45,17 @@ class DynamoDBStore(OnlineStore):
         self._errors = (BotoCoreError, ClientError)
         self.table = table
         self.client = client
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    def _each(self, fn, keys: list[str]) -> list:
+        """`fn(key)` for every key, WRITE_CONCURRENCY at a time; the first error is raised."""
+        if len(keys) <= 1:
+            return [fn(key) for key in keys]
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(WRITE_CONCURRENCY, thread_name_prefix="dynamodb-write")
+        return list(self._pool.map(fn, keys))
 
     @classmethod
     def create_table(cls, client, table: str) -> None:
@@ -128,6 +146,20 @@ class DynamoDBStore(OnlineStore):
     def add_if_absent(self, ns: str, key: str, value: Value) -> bool:
         return self._conditional("put_item", Item=self._item(ns, key, value),
                                  ConditionExpression="attribute_not_exists(pk)")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def add_many_if_absent(self, ns: str, items: Mapping[str, Value]) -> set[str]:
+        keys = list(items)
+        wrote = self._each(lambda key: self.add_if_absent(ns, key, items[key]), keys)
+        return {key for key, done in zip(keys, wrote) if done}
+
+    def update_many(self, ns: str, fns: Mapping[str, Updater]) -> dict[str, Value | None]:
+        keys = list(fns)
+        return dict(zip(keys, self._each(lambda key: self.update(ns, key, fns[key]), keys)))
 
     def update(self, ns: str, key: str, fn: Updater) -> Value | None:
         for attempt in range(_MAX_UPDATE_ATTEMPTS):
