@@ -149,9 +149,7 @@ class BufferedLanding(_LakeWriter):
             pending.done.set_result(paths)
 
     def _write(self, taken: list[_Pending]) -> list[str]:
-        import pyarrow as pa
-
-        from streamloop.core.lake import RAW_SCHEMA, REJECTED_SCHEMA, new_batch_id
+        from streamloop.core.lake import RAW_SCHEMA, REJECTED_SCHEMA, new_batch_id, raw_table
 
         flush_id = (self._batch_ids or new_batch_id)()
         paths: list[str] = []
@@ -171,7 +169,7 @@ class BufferedLanding(_LakeWriter):
                 columns["reason"] = [row[3] or "" for row in rows]
             offset += len(rows)
             schema = RAW_SCHEMA if kind == "events" else REJECTED_SCHEMA
-            paths += self.lake.write_table(kind, pa.table(columns, schema=schema))
+            paths += self.lake.write_table(kind, raw_table(columns, schema))
         return paths
 
 
