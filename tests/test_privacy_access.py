@@ -63,7 +63,7 @@ def test_rotation_by_overlapping_keys(tmp_path):
     assert rotated.get("/v1/profiles/p1/home", headers={"x-api-key": "new-key"}).status_code == 200
 
 
-@pytest.mark.parametrize("route", ["home", "recommendations"])
+@pytest.mark.parametrize("route", ["home", "recommendations", "messages"])
 def test_profile_tokens_let_an_account_read_only_its_own_profiles(tmp_path, route):
     client, _ = _client(tmp_path, api_keys="app-key", profile_token_secret=SECRET)
     key = {"x-api-key": "app-key"}

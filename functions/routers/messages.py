@@ -8,7 +8,7 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from functions.dependencies import get_services, require_api_key
+from functions.dependencies import get_services, require_api_key, require_profile_access
 from functions.openapi_models import error_responses
 from functions.responses import json_response
 from functions.routers.params import path_id, query_int
@@ -16,7 +16,8 @@ from messaging import feedback, inbox
 from messaging.ledger import Ledger
 from streamloop.core import clock
 
-apps = APIRouter(prefix="/v1/profiles", dependencies=[Depends(require_api_key)])
+# a profile's inbox is read (and marked delivered) only by its own account when profile tokens are on
+apps = APIRouter(prefix="/v1/profiles", dependencies=[Depends(require_api_key), Depends(require_profile_access)])
 public = APIRouter()
 
 
@@ -28,7 +29,9 @@ def ledger(request: Request) -> Ledger:
     return state.messaging_ledger
 
 
-@apps.get("/{profile_id}/messages", responses=error_responses(e422="A path or query parameter is invalid."))
+@apps.get("/{profile_id}/messages", responses=error_responses(
+    e401="Missing/invalid API key or profile token.", e403="The profile token's account does not own this profile.",
+    e422="A path or query parameter is invalid."))
 def pending_messages(request: Request):
     """Pending in-app messages (oldest first, at most `limit`, 1-50, default 20), marked delivered when fetched."""
     profile_id = path_id(request, "profile_id")
