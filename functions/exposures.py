@@ -2,11 +2,13 @@
 
 Pages are served in ~1 ms, so exposures are buffered and landed in batches (one lake file per
 `max_events` exposures or per `max_age_s`, whichever comes first) on a background thread, and on
-shutdown. Exposure events are server-made: `device_id` is "api:<profile_id>" and `context.app_version`
-is "server", so warehouse models can tell them from device events.
+shutdown. Exposure events are server-made: `device_id` is "api:<profile_id>" (a profile id too long for
+the contract's 128-character device id gets "api:sha256:<hex>" instead) and `context.app_version` is
+"server", so warehouse models can tell them from device events.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -18,6 +20,16 @@ from streamloop.core import clock
 from streamloop.core.store.base import StoreError
 
 log = logging.getLogger("streamloop.exposures")
+MAX_DEVICE_ID = 128  # CONTRACT §2 event.schema.json device_id maxLength
+
+
+def server_device_id(profile_id: str) -> str:
+    """The exposure's device: "api:<profile_id>", hashed when that would exceed the contract's limit (the
+    event was rejected and the exposure lost)."""
+    device_id = f"api:{profile_id}"
+    if len(device_id) <= MAX_DEVICE_ID:
+        return device_id
+    return f"api:sha256:{hashlib.sha256(profile_id.encode()).hexdigest()}"
 
 
 class ExposureLog:
@@ -37,7 +49,7 @@ class ExposureLog:
             "event_id": f"exp-{uuid.uuid4().hex}",
             "event_type": "experiment_exposure",
             "occurred_at": clock.now().isoformat(timespec="milliseconds"),  # the service's day (frozen in tests)
-            "device_id": f"api:{profile_id}",
+            "device_id": server_device_id(profile_id),
             "profile_id": profile_id,
             "account_id": account_id,
             "context": {"country": country or "ZZ", "device_type": device_type or "web", "app_version": "server",

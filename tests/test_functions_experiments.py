@@ -212,3 +212,23 @@ def test_demo_showcases_the_most_active_profile_the_recommender_is_shown_to():
     # AFTER it has ended: the most active profile
     with clock.frozen(datetime(2027, 6, 1, tzinfo=UTC)):
         assert _showcase(profiles) == profiles[0]
+
+
+def test_exposures_of_a_longest_allowed_profile_id_are_valid_events(tmp_path):
+    # GIVEN a profile id at the contract's 128-character limit ("api:" + it would exceed the device id's)
+    from streamloop.core.contract import validate_event
+
+    services = make_services(tmp_path)
+    profile_id = "p" * 128
+    services.home.home(profile_id, "US", "tv", 8, 3)
+    services.exposures.flush()
+    import pyarrow.parquet as pq
+
+    from streamloop.core.lake import Lake
+
+    lake = Lake(services.settings.lake_root)
+    raws = [json.loads(r["raw"]) for f in lake.files("events") for r in pq.read_table(f).to_pylist()]
+    # THEN its exposures land as valid events, none in rejected/
+    exposures = [e for e in raws if e["event_type"] == "experiment_exposure" and e["profile_id"] == profile_id]
+    assert exposures and all(validate_event(e) == [] for e in exposures)
+    assert lake.files("rejected") == []
