@@ -60,7 +60,12 @@ def unsubscribe(request: Request, token: str):
     return json_response({"unsubscribed": True, "channel": done["channel"]})
 
 
-@public.post("/v1/messaging/ses-feedback", responses=error_responses(
+_SNS_BODY = {"requestBody": {"required": True, "description": "An SNS HTTPS notification (SNS sends it as text/plain).",
+                             "content": {"text/plain": {"schema": {"type": "string"}},
+                                         "application/json": {"schema": {"type": "object"}}}}}
+
+
+@public.post("/v1/messaging/ses-feedback", openapi_extra=_SNS_BODY, responses=error_responses(
     e400="The body is not an SNS message (JSON object).", e403="The SNS signature or topic does not verify."))
 async def ses_feedback(request: Request):
     """SES event notifications delivered by an SNS HTTPS subscription; the SNS signature is the credential."""
