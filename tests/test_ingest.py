@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
+from support.ingest import ingest_event
 
 from streamloop.cli import main
 from streamloop.core import ingest
@@ -38,14 +39,7 @@ def lake_files() -> list[str]:
     return sorted(str(p) for p in Path(get_settings().lake_root).rglob("*.parquet"))
 
 
-def event(event_id: str, **overrides) -> dict:
-    base = {
-        "event_id": event_id, "event_type": "play_start", "occurred_at": "2024-05-01T20:00:00+02:00",
-        "device_id": "d1", "profile_id": "p1", "account_id": "a1",
-        "context": {"country": "DE", "device_type": "tv", "app_version": "1.0", "os": "tvOS", "timezone": "Europe/Berlin"},
-        "properties": {"title_id": "t1", "position_s": 0, "duration_s": 3600}, "schema_version": 1,
-    }
-    return {**base, **overrides}
+event = ingest_event
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:

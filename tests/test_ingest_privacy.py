@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from support.functions import event as api_event
 from support.functions import make_services
 from support.home import use_home
+from support.ingest import ingest_event
 
 from streamloop.cli import main
 from streamloop.core.ingest import ingest_paths
@@ -27,14 +28,7 @@ def home(tmp_path, monkeypatch):
     get_settings.cache_clear()
 
 
-def event(event_id: str, **overrides) -> dict:
-    base = {
-        "event_id": event_id, "event_type": "play_start", "occurred_at": "2024-05-01T20:00:00+02:00",
-        "device_id": "d1", "profile_id": "p1", "account_id": "a1",
-        "context": {"country": "DE", "device_type": "tv", "app_version": "1.0", "os": "tvOS", "timezone": "Europe/Berlin"},
-        "properties": {"title_id": "t1", "position_s": 0, "duration_s": 3600}, "schema_version": 1,
-    }
-    return {**base, **overrides}
+event = ingest_event
 
 
 def forget_ids(*ids: str) -> None:

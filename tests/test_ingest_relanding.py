@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from support.home import use_home
+from support.ingest import ingest_event
 
 from streamloop.core.compaction import LakeFiles, compact
 from streamloop.core.ingest import ingest_paths
@@ -24,13 +25,7 @@ def home(tmp_path, monkeypatch):
 
 
 def event(event_id: str, **overrides) -> dict:
-    base = {
-        "event_id": event_id, "event_type": "app_open", "occurred_at": "2024-05-01T20:00:00+02:00",
-        "device_id": "d1", "profile_id": "p1", "account_id": "a1",
-        "context": {"country": "DE", "device_type": "tv", "app_version": "1.0", "os": "tvOS", "timezone": "Europe/Berlin"},
-        "properties": {}, "schema_version": 1,
-    }
-    return {**base, **overrides}
+    return ingest_event(event_id, **{"event_type": "app_open", "properties": {}, **overrides})
 
 
 def bulk_file(folder: Path, name: str) -> Path:
