@@ -12,10 +12,17 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from ml import consent
 from ml.errors import InsufficientData, NoTrainingData
-from ml.features import feature_matrix, require_columns
+from ml.features import feature_matrix, read_table, require_columns
 
 TABLE = "account_features"
+
+
+def read_account_snapshots(con, default: bool | None = None) -> pd.DataFrame:
+    """`account_features` as churn and LTV train on it: without the accounts none of whose profiles allows
+    personalization (ml.consent.account_predicate; `default` overrides STREAMLOOP_PERSONALIZATION_DEFAULT)."""
+    return read_table(con, TABLE, where=consent.account_predicate(con, default=default))
 
 
 def has_subscriptions(frame: pd.DataFrame) -> bool:

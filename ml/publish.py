@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ml.consent import personalization_decisions
 from streamloop.core import clock
 from streamloop.core.store import OnlineStore
 from streamloop.core.store.generations import flip, new_generation, versioned
@@ -136,9 +137,7 @@ def profile_values(con) -> dict[str, dict]:
     if _exists(con, "profile_scores"):
         scores = {str(p): (r, s) for p, r, s in con.execute(
             "select profile_id, churn_risk, segment from profile_scores").fetchall()}
-    consent = {}
-    if _exists(con, "profile_consents"):  # null: no decision, serving applies STREAMLOOP_PERSONALIZATION_DEFAULT
-        consent = dict(con.execute("select profile_id, consent_personalization from profile_consents").fetchall())
+    consent = personalization_decisions(con)  # null: no decision, serving applies STREAMLOOP_PERSONALIZATION_DEFAULT
     columns = ["profile_id", "account_id", "is_kids", "maturity_rating", "country", "timezone"]
     out = {}
     for pid, account, kids, rating, country, tz in con.execute(

@@ -14,17 +14,22 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ml import consent
 from ml.errors import NoTrainingData
 from ml.features import read_table, require_columns, table_exists
 
 COLUMNS = ["profile_id", "item_id", "ts", "weight"]
 
 
-def load_interactions(con, min_watch_seconds: int = 60) -> pd.DataFrame:
-    """Plays, ratings and list adds from the warehouse as one interaction frame."""
-    plays = read_table(con, "plays")
+def load_interactions(con, min_watch_seconds: int = 60, default: bool | None = None) -> pd.DataFrame:
+    """Plays, ratings and list adds from the warehouse as one interaction frame, without the profiles
+    whose personalization is not allowed (ml.consent; `default` overrides STREAMLOOP_PERSONALIZATION_DEFAULT)."""
+    allowed = consent.profile_predicate(con, "profile_id", default)
+    plays = read_table(con, "plays", where=allowed)
     if plays.empty:
-        raise NoTrainingData("the warehouse has no plays: nothing to learn tastes from")
+        raise NoTrainingData("the warehouse has no plays of profiles that allow personalization: "
+                             "nothing to learn tastes from" if allowed else
+                             "the warehouse has no plays: nothing to learn tastes from")
     require_columns(plays, ["profile_id", "content_id", "started_at", "watch_seconds", "is_completed"], "plays")
     plays = plays[plays["profile_id"].notna()]
     watched = plays["watch_seconds"].fillna(0) >= min_watch_seconds
@@ -33,11 +38,12 @@ def load_interactions(con, min_watch_seconds: int = 60) -> pd.DataFrame:
         "weight": np.where(watched, 1.0 + plays["is_completed"].fillna(False).astype(float), 0.0),
     })]
     if table_exists(con, "events") and _has_columns(con, "events", ["rating_value", "event_type", "content_id"]):
-        signals = con.execute("""
+        signals = con.execute(f"""
             select profile_id, content_id as item_id, occurred_at as ts,
                    case when event_type = 'rating' and rating_value < 0 then 0.0 else 1.0 end as weight
             from events
             where event_type in ('rating', 'add_to_list') and profile_id is not null and content_id is not null
+                  {f"and {allowed}" if allowed else ""}
         """).df()
         frames.append(signals)
     frame = pd.concat(frames, ignore_index=True)

@@ -3,7 +3,9 @@
 their blocking quality check passes.
 
 Lineage: account_features → churn_training_set → churn_model ─(check_churn_model_quality)→
-production_churn_model, likewise for LTV; plays/events/titles → recommender_model → … . Which models
+production_churn_model, likewise for LTV; plays/events/titles → recommender_model → … . Every training
+set leaves out the profiles that declined personalization (profile_consents, read by ml.consent; for
+churn/LTV, accounts none of whose profiles allows it: docs/privacy.md). Which models
 exist, their modules, configuration and asset names come from the one table, ml.models. All ML logic
 is in the `ml` library; these functions only load, call and describe.
 
@@ -22,7 +24,6 @@ import dagster as dg
 import pandas as pd
 
 from ml.errors import NoTrainingData
-from ml.features import read_table
 from ml.models import MODELS, ModelSpec
 from orchestration.defs.ml.registration import RegisteredCandidates, promote_candidate, register_candidates
 from orchestration.defs.resources import WAREHOUSE_POOL, RegistryResource, WarehouseResource
@@ -67,14 +68,18 @@ def account_model_assets(spec: ModelSpec) -> tuple[dg.AssetsDefinition, ...]:
     """`<name>_training_set` → `<name>_model` → `production_<name>_model` for the model of module
     `spec.module` (TABLE, LABEL, matured_rows, train_<name>) with configuration `ml.config.<spec.config>`."""
 
-    @dg.asset(name=spec.training_set_asset, group_name=GROUP, deps=["account_features"], output_required=False,
+    @dg.asset(name=spec.training_set_asset, group_name=GROUP, deps=["account_features", "profiles", "profile_consents"],
+              output_required=False,
               kinds={"pandas"}, pool=WAREHOUSE_POOL,
-              description=f"Account snapshots whose {spec.label} label has matured ({spec.module}.matured_rows).")
+              description=f"Account snapshots whose {spec.label} label has matured ({spec.module}.matured_rows), "
+                          f"without accounts none of whose profiles allows personalization (ml.consent).")
     def training_set(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        from ml.account_models import read_account_snapshots
+
         module = import_module(spec.module)
         try:
             with warehouse.connect() as con:
-                rows = module.matured_rows(read_table(con, module.TABLE))
+                rows = module.matured_rows(read_account_snapshots(con))
         except NoTrainingData as reason:
             yield skipped(context, reason)
             return
@@ -102,7 +107,7 @@ ltv_training_set, ltv_model, production_ltv_model = account_model_assets(MODELS[
 
 # -- recommender -------------------------------------------------------------------------------------
 
-@dg.asset(group_name=GROUP, deps=["plays", "events", "titles"], output_required=False, kinds={"xgboost"},
+@dg.asset(group_name=GROUP, deps=["plays", "events", "titles", "profile_consents"], output_required=False, kinds={"xgboost"},
           pool=WAREHOUSE_POOL)
 def recommender_model(context: dg.AssetExecutionContext, registry: RegistryResource,
                       warehouse: WarehouseResource):
