@@ -40,8 +40,8 @@ pytestmark = [
 
 CUTOFF = "2026-03-03"  # received_date partitions up to this day land first
 RELATIVE_TOLERANCE = 1e-9
-# the tables consumers read: every model under marts/ and features/
-COMPARED = sorted(p.stem for folder in ("marts", "features") for p in (DBT_PROJECT_DIR / "models" / folder).glob("*.sql"))
+# the tables consumers read: every model under marts/ (its subject folders too) and features/
+COMPARED = sorted(p.stem for folder in ("marts", "features") for p in (DBT_PROJECT_DIR / "models" / folder).rglob("*.sql"))
 
 
 def land(source: Path, lake: Path, first: bool) -> int:

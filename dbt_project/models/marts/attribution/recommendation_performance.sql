@@ -55,7 +55,7 @@ final as (
         count(*) as impressions,
         sum(case when is_clicked then 1 else 0 end) as clicks,
         sum(case when is_played then 1 else 0 end) as plays,
-        sum(watch_seconds) / 60.0 as watch_minutes,
+        cast(sum(watch_seconds) as double) / 60 as watch_minutes,
         count(is_retained_7d) as impressions_with_7d_follow_up,
         sum(case when is_retained_7d then 1 else 0 end) as retained_7d,
         count(is_retained_30d) as impressions_with_30d_follow_up,
@@ -63,7 +63,7 @@ final as (
         sum(case when is_clicked then 1 else 0 end) * 1.0 / count(*) as click_through_rate,
         sum(case when is_played then 1 else 0 end) * 1.0
         / nullif(sum(case when is_clicked then 1 else 0 end), 0) as play_through_rate,
-        sum(watch_seconds) / 60.0 / count(*) as watch_minutes_per_impression
+        cast(sum(watch_seconds) as double) / 60 / count(*) as watch_minutes_per_impression
     from by_arm
     group by impressed_date, row_kind, experiment_id, variant
 
