@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 
 import pytest
 
@@ -10,13 +11,9 @@ from streamloop.core.store.dynamodb import DynamoDBStore
 from streamloop.core.store.sqlite import SQLiteStore
 
 
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def store(request, tmp_path, monkeypatch):
-    if request.param == "sqlite":
-        s = SQLiteStore(tmp_path / "online.sqlite")
-        yield s
-        s.close()
-        return
+@contextmanager
+def moto_dynamodb(monkeypatch, table: str):
+    """A moto DynamoDB client with `table` created (fake credentials: moto never calls AWS)."""
     from moto import mock_aws
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -26,7 +23,18 @@ def store(request, tmp_path, monkeypatch):
         import boto3
 
         client = boto3.client("dynamodb", region_name="us-east-1")
-        DynamoDBStore.create_table(client, "online-test")
+        DynamoDBStore.create_table(client, table)
+        yield client
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def store(request, tmp_path, monkeypatch):
+    if request.param == "sqlite":
+        s = SQLiteStore(tmp_path / "online.sqlite")
+        yield s
+        s.close()
+        return
+    with moto_dynamodb(monkeypatch, "online-test") as client:
         yield DynamoDBStore("online-test", "us-east-1", client=client)
 
 
@@ -123,15 +131,7 @@ def test_concurrent_updates_lose_no_increment(store):
 
 def test_dynamodb_update_retries_after_a_concurrent_write(monkeypatch):
     # GIVEN a DynamoDB store where another writer changes the item between our read and our write
-    from moto import mock_aws
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        import boto3
-
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        DynamoDBStore.create_table(client, "t")
+    with moto_dynamodb(monkeypatch, "t") as client:
         store = DynamoDBStore("t", "us-east-1", client=client)
         store.put("state", "p", {"n": 0})
         calls = []
@@ -151,15 +151,7 @@ def test_dynamodb_update_retries_after_a_concurrent_write(monkeypatch):
 
 def test_dynamodb_batch_write_retries_unprocessed_items(monkeypatch):
     # GIVEN a client that leaves one item unprocessed on the first batch call
-    from moto import mock_aws
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        import boto3
-
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        DynamoDBStore.create_table(client, "t")
+    with moto_dynamodb(monkeypatch, "t") as client:
         real = client.batch_write_item
         state = {"calls": 0}
 
@@ -235,17 +227,9 @@ def test_sqlite_deadline_interrupts_reads_that_overrun(tmp_path):
 
 
 def test_dynamodb_idempotency_markers_carry_a_ttl(monkeypatch):
-    from moto import mock_aws
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
+    with moto_dynamodb(monkeypatch, "t") as client:
         import time
 
-        import boto3
-
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        DynamoDBStore.create_table(client, "t")
         store = DynamoDBStore("t", "us-east-1", client=client)
         store.add_if_absent("seen", "e1", 1)
         store.put("profile", "p1", {"x": 1})
@@ -354,15 +338,7 @@ def test_dynamodb_conditional_writes_of_a_request_run_concurrently(monkeypatch):
     # GIVEN DynamoDB with 50 ms writes and 64 idempotency markers, 8 of them already present
     import time
 
-    from moto import mock_aws
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        import boto3
-
-        raw = boto3.client("dynamodb", region_name="us-east-1")
-        DynamoDBStore.create_table(raw, "online-test")
+    with moto_dynamodb(monkeypatch, "online-test") as raw:
         client = _SlowClient(raw)
         store = DynamoDBStore("online-test", "us-east-1", client=client)
         store.put_many("seen", {f"e{i}": 1 for i in range(8)})
