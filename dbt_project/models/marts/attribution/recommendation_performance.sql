@@ -1,6 +1,6 @@
-{#- One row per day, row kind, model version ('(none)' for rows no model ranked) and experiment arm: impressions, clicks, plays, watch minutes and
-    retained impressions, with the ratios people read (click-through, play-through, watch minutes per
-    impression). `experiment_id`/`variant` is the profile's A/B variant at the time of the impression
+{#- One row per day, row kind, model version ('(none)' for rows no model ranked) and experiment arm:
+    impressions, clicks, plays, watch minutes and retained impressions, with the ratios people read
+    (click-through, play-through, watch minutes per impression). `experiment_id`/`variant` is the profile's A/B variant at the time of the impression
     (first exposure before it), or the bandit arm of the page; '(none)' outside experiments, so every
     impression counts once per experiment it was part of plus once under '(none)'. -#}
 
