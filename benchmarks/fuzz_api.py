@@ -28,8 +28,9 @@ CHECK_NAMES = ("not_a_server_error", "status_code_conformance", "content_type_co
                "response_headers_conformance", "response_schema_conformance")
 
 
-def fuzz(base_url: str, api_key: str, examples: int, seed: int = 0, progress=None) -> dict:
-    """Fuzzes every operation in both generation modes; returns counts and failures (empty: all good)."""
+def fuzz(base_url: str, api_key: str, examples: int, seed: int = 0, progress=None, admin_key: str | None = None) -> dict:
+    """Fuzzes every operation in both generation modes; returns counts and failures (empty: all good).
+    Admin routes get `admin_key` (with the app key they would only ever answer 403)."""
     import schemathesis
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis.errors import Unsatisfiable
@@ -44,7 +45,8 @@ def fuzz(base_url: str, api_key: str, examples: int, seed: int = 0, progress=Non
                   suppress_health_check=list(HealthCheck), derandomize=seed == 0)
         @given(case=operation.as_strategy(generation_mode=mode))
         def run(case):
-            response = case.call(base_url=base_url, headers={"x-api-key": api_key}, timeout=30)
+            key = admin_key if admin_key and operation.path.startswith("/v1/admin/") else api_key
+            response = case.call(base_url=base_url, headers={"x-api-key": key}, timeout=30)
             statuses[(operation.label, mode.value, response.status_code)] += 1
             case.validate_response(response, checks=selected)
         return run
@@ -70,17 +72,18 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=1000, help="per operation and generation mode")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    from test_functions_support import API_KEY, LiveServer, make_services
+    from support.functions import ADMIN_KEY, API_KEY, LiveServer, make_services
 
     from functions.app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
-        services = make_services(Path(tmp))
+        services = make_services(Path(tmp), admin_keys=ADMIN_KEY)
         app = create_app(services=services)
         logging.getLogger("streamloop.api").setLevel(logging.WARNING)  # no access log line per request
         with LiveServer(app) as server:
             start, cpu = time.perf_counter(), time.process_time()
-            report = fuzz(server.url, API_KEY, args.examples, args.seed, progress=lambda line: print(line, flush=True))
+            report = fuzz(server.url, API_KEY, args.examples, args.seed, progress=lambda line: print(line, flush=True),
+                          admin_key=ADMIN_KEY)
             wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     requests = sum(report["statuses"].values())
     print(f"{requests:,} requests in {wall:.0f} s wall ({cpu:.0f} s CPU, client and server in one process)")

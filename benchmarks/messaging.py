@@ -52,7 +52,7 @@ def make_warehouse(path: Path, profiles: int) -> None:
 
 
 def bench_run(profiles: int) -> dict:
-    from messaging_support import campaign, runner
+    from support.messaging import campaign, runner
 
     from messaging.content import render  # noqa: F401 (imported before timing, as in a warm process)
     from streamloop.core.lake import Lake

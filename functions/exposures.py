@@ -4,7 +4,11 @@ Pages are served in ~1 ms, so exposures are buffered and landed in batches (one 
 `max_events` exposures or per `max_age_s`, whichever comes first) on a background thread, and on
 shutdown. Exposure events are server-made: `device_id` is "api:<profile_id>" (a profile id too long for
 the contract's 128-character device id gets "api:sha256:<hex>" instead) and `context.app_version` is
-"server", so warehouse models can tell them from device events.
+"server", so warehouse models can tell them from device events. Their country and device type are the
+request's, else the profile's latest device event's (home_reads.Context.fill_request_context); when neither
+is known the contract still requires values: country "ZZ" (ISO 3166's user-assigned code, read as
+unknown) and device type "web" (the contract has no unknown device type). `properties.model_version` is
+the page's model_version (what ranked Top Picks, "popularity" when no model did).
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from streamloop.core.store.base import StoreError
 
 log = logging.getLogger("streamloop.exposures")
 MAX_DEVICE_ID = 128  # CONTRACT §2 event.schema.json device_id maxLength
+UNKNOWN_COUNTRY, UNKNOWN_DEVICE_TYPE = "ZZ", "web"  # required by the contract even when unknown (docstring)
 
 
 def server_device_id(profile_id: str) -> str:
@@ -44,7 +49,8 @@ class ExposureLog:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exposure-flush")
 
     def record(self, *, profile_id: str, account_id: str | None, experiment_id: str, variant: str,
-               country: str | None, device_type: str | None, timezone_name: str | None) -> None:
+               country: str | None, device_type: str | None, timezone_name: str | None,
+               model_version: str | None = None) -> None:
         event = {
             "event_id": f"exp-{uuid.uuid4().hex}",
             "event_type": "experiment_exposure",
@@ -52,11 +58,13 @@ class ExposureLog:
             "device_id": server_device_id(profile_id),
             "profile_id": profile_id,
             "account_id": account_id,
-            "context": {"country": country or "ZZ", "device_type": device_type or "web", "app_version": "server",
-                        "os": "server", "timezone": timezone_name or "UTC"},
+            "context": {"country": country or UNKNOWN_COUNTRY, "device_type": device_type or UNKNOWN_DEVICE_TYPE,
+                        "app_version": "server", "os": "server", "timezone": timezone_name or "UTC"},
             "properties": {"experiment_id": experiment_id, "variant": variant},
             "schema_version": 1,
         }
+        if model_version:
+            event["properties"]["model_version"] = model_version
         with self._lock:
             if not self._buffer:
                 self._first_at = time.monotonic()

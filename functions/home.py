@@ -117,4 +117,5 @@ class HomeService:
         for e in ctx.experiments:
             self.exposures.record(profile_id=ctx.profile_id, account_id=(ctx.profile or {}).get("account_id"),
                                   experiment_id=e["experiment_id"], variant=e["variant"], country=ctx.country,
-                                  device_type=ctx.device_type, timezone_name=source.get("timezone"))
+                                  device_type=ctx.device_type, timezone_name=source.get("timezone"),
+                                  model_version=ctx.model_version)

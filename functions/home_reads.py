@@ -75,9 +75,13 @@ class Context:
                                         titles.lookup)
         return self._seen
 
-    def fill_country(self) -> None:
+    def fill_request_context(self) -> None:
+        """Country and device the request did not give: the profile's latest device event's (real-time
+        state), else the published profile's country."""
         if self.country is None:
             self.country = (self.state or {}).get("country") or (self.profile or {}).get("country")
+        if self.device_type is None:
+            self.device_type = (self.state or {}).get("device_type")
 
 
 class Reads:
@@ -118,7 +122,7 @@ class Reads:
         except StoreError as exc:
             ctx.degraded = DEGRADED
             log.warning("page for %s falls back to cached lists: %s", ctx.profile_id, exc)
-        ctx.fill_country()
+        ctx.fill_request_context()
 
     def details(self, ctx: Context, sources: list[str]) -> None:
         """Similar titles of the page's sources, and catalog entries not yet cached (second read)."""

@@ -127,13 +127,13 @@ class Rows:
         test = self.experiments.test_for(SURFACE_TOP_PICKS, ctx.now)
         variant = test.assign(ctx.profile_id) if test else None
         region = f"Popular in {ctx.country or 'your region'} right now"
-        items, row_reason = [], FALLBACK_REASON
+        items, row_reason, model_version = [], FALLBACK_REASON, None
         if variant != "popularity":
             candidates = ctx.candidates or {}
             items = page.take(candidates.get("items", [])[:CANDIDATES_READ],
                               lambda tid, t: "Matches what you watch" + _genre_hint(ctx, t))
             if items:
-                ctx.model_version = served_model_version(candidates) or "unknown"
+                ctx.model_version = model_version = served_model_version(candidates) or "unknown"
                 row_reason = "Ranked for you from your viewing history"
         if not items:
             items = self.popular_fallback(ctx, page, region)
@@ -141,8 +141,9 @@ class Rows:
             return []
         if test:
             ctx.experiments.append({"experiment_id": test.id, "variant": variant})
-        return [{"row_id": "top_picks", "kind": "top_picks", "title": "Top picks for you", "reason": row_reason,
-                 "items": items}]
+        row = {"row_id": "top_picks", "kind": "top_picks", "title": "Top picks for you", "reason": row_reason,
+               "items": items}
+        return [with_model_version(row, model_version)]
 
     def because_you_watched(self, ctx: Context, page: Page) -> list[dict]:
         if not ctx.known:
@@ -155,14 +156,16 @@ class Rows:
             shown = name_of(self.titles.lookup(series_id) if series_id else title, series_id or source)
             reason = f"Similar to {shown}, which you finished"
             items = page.take((similar or {}).get("items", []), lambda tid, t, reason=reason: reason)
+            model_version = served_model_version(similar) if items else None
             if not items:  # none published (no batch since) or none left after filters: share its genres
                 reason = f"Shares genres with {shown}, which you finished"
                 items = page.take(genre_neighbours(title, self.lists.get("popular"), self.titles),
                                   lambda tid, t, reason=reason: reason)
             if items:
-                rows.append({"row_id": f"because_you_watched:{source}", "kind": "because_you_watched",
-                             "title": f"Because you watched {shown}", "reason": reason,
-                             "source_title_id": source, "items": items})
+                rows.append(with_model_version({
+                    "row_id": f"because_you_watched:{source}", "kind": "because_you_watched",
+                    "title": f"Because you watched {shown}", "reason": reason, "source_title_id": source,
+                    "items": items}, model_version))
         return rows
 
     def genre(self, ctx: Context, page: Page) -> list[dict]:
@@ -233,6 +236,14 @@ BUILDERS: dict[str, Callable[[Rows, Context, Page], list[dict]]] = {
     "popular": Rows.popular,
     "new_releases": Rows.new_releases,
 }
+
+
+def with_model_version(row: dict, model_version: str | None) -> dict:
+    """A row ranked by a model names it (values.served_model_version): apps copy it into the row's
+    impressions, so attribution can be per model version; rows of fixed lists carry none."""
+    if model_version:
+        row["model_version"] = model_version
+    return row
 
 
 def _genre_hint(ctx: Context, title: dict) -> str:

@@ -53,9 +53,12 @@ def apply_events(state: StateValue | None, events: Iterable[dict], titles: dict[
 
 def _apply(state: StateValue, event: dict, at: float, titles: dict[str, TitleValue]) -> None:
     event_type = event["event_type"]
-    country = (event.get("context") or {}).get("country")
-    if country and at >= state.get("updated_at", 0):
-        state["country"] = country
+    context = event.get("context") or {}
+    if at >= state.get("updated_at", 0):  # the latest event's country and device are the profile's now
+        if context.get("country"):
+            state["country"] = context["country"]
+        if context.get("device_type"):
+            state["device_type"] = context["device_type"]
     state["updated_at"] = max(state.get("updated_at", 0), at)
     props = event.get("properties") or {}
     if event_type == "profile_updated":  # a late, older profile change never undoes a newer one

@@ -24,6 +24,10 @@ class Row(_Strict):
     reason: str
     items: list[RowItem]
     source_title_id: str | None = Field(None, description="because_you_watched rows: the finished title.")
+    model_version: str | None = Field(None, description=(
+        'The model that produced this row\'s items (as HomePage.model_version, e.g. "recommender-v3", '
+        '"itemknn@7"); absent for rows not ranked by a model. Apps copy it into the row\'s impression '
+        'events (properties.model_version).'))
 
 
 class Exposure(_Strict):

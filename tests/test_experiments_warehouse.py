@@ -15,6 +15,7 @@ from streamloop.core.settings import get_settings
 
 EXPERIMENT = "top_picks_ranker_vs_popularity"  # experiments/top_picks_ranker_vs_popularity.yml
 DAY = datetime(2026, 11, 10, 10, 0, tzinfo=UTC)
+MODEL = "recommender-v3"  # the model that ranked p1's Top Picks row
 CONTEXT = {"country": "DE", "device_type": "tv", "app_version": "5.1", "os": "tizen", "timezone": "Europe/Berlin"}
 
 
@@ -24,9 +25,11 @@ def _event(event_id, event_type, at, profile, properties=None, device=None):
             "context": dict(CONTEXT), "properties": properties or {}, "schema_version": 1}
 
 
-def _exposure(event_id, at, profile, variant, experiment=EXPERIMENT, device=None):
-    return _event(event_id, "experiment_exposure", at, profile, {"experiment_id": experiment, "variant": variant},
-                  device=device)
+def _exposure(event_id, at, profile, variant, experiment=EXPERIMENT, device=None, model_version=None):
+    properties = {"experiment_id": experiment, "variant": variant}
+    if model_version:
+        properties["model_version"] = model_version
+    return _event(event_id, "experiment_exposure", at, profile, properties, device=device)
 
 
 def _play(prefix, at, profile, title="t1", seconds=95):
@@ -39,7 +42,7 @@ def scenario() -> list[dict]:
     return [
         # p1: ranker (control), one play before exposure, two after (one 8 days later: retained)
         *_play("p1-pre", DAY - timedelta(days=5), "p1"),
-        _exposure("x-p1", DAY, "p1", "ranker"),
+        _exposure("x-p1", DAY, "p1", "ranker", model_version=MODEL),
         *_play("p1-a", DAY + timedelta(hours=1), "p1"),
         *_play("p1-b", DAY + timedelta(days=8), "p1", seconds=60),
         # p2: popularity, exposed twice, then also (wrongly) to ranker: kept in popularity, flagged
@@ -52,7 +55,8 @@ def scenario() -> list[dict]:
         _exposure("x-p5", DAY, "p5", "ranker", experiment="home_top_picks_v1"),
         _exposure("x-anon", DAY, None, "ranker", device="dev-anon"),
         # home pages: two under the row-order bandit's decisions, one without; p1 clicks and plays t1
-        _impression("i1", DAY + timedelta(hours=2), "p1", "rq1.home_row_order.personal_first", "top_picks", 1, "t1", 0.5),
+        _impression("i1", DAY + timedelta(hours=2), "p1", "rq1.home_row_order.personal_first", "top_picks", 1, "t1", 0.5,
+                    model_version=MODEL),
         _impression("i2", DAY + timedelta(hours=2), "p1", "rq1.home_row_order.personal_first", "genre:drama", 2, "t2", 0.5),
         _event("c1", "click", DAY + timedelta(hours=2, seconds=10), "p1",
                {"title_id": "t1", "row_id": "top_picks", "rank": 1, "request_id": "rq1.home_row_order.personal_first"}),
@@ -62,10 +66,12 @@ def scenario() -> list[dict]:
     ]
 
 
-def _impression(event_id, at, profile, request_id, row_id, rank, title, propensity):
+def _impression(event_id, at, profile, request_id, row_id, rank, title, propensity, model_version=None):
     properties = {"title_id": title, "row_id": row_id, "rank": rank, "request_id": request_id}
     if propensity is not None:
         properties["propensity"] = propensity
+    if model_version:  # the home API's row.model_version, copied by the app
+        properties["model_version"] = model_version
     return _event(event_id, "impression", at, profile, properties)
 
 
@@ -151,18 +157,21 @@ def test_bandit_pages_and_the_bandit_readout(built):
 
 @pytest.mark.slow  # builds a whole warehouse (module fixture, ~1-2 min)
 def test_recommendation_impressions_follow_through_to_watch_time_and_retention(built):
-    rows = _query("select impression_event_id, row_kind, bandit_arm, is_clicked, is_played, watch_seconds, "
-                  "is_retained_7d, is_retained_30d from recommendation_impressions order by 1")
-    assert rows == [("i1", "top_picks", "personal_first", True, True, 95.0, True, False),
-                    ("i2", "genre", "personal_first", False, False, 0.0, True, False),
-                    ("i3", "trending", "trending_first", False, False, 0.0, False, False),
-                    ("i4", "popular", None, False, False, 0.0, False, False)]
-    performance = _query("select experiment_id, variant, row_kind, impressions, clicks, plays, click_through_rate, "
-                         "play_through_rate, watch_minutes_per_impression from recommendation_performance "
-                         "where row_kind = 'top_picks' order by 1, 2")
-    assert performance == [("(none)", "(none)", "top_picks", 1, 1, 1, 1.0, 1.0, 95 / 60),
-                           ("home_row_order", "personal_first", "top_picks", 1, 1, 1, 1.0, 1.0, 95 / 60),
-                           (EXPERIMENT, "ranker", "top_picks", 1, 1, 1, 1.0, 1.0, 95 / 60)]
+    rows = _query("select impression_event_id, row_kind, model_version, bandit_arm, is_clicked, is_played, "
+                  "watch_seconds, is_retained_7d, is_retained_30d from recommendation_impressions order by 1")
+    assert rows == [("i1", "top_picks", MODEL, "personal_first", True, True, 95.0, True, False),
+                    ("i2", "genre", "(none)", "personal_first", False, False, 0.0, True, False),
+                    ("i3", "trending", "(none)", "trending_first", False, False, 0.0, False, False),
+                    ("i4", "popular", "(none)", None, False, False, 0.0, False, False)]
+    performance = _query("select experiment_id, variant, row_kind, model_version, impressions, clicks, plays, "
+                         "click_through_rate, play_through_rate, watch_minutes_per_impression "
+                         "from recommendation_performance where row_kind = 'top_picks' order by 1, 2")
+    assert performance == [("(none)", "(none)", "top_picks", MODEL, 1, 1, 1, 1.0, 1.0, 95 / 60),
+                           ("home_row_order", "personal_first", "top_picks", MODEL, 1, 1, 1, 1.0, 1.0, 95 / 60),
+                           (EXPERIMENT, "ranker", "top_picks", MODEL, 1, 1, 1, 1.0, 1.0, 95 / 60)]
+    # the impression's and the exposure's model versions are columns of the events mart
+    assert _query("select event_id, model_version from events where model_version is not null order by 1") == [
+        ("i1", MODEL), ("x-p1", MODEL)]
 
 
 def test_readout_assets_follow_their_marts_in_the_warehouse_build_job():

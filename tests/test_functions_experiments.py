@@ -232,3 +232,53 @@ def test_exposures_of_a_longest_allowed_profile_id_are_valid_events(tmp_path):
     exposures = [e for e in raws if e["event_type"] == "experiment_exposure" and e["profile_id"] == profile_id]
     assert exposures and all(validate_event(e) == [] for e in exposures)
     assert lake.files("rejected") == []
+
+
+def _landed_exposures(services, profile_id: str) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    from streamloop.core.lake import Lake
+
+    services.exposures.flush()
+    raws = [json.loads(r["raw"]) for f in Lake(services.settings.lake_root).files("events")
+            for r in pq.read_table(f).to_pylist()]
+    return [e for e in raws if e["event_type"] == "experiment_exposure" and e["profile_id"] == profile_id]
+
+
+def test_rows_and_exposures_name_the_model_that_ranked_them(tmp_path):
+    # GIVEN a profile whose Top Picks come from the published ranker, and a finished title with similar titles
+    from streamloop.core.contract import validate_event
+
+    services = make_services(tmp_path)
+    test = services.experiments.test_for("home.top_picks")
+    profile_id = _profile_with_variant(test, "ranker")
+    store = services.get_store()
+    store.put("profile", profile_id, {"account_id": "a9", "is_kids": False, "maturity_rating": "18+", "country": "US",
+                                      "timezone": "UTC", "genre_affinity": {}, "churn_risk": 0.2, "segment": "new"})
+    store.put("candidates", profile_id, {"model_version": "ranker@7", "items": [["m22", 0.9], ["m17", 0.8]]})
+    services.collector.ingest([event("play_complete", profile_id, title_id="m1", position_s=5000)])
+    page = services.home.home(profile_id, "US", "tv", 8, 3)
+    rows = {r["row_id"]: r for r in page["rows"]}
+    # THEN each model-ranked row names its model (the app copies it into the row's impressions) …
+    assert rows["top_picks"]["model_version"] == "ranker@7" == page["model_version"]
+    assert rows["because_you_watched:m1"]["model_version"] == "itemknn@7"
+    assert all("model_version" not in r for r in page["rows"] if r["kind"] in ("popular", "trending", "genre"))
+    # … and the page's exposures carry the page's model version, as valid contract events
+    exposures = _landed_exposures(services, profile_id)
+    assert exposures and {e["properties"]["model_version"] for e in exposures} == {"ranker@7"}
+    assert all(validate_event(e) == [] for e in exposures)
+
+
+def test_exposures_carry_the_requests_country_and_device_else_the_profiles_latest(tmp_path):
+    services = make_services(tmp_path)
+    # a request that names them
+    services.home.home("asks", "FR", "mobile", 8, 3)
+    # a request that does not: the profile's latest device event says (event() sends country US, device tv)
+    services.collector.ingest([event("play_start", "played", title_id="m1", position_s=0, duration_s=5400,
+                                     country="DE")])
+    services.home.home("played", None, None, 8, 3)
+    # nobody knows: the documented fallback (functions/exposures.py)
+    services.home.home("stranger", None, None, 8, 3)
+    contexts = {pid: {(e["context"]["country"], e["context"]["device_type"]) for e in _landed_exposures(services, pid)}
+                for pid in ("asks", "played", "stranger")}
+    assert contexts == {"asks": {("FR", "mobile")}, "played": {("DE", "tv")}, "stranger": {("ZZ", "web")}}

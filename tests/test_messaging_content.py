@@ -1,7 +1,7 @@
 """Message content: the profile's recommendations after serving's filters, and the documented fallbacks."""
 from __future__ import annotations
 
-from messaging_support import campaign
+from support.messaging import campaign
 
 from messaging.content import GENERIC_BODY, render
 from streamloop.core.store.sqlite import SQLiteStore

@@ -6,7 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 
 import pytest
-from messaging_support import not_in_control, profile_row, write_warehouse
+from support.messaging import not_in_control, profile_row, write_warehouse
 
 from streamloop.core.settings import get_settings
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from messaging_support import campaign, runner
+from support.messaging import campaign, runner
 
 from orchestration.dbt_runner import run_dbt
 from orchestration.defs.messaging.performance import write_campaign_performance

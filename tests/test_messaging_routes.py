@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
-from messaging_support import AT, campaign, not_in_control, profile_row, runner, write_warehouse
+from support.messaging import AT, campaign, not_in_control, profile_row, runner, write_warehouse
 
 from functions.app import create_app
 from messaging.contacts import address_hash, contacts_for, record_contact, unsubscribe_token

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from messaging_support import campaign
+from support.messaging import campaign
 
 from messaging import rules
 from messaging.rules import Decision, PastMessage, Policy, ProfileState, decide

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from messaging_support import AT, campaign, not_in_control, profile_row, runner, write_warehouse
+from support.messaging import AT, campaign, not_in_control, profile_row, runner, write_warehouse
 
 from messaging import rules
 from messaging.ledger import Ledger
@@ -197,7 +197,7 @@ _CHILD = textwrap.dedent("""
     import os, sys
     from datetime import datetime
     sys.path[:0] = [{tests!r}, {repo!r}]
-    from messaging_support import campaign, runner
+    from support.messaging import campaign, runner
     from pathlib import Path
     crash_after = int(sys.argv[2])
     count = [0]

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
-from messaging_support import AT, campaign, not_in_control, profile_row, runner, write_warehouse
+from support.messaging import AT, campaign, not_in_control, profile_row, runner, write_warehouse
 
 from messaging import rules, service
 from messaging.audience import audience_columns

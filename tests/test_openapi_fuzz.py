@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.functions import API_KEY, LiveServer, make_services
+from support.functions import ADMIN_KEY, API_KEY, LiveServer, make_services
 
 from functions.app import create_app
 from functions.openapi_models import MAX_RECORDS
@@ -20,7 +20,7 @@ from fuzz_api import fuzz
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    services = make_services(tmp_path_factory.mktemp("fuzz"))
+    services = make_services(tmp_path_factory.mktemp("fuzz"), admin_keys=ADMIN_KEY)
     with LiveServer(create_app(services=services)) as live:
         yield live
 
@@ -47,10 +47,20 @@ def test_the_document_describes_the_ingestion_routes_and_which_routes_need_a_key
 
 
 def test_schemathesis_finds_no_server_error_and_no_undocumented_response(server):
-    report = fuzz(server.url, API_KEY, examples=12)
+    report = fuzz(server.url, API_KEY, examples=12, admin_key=ADMIN_KEY)
     assert report["failures"] == []
+    # every operation the document lists was fuzzed: messaging, unsubscribe, SES feedback and admin included
+    doc = httpx.get(f"{server.url}/openapi.json", timeout=10).json()
+    listed = {f"{method.upper()} {path}" for path, operations in doc["paths"].items() for method in operations}
+    assert listed == {label for label, _, _ in report["statuses"]}
+    assert {"GET /v1/profiles/{profile_id}/messages", "POST /v1/admin/privacy/forget",
+            "POST /v1/messaging/ses-feedback", "POST /v1/unsubscribe/{token}"} <= listed
     # both routes were exercised with valid and broken bodies, and broken ones got 400s
     statuses = report["statuses"]
     for label in ("POST /v1/events", "POST /v1/segment/batch"):
         assert statuses[(label, "positive", 200)] > 0
         assert statuses[(label, "negative", 400)] > 0, label
+    # the admin route ran with the admin key (an app key only ever gets 403) and erased someone
+    assert statuses[("POST /v1/admin/privacy/forget", "positive", 200)] > 0
+    assert not any(label.startswith("POST /v1/admin/") and status == 403 for label, _, status in statuses)
+    assert statuses[("GET /v1/profiles/{profile_id}/messages", "positive", 200)] > 0

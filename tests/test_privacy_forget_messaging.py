@@ -12,8 +12,8 @@ from contextlib import closing
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from messaging_support import AT, campaign, not_in_control, profile_row, runner, write_warehouse
 from support.functions import event, make_services
+from support.messaging import AT, campaign, not_in_control, profile_row, runner, write_warehouse
 
 from streamloop.core.lake import Lake
 from streamloop.core.settings import get_settings

@@ -11,7 +11,6 @@ import sys
 import time
 
 import dagster as dg
-from dagster._core.log_manager import get_log_record_metadata, has_log_record_metadata
 
 from orchestration.failures import failure_message
 
@@ -22,36 +21,49 @@ _DBT_STEP = "warehouse_models"
 
 
 class _ProgressHandler(logging.Handler):
-    def __init__(self):
+    """Reads only public Dagster types: a framework event reaches a job's loggers as a `dg.DagsterEvent`
+    in the record's `dagster_event` extra (Python logging's `extra`), read through its public properties;
+    an asset's own message has no event and is the record's text after "<job> - <run id> - <step> - ".
+    The in-process executor runs one step at a time, so such a message belongs to the step started last."""
+
+    def __init__(self, job_name: str, run_id: str):
         super().__init__(logging.DEBUG)  # Dagster logs its own events (step start, success) at DEBUG
+        self._prefix = f"{job_name} - {run_id} - "
         self._started: dict[str, float] = {}
+        self._step: str | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        if not has_log_record_metadata(record):
-            return
-        meta = get_log_record_metadata(record)
-        line = self._line(meta, record.levelno)
+        event = getattr(record, "dagster_event", None)
+        if isinstance(event, dg.DagsterEvent):
+            line = self._event_line(event)
+        else:
+            line = self._message_line(record.getMessage(), record.levelno)
         if line:
             print(line, file=sys.stderr, flush=True)
 
-    def _line(self, meta, level: int) -> str | None:
-        event = meta["dagster_event"]
-        step = meta["step_key"] or ""
-        if event is None:  # a message an asset logged itself
-            quiet = level < (logging.WARNING if step == _DBT_STEP else logging.INFO)
-            return None if quiet else f"    {meta['orig_message']}"
-        kind = event.event_type_value
-        if kind == "STEP_START":
+    def _message_line(self, message: str, level: int) -> str | None:
+        if level < (logging.WARNING if self._step == _DBT_STEP else logging.INFO):
+            return None
+        prefix = self._prefix + (f"{self._step} - " if self._step else "")
+        return f"    {message.removeprefix(prefix)}"
+
+    def _event_line(self, event: dg.DagsterEvent) -> str | None:
+        step = event.step_key or ""
+        if event.is_step_start:
+            self._step = step
             self._started[step] = time.perf_counter()
             return f"▸ {step}"
-        if kind == "STEP_SUCCESS":
+        if event.is_step_success:
+            self._step = None
             elapsed = time.perf_counter() - self._started.pop(step, time.perf_counter())
             return f"  {step} done ({elapsed:.1f}s)"
-        if kind == "STEP_FAILURE":
-            return f"  {step} FAILED: {failure_message(event.event_specific_data)}"
-        if kind == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
-            evaluation = event.event_specific_data
-            return f"  check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed"
+        if event.is_step_failure:
+            self._step = None
+            return f"  {step} FAILED: {failure_message(event.step_failure_data)}"
+        if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.asset_check_evaluation_data
+            if not evaluation.passed:
+                return f"  check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed"
         return None
 
 
@@ -60,7 +72,7 @@ def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
     logger = logging.getLogger(f"streamloop.run.{init_context.run_id}")
     logger.propagate = False
     logger.setLevel(logging.DEBUG)
-    logger.handlers = [_ProgressHandler()]
+    logger.handlers = [_ProgressHandler(init_context.job_def.name, init_context.run_id)]
     return logger
 
 

@@ -17,6 +17,7 @@ from streamloop.core.settings import REPO_ROOT, Settings
 from streamloop.core.store.sqlite import SQLiteStore
 
 API_KEY = "test-key-1"
+ADMIN_KEY = "test-admin-key-1"  # given only where a test passes admin_keys=ADMIN_KEY
 GENRES = ("drama", "comedy", "action", "documentary", "kids")
 RATINGS = ("all", "7+", "13+", "16+", "18+")
 
@@ -72,8 +73,9 @@ def seed(store) -> dict[str, dict]:
     return titles
 
 
-def make_services(tmp_path, *, store=None, api_keys: str = API_KEY, allow_open: bool = False, **kwargs) -> Services:
-    settings = Settings(home=tmp_path, api_keys=api_keys, allow_open=allow_open)
+def make_services(tmp_path, *, store=None, api_keys: str = API_KEY, admin_keys: str = "", allow_open: bool = False,
+                  **kwargs) -> Services:
+    settings = Settings(home=tmp_path, api_keys=api_keys, admin_keys=admin_keys, allow_open=allow_open)
     if store is None:
         store = SQLiteStore(tmp_path / "online.sqlite")
         seed(store)

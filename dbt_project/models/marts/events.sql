@@ -65,6 +65,7 @@ final as (
         accepted_copies.rank,
         accepted_copies.request_id,
         accepted_copies.propensity,
+        accepted_copies.model_version,
         accepted_copies.search_query,
         accepted_copies.results_count,
         accepted_copies.rating_value,

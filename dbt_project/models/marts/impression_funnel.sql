@@ -25,6 +25,7 @@ with window_events as (
         row_id,
         rank,
         propensity,
+        model_version,
         occurred_at
     from {{ rebuilt_events() }} as rebuilt_events
     where event_type in ('impression', 'click')
@@ -98,6 +99,7 @@ final as (
         clicked.session_id,
         clicked.occurred_at as impressed_at,
         clicked.propensity,
+        clicked.model_version,
         clicked.clicked_at is not null as is_clicked,
         played.play_id is not null as is_played,
         played.play_id

@@ -102,6 +102,7 @@ class StateValue(TypedDict):
     recent_genres: dict[str, float]
     updated_at: NotRequired[float]
     country: NotRequired[str | None]
+    device_type: NotRequired[str | None]    # context.device_type of the profile's latest device event
     is_kids: NotRequired[bool]
     maturity_rating: NotRequired[str | None]
     profile_at: NotRequired[float]          # when the kids/maturity settings above occurred

@@ -1,7 +1,7 @@
 {#- One row per impression of a recommended title, followed through: clicked → played → watch time
     of that play → was the profile active 7 and 30 days later. Built on impression_funnel (the click
-    and play matching lives there only). Model versions are not on impression events yet (the event
-    contract has no such property), so attribution per model version waits for that field. -#}
+    and play matching lives there only). `model_version`: the model that produced the row, '(none)'
+    when the impression did not name one (rows of fixed lists, or apps that do not send it). -#}
 
 with funnel as (
 
@@ -70,6 +70,7 @@ final as (
         funnel.impressed_at,
         cast(funnel.impressed_at as date) as impressed_date,
         funnel.propensity,
+        coalesce(funnel.model_version, '(none)') as model_version,
         funnel.is_clicked,
         funnel.is_played,
         coalesce(plays.watch_seconds, 0) as watch_seconds,

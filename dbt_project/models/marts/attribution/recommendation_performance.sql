@@ -1,6 +1,6 @@
-{#- One row per day, row kind and experiment arm: impressions, clicks, plays, watch minutes and
-    retained impressions, with the ratios people read (click-through, play-through, watch minutes per
-    impression). `experiment_id`/`variant` is the profile's A/B variant at the time of the impression
+{#- One row per day, row kind, model version ('(none)' for rows no model ranked) and experiment arm:
+    impressions, clicks, plays, watch minutes and retained impressions, with the ratios people read
+    (click-through, play-through, watch minutes per impression). `experiment_id`/`variant` is the profile's A/B variant at the time of the impression
     (first exposure before it), or the bandit arm of the page; '(none)' outside experiments, so every
     impression counts once per experiment it was part of plus once under '(none)'. -#}
 
@@ -50,6 +50,7 @@ final as (
     select
         impressed_date,
         row_kind,
+        model_version,
         experiment_id,
         variant,
         count(*) as impressions,
@@ -65,7 +66,7 @@ final as (
         / nullif(sum(case when is_clicked then 1 else 0 end), 0) as play_through_rate,
         cast(sum(watch_seconds) as double) / 60 / count(*) as watch_minutes_per_impression
     from by_arm
-    group by impressed_date, row_kind, experiment_id, variant
+    group by impressed_date, row_kind, model_version, experiment_id, variant
 
 )
 
