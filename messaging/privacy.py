@@ -1,6 +1,7 @@
 """Messaging's stores register their erasers (streamloop.core.privacy): the messaging state (the ledger's
 SQLite file, or the DynamoDB messaging table: messages, outbox, inbox, contacts, consents, triggers, message
-events) and its Parquet snapshot in the lake, which the campaign_sends mart reads. Bounce/complaint
+events), its Parquet snapshot in the lake, which the campaign_sends mart reads, and the published audience
+(`<lake>/messaging/audience/`, which the lifecycle Lambda reads). Bounce/complaint
 suppressions hold only address hashes and are kept: they stop mail to an address, whoever it belonged to."""
 from __future__ import annotations
 
@@ -45,5 +46,14 @@ def _snapshot(settings: Settings) -> ParquetFileEraser:
     return ParquetFileEraser("messaging snapshot", f"{settings.lake_root}/messaging/ledger.parquet")
 
 
+def _audience(table: str) -> Callable[[Settings], ParquetFileEraser]:
+    def eraser(settings: Settings) -> ParquetFileEraser:
+        return ParquetFileEraser(f"messaging audience {table}", f"{settings.lake_root}/messaging/audience/{table}.parquet")
+    return eraser
+
+
 register(_ledger, order=30)
 register(_snapshot, order=31)
+# the published audience (messaging/audience_snapshot.py; names spelled here: privacy never imports duckdb)
+for _order, _table in enumerate(("messaging_profiles", "plays"), start=32):
+    register(_audience(_table), order=_order)

@@ -45,7 +45,10 @@ def campaigns(directory: Path | None = None) -> CampaignSet:
     return load_campaigns(directory or CAMPAIGNS_DIR, audience_columns())
 
 
-def build_runner(settings: Settings, campaign_set: CampaignSet | None = None, store=None) -> Runner:
+def build_runner(settings: Settings, campaign_set: CampaignSet | None = None, store=None,
+                 warehouse: Path | None = None) -> Runner:
+    """`warehouse`: where the audience is read (default the warehouse file; the Lambda passes the
+    materialized audience snapshot, messaging/audience_snapshot.py)."""
     if store is None:
         from streamloop.core.store import StoreError, get_store
 
@@ -53,7 +56,7 @@ def build_runner(settings: Settings, campaign_set: CampaignSet | None = None, st
             store = get_store(settings)
         except StoreError:
             store = None  # messages go out with the documented fallback content
-    return Runner(campaign_set or campaigns(), settings.outbox_file, settings.warehouse_file, policy(settings),
+    return Runner(campaign_set or campaigns(), settings.outbox_file, warehouse or settings.warehouse_file, policy(settings),
                   deliveries(settings), store=store, contact_secret=settings.messaging_contact_secret,
                   unsubscribe_secret=settings.messaging_unsubscribe_secret,
                   public_url=settings.messaging_public_url, lake=Lake(settings.lake_root),

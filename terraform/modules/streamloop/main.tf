@@ -222,6 +222,12 @@ data "aws_iam_policy_document" "lifecycle" {
     resources = [module.landing["events"].arn]
   }
   statement {
+    # the audience the publication job wrote (messaging/audience_snapshot.py): no warehouse in Lambda
+    sid       = "ReadPublishedAudience"
+    actions   = ["s3:GetObject"]
+    resources = ["${module.lake.arn}/${local.lake_prefix}/messaging/audience/*"]
+  }
+  statement {
     # the runner's export (messaging/export.py): message events and rejects as lake batches, and the
     # ledger snapshot <lake>/messaging/ledger.parquet that the campaign_sends mart reads
     sid     = "ExportMessagingToLake"
@@ -305,6 +311,7 @@ data "aws_iam_policy_document" "orchestrator" {
       "${module.lake.arn}/${local.lake_prefix}/rejected/*",
       "${module.lake.arn}/${local.lake_prefix}/ignored/*",
       "${module.lake.arn}/${local.lake_prefix}/_compaction/*",
+      "${module.lake.arn}/${local.lake_prefix}/messaging/audience/*", # messaging_audience_snapshot
       "${module.lake.arn}/registry/*",
     ]
   }
