@@ -344,7 +344,9 @@ class DynamoLedger:
             ExpressionAttributeValues={":sending": _enc("sending"), ":one": _enc(1), ":l": _enc(time.time() + LEASE_S),
                                        ":o": _enc(owner), ":queued": _enc("queued")}) is not None
 
-    def _finish_update(self, message_id: str, owner: str, status: str, at: datetime, reason: str = "") -> dict:
+    def _finish_update(self, message_id: str, owner: str, status: str, at: datetime, reason: str | None = "") -> dict:
+        """The conditional update that settles a message; reason None keeps the decision's (as SQLite's local
+        deliveries do), "" clears it (as its finish does)."""
         remove = ["#o", "open_pk", "open_sk"] + ([] if status in COUNTING_STATUSES else ["hist_pk"])
         values = {":s": _enc(status), ":at": _enc(iso(at)), ":o": _enc(owner), ":queued": _enc("queued"),
                   ":sending": _enc("sending")}
@@ -352,7 +354,7 @@ class DynamoLedger:
         if reason:
             sets += ", reason = :r"
             values[":r"] = _enc(reason)
-        else:
+        elif reason is not None:
             remove.append("reason")
         return {"TableName": self.table, "Key": {"pk": {"S": f"msg#{message_id}"}},
                 "UpdateExpression": f"{sets} REMOVE {', '.join(remove)}",
@@ -376,7 +378,7 @@ class DynamoLedger:
                       "pid": w.record.get("profile_id")}
             if w.kind == "inbox":  # undelivered: in the profile's pending index
                 record.update(inbox_pk=w.record["profile_id"], inbox_sk=f"{w.record['written_at']}#{w.message_id}")
-            actions = [{"Update": self._finish_update(w.message_id, owner, "sent", at)},
+            actions = [{"Update": self._finish_update(w.message_id, owner, "sent", at, reason=None)},
                        {"Put": {"TableName": self.table, "Item": _item(record)}},
                        {"Put": {"TableName": self.table, "Item": _event_item(w.event)}}]
             actions[0]["Update"]["ConditionExpression"] = "#o = :o AND #s = :queued"
