@@ -264,7 +264,7 @@ class DynamoLedger:
             runs = c.status == "queued" and not c.is_held
             row = {"message_id": c.message_id, "campaign_id": c.campaign_id, "profile_id": c.profile_id,
                    "period": c.period, "grp": c.grp, "channel": c.channel, "status": c.status,
-                   "reason": c.reason or None, "is_held": int(c.is_held), "decided_at": iso(c.decided_at),
+                   "reason": c.reason, "is_held": int(c.is_held), "decided_at": iso(c.decided_at),
                    "send_at": iso(c.send_at) if c.send_at else None, "attempts": 0,
                    "owner": owner if runs else None, "lease_until": lease if runs else None, "context": c.context}
             item = _item({"pk": f"msg#{c.message_id}", **row, **_message_keys(row)})

@@ -259,7 +259,10 @@ class Ledger:
         """Every message row (for the lake snapshot the campaign_sends mart reads)."""
         con = self._con()
         names = list(MESSAGE_FIELDS)
-        return [dict(zip(names, r)) for r in con.execute(f"select {', '.join(names)} from messages")]
+        rows = [dict(zip(names, r)) for r in con.execute(f"select {', '.join(names)} from messages")]
+        for row in rows:
+            row["context"] = orjson.loads(row["context"] or "{}")
+        return rows
 
     def local_records(self, kind: str) -> list[dict]:
         """What local adapters wrote (`outbox` or `inbox`), oldest first."""

@@ -130,3 +130,25 @@ def test_one_definition_of_the_record_shapes():
     declared = {a["AttributeName"] for a in definition["AttributeDefinitions"]}
     used = {k["AttributeName"] for i in definition["GlobalSecondaryIndexes"] for k in i["KeySchema"]}
     assert used | {"pk"} == declared
+
+
+def test_both_backends_record_the_same_ledger(tmp_path, monkeypatch):
+    # the same decisions (sent, held by quiet hours, holdout) leave the same rows in SQLite and DynamoDB,
+    # but for the runner's lease and owner
+    from messaging_support import Backend
+    from support.aws import AtomicCalls
+
+    ids = not_in_control(12)
+    write_warehouse(tmp_path / "warehouse.duckdb", [profile_row(p, timezone="Europe/Berlin" if i % 2 else "UTC")
+                                                    for i, p in enumerate(ids)])
+    c = campaign(holdout_percent=20, quiet_hours={"start": "21:00", "end": "09:00"})
+    at = AT.replace(hour=20, minute=30)  # 21:30 in Berlin: held there, sent in UTC
+    rows = {}
+    with moto_dynamodb(monkeypatch, "messaging-test", create=create_table) as client:
+        for backend in (Backend("sqlite", tmp_path), Backend("dynamodb", tmp_path, AtomicCalls(client))):
+            summary = backend.runner([c]).run(at)
+            assert summary.campaigns[0].sent > 0 and summary.campaigns[0].held > 0
+            rows[backend.name] = sorted(({k: v for k, v in m.items() if k not in ("owner", "lease_until")}
+                                         for m in backend.messages()), key=lambda m: m["message_id"])
+    assert rows["sqlite"] == rows["dynamodb"]
+    assert {m["status"] for m in rows["sqlite"]} == {"sent", "queued", "holdout"}
