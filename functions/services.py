@@ -21,6 +21,7 @@ from functions.home_reads import Reads
 from functions.home_rows import Rows
 from functions.picks import PicksService
 from messaging.collector_hook import MessagingHook
+from messaging.state import opener as messaging_opener
 from streamloop.core.landing import BufferedLanding, landing_for
 from streamloop.core.privacy.edge import EdgePrivacy
 from streamloop.core.settings import REPO_ROOT, Settings
@@ -45,7 +46,8 @@ class Services:
         self.landing = None if settings.landing == "direct" else landing_for(settings)
         self.collector = Collector(self.get_store, settings.lake_root, self.titles, self.experiments,
                                    messaging=MessagingHook(settings.outbox_file, REPO_ROOT / "campaigns",
-                                                           settings.messaging_contact_secret),
+                                                           settings.messaging_contact_secret,
+                                                           open_ledger=messaging_opener(settings)),
                                    landing=self.landing, privacy=EdgePrivacy.from_settings(settings))
         # one ingest at a time per process, off the event loop: validation is CPU-bound Python (more
         # threads would only contend for the GIL) and SQLite takes one writer at a time anyway

@@ -8,6 +8,7 @@ The common case (no contact, consent or trigger event in the batch) costs one se
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
 
 import orjson
@@ -15,6 +16,7 @@ import orjson
 from messaging import contacts
 from messaging.campaigns import load_campaign
 from messaging.ledger import Ledger
+from messaging.records import MessagingState
 from messaging.triggers import TriggerIndex, TriggerQueue
 from streamloop.core.contract.validate import parse_timestamp
 
@@ -22,8 +24,10 @@ CONTACT, CONSENT = "contact_updated", "consent_updated"
 
 
 class MessagingHook:
-    def __init__(self, ledger_path, campaigns_dir, contact_secret: str):
+    def __init__(self, ledger_path, campaigns_dir, contact_secret: str,
+                 open_ledger: Callable[[], MessagingState] | None = None):
         self.ledger_path = ledger_path
+        self._open = open_ledger or (lambda: Ledger(self.ledger_path))  # DynamoDB on AWS (messaging.service)
         self.contact_secret = contact_secret
         campaigns = []
         for path in sorted(campaigns_dir.glob("*.yml")) if campaigns_dir.is_dir() else []:
@@ -36,9 +40,9 @@ class MessagingHook:
         self._ledger = None
 
     @property
-    def ledger(self) -> Ledger:
+    def ledger(self) -> MessagingState:
         if self._ledger is None:
-            self._ledger = Ledger(self.ledger_path)
+            self._ledger = self._open()
         return self._ledger
 
     def redact(self, events: list, raws: list[str], store: bool = True) -> list[str]:

@@ -12,82 +12,39 @@ import hmac
 from collections.abc import Iterable
 from datetime import datetime
 
-from messaging.ledger import Ledger, iso
-
-_CHUNK = 500
-SCAN_ABOVE = 5_000  # past this many ids, one scan of the table beats thousands of IN (...) queries
+from messaging.records import MessagingState
 
 
 def address_hash(secret: str, address: str) -> str:
     return hmac.new(secret.encode(), address.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
-def record_contact(ledger: Ledger, profile_id: str, channel: str, address: str, at: datetime, secret: str) -> None:
+def record_contact(ledger: MessagingState, profile_id: str, channel: str, address: str, at: datetime,
+                   secret: str) -> None:
     record_contacts(ledger, [(profile_id, channel, address, at)], secret)
 
 
-def record_contacts(ledger: Ledger, rows: list[tuple[str, str, str, datetime]], secret: str) -> None:
-    """(profile_id, channel, address, at) rows in one transaction; a newer address wins."""
-    with ledger.transaction() as con:
-        con.executemany("insert into contacts values (?, ?, ?, ?, ?) on conflict (profile_id, channel) do update "
-                        "set address = excluded.address, address_hash = excluded.address_hash, "
-                        "updated_at = excluded.updated_at where excluded.updated_at >= contacts.updated_at",
-                        [(p, c, a.strip(), address_hash(secret, a), iso(t)) for p, c, a, t in rows])
+def record_contacts(ledger: MessagingState, rows: list[tuple[str, str, str, datetime]], secret: str) -> None:
+    """(profile_id, channel, address, at) rows in one write; a newer address wins."""
+    ledger.record_contacts([(p, c, a.strip(), address_hash(secret, a), t) for p, c, a, t in rows])
 
 
-def contacts_for(ledger: Ledger, profile_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+def contacts_for(ledger: MessagingState, profile_ids: Iterable[str]) -> dict[str, dict[str, str]]:
     """profile -> {channel: address} of deliverable (not suppressed) addresses."""
-    ids = list(profile_ids)
-    out: dict[str, dict[str, str]] = {}
-    con = ledger._con()
-    if len(ids) > SCAN_ABOVE:
-        wanted = set(ids)
-        for profile_id, channel, address in con.execute(
-                "select c.profile_id, c.channel, c.address from contacts c left join suppressions s "
-                "on c.address_hash = s.address_hash where s.address_hash is null"):
-            if profile_id in wanted:
-                out.setdefault(profile_id, {})[channel] = address
-        return out
-    for i in range(0, len(ids), _CHUNK):
-        part = ids[i:i + _CHUNK]
-        for profile_id, channel, address in con.execute(
-                "select c.profile_id, c.channel, c.address from contacts c left join suppressions s "
-                f"on c.address_hash = s.address_hash where s.address_hash is null "
-                f"and c.profile_id in ({','.join('?' * len(part))})", part):
-            out.setdefault(profile_id, {})[channel] = address
-    return out
+    return ledger.contacts_for(profile_ids)
 
 
-def suppress(ledger: Ledger, hashed: str, reason: str, at: datetime) -> None:
-    with ledger.transaction() as con:
-        con.execute("insert or replace into suppressions values (?, ?, ?)", (hashed, reason, iso(at)))
+def suppress(ledger: MessagingState, hashed: str, reason: str, at: datetime) -> None:
+    ledger.suppress(hashed, reason, at)
 
 
-def set_consent(ledger: Ledger, profile_id: str, channel: str, granted: bool, at: datetime) -> None:
-    with ledger.transaction() as con:
-        con.execute("insert into consents values (?, ?, ?, ?) on conflict (profile_id, channel) do update set "
-                    "granted = excluded.granted, at = excluded.at where excluded.at >= consents.at",
-                    (profile_id, channel, int(granted), iso(at)))
+def set_consent(ledger: MessagingState, profile_id: str, channel: str, granted: bool, at: datetime) -> None:
+    ledger.set_consent(profile_id, channel, granted, at)
 
 
-def consents_for(ledger: Ledger, profile_ids: Iterable[str]) -> dict[str, dict[str, bool]]:
+def consents_for(ledger: MessagingState, profile_ids: Iterable[str]) -> dict[str, dict[str, bool]]:
     """Consent changes recorded since the mart was built (unsubscribe route, collector): they win."""
-    ids = list(profile_ids)
-    out: dict[str, dict[str, bool]] = {}
-    con = ledger._con()
-    if len(ids) > SCAN_ABOVE:
-        wanted = set(ids)
-        for profile_id, channel, granted in con.execute("select profile_id, channel, granted from consents"):
-            if profile_id in wanted:
-                out.setdefault(profile_id, {})[channel] = bool(granted)
-        return out
-    for i in range(0, len(ids), _CHUNK):
-        part = ids[i:i + _CHUNK]
-        for profile_id, channel, granted in con.execute(
-                f"select profile_id, channel, granted from consents where profile_id in ({','.join('?' * len(part))})",
-                part):
-            out.setdefault(profile_id, {})[channel] = bool(granted)
-    return out
+    return ledger.consents_for(profile_ids)
 
 
 # -- one-click unsubscribe tokens (RFC 8058) -------------------------------------------------------

@@ -7,16 +7,16 @@ from __future__ import annotations
 import orjson
 import pyarrow as pa
 
-from messaging.ledger import Ledger
+from messaging.records import MESSAGE_FIELDS, MessagingState
 from streamloop.core.contract import validate_event
 from streamloop.core.lake import Lake, new_batch_id
 
 SOURCE = "messaging"
-LEDGER_COLUMNS = ("message_id", "campaign_id", "profile_id", "period", "grp", "channel", "status", "reason",
-                  "is_held", "decided_at", "send_at", "sent_at", "delivered_at", "attempts")
+# the snapshot: every message field but the runner's lease and the event context
+LEDGER_COLUMNS = tuple(n for n in MESSAGE_FIELDS if n not in ("owner", "lease_until", "context"))
 
 
-def export_events(ledger: Ledger, lake: Lake) -> int:
+def export_events(ledger: MessagingState, lake: Lake) -> int:
     pending = ledger.pending_events()
     if not pending:
         return 0
@@ -43,10 +43,10 @@ def ledger_path(lake: Lake) -> str:
     return f"{lake.root}/messaging/ledger.parquet"
 
 
-def export_ledger(ledger: Ledger, lake: Lake) -> int:
-    rows = ledger._con().execute(f"select {', '.join(LEDGER_COLUMNS)} from messages").fetchall()
-    columns = list(zip(*rows)) if rows else [[] for _ in LEDGER_COLUMNS]
-    table = pa.table({name: pa.array(list(values), type=pa.int64() if name in ("is_held", "attempts") else pa.string())
-                      for name, values in zip(LEDGER_COLUMNS, columns)})
+def export_ledger(ledger: MessagingState, lake: Lake) -> int:
+    rows = ledger.snapshot()
+    table = pa.table({name: pa.array([r.get(name) for r in rows],
+                                     type=pa.int64() if MESSAGE_FIELDS[name] == "int" else pa.string())
+                      for name in LEDGER_COLUMNS})
     lake._write(ledger_path(lake), table)  # the lake's one writer (atomic locally, S3 put remotely)
     return table.num_rows

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from messaging import contacts
 from messaging.events import message_event
-from messaging.ledger import Ledger, iso
+from messaging.records import MessagingState
 
 CertFetcher = Callable[[str], bytes]
 _SIGNED_FIELDS = {
@@ -78,7 +78,7 @@ def verify(message: dict, expected_topic: str, fetch_cert: CertFetcher, region: 
         raise FeedbackRejected(f"SNS signature does not verify: {type(exc).__name__}") from None
 
 
-def handle(ledger: Ledger, message: dict, at: datetime, contact_secret: str) -> dict:
+def handle(ledger: MessagingState, message: dict, at: datetime, contact_secret: str) -> dict:
     """Applies a verified SES notification; returns what was done."""
     if message["Type"] != "Notification":
         return {"type": message["Type"]}
@@ -95,24 +95,10 @@ def handle(ledger: Ledger, message: dict, at: datetime, contact_secret: str) -> 
     for address in suppressed:
         contacts.suppress(ledger, contacts.address_hash(contact_secret, address), kind.lower(), at)
     event_type = {"Delivery": "message_delivered", "Complaint": "message_unsubscribed"}.get(kind)
-    if message_id:
-        with ledger.transaction() as con:
-            row = con.execute("select message_id, campaign_id, profile_id, channel, context from messages "
-                              "where message_id = ?", (message_id,)).fetchone()
-            if row is not None:
-                stored = {"message_id": row[0], "campaign_id": row[1], "profile_id": row[2], "channel": row[3],
-                          "context": orjson.loads(row[4] or "{}")}
-                if kind == "Delivery":
-                    con.execute("update messages set status = 'delivered', delivered_at = ? where message_id = ? "
-                                "and status = 'sent'", (iso(at), message_id))
-                elif kind == "Bounce":
-                    con.execute("update messages set status = 'failed', reason = ? where message_id = ?",
-                                (f"bounced: {ses.get('bounce', {}).get('bounceType', '')}", message_id))
-                if event_type:
-                    ledger.add_events([message_event(event_type, stored, at)], con)
-                if kind == "Complaint":  # a complaint withdraws email consent too (same transaction)
-                    con.execute("insert into consents values (?, 'email', 0, ?) on conflict (profile_id, channel) "
-                                "do update set granted = 0, at = excluded.at", (stored["profile_id"], iso(at)))
+    if message_id:  # status, event and (complaint) email consent withdrawn, in one write
+        reason = f"bounced: {ses.get('bounce', {}).get('bounceType', '')}"
+        ledger.record_feedback(message_id, kind, at, reason,
+                               lambda row: message_event(event_type, row, at) if event_type else None)
     return {"type": "Notification", "notification": kind, "message_id": message_id, "suppressed": len(suppressed)}
 
 

@@ -14,8 +14,8 @@ A run at instant `at`:
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +28,8 @@ from messaging.campaigns import Campaign, CampaignError, CampaignSet
 from messaging.content import render
 from messaging.delivery import Delivery, DeliveryError, OutgoingMessage
 from messaging.events import message_event
-from messaging.ledger import Claim, Ledger, iso, new_owner
+from messaging.ledger import sqlite_opener
+from messaging.records import Claim, LocalWrite, MessagingState, iso, new_owner
 from messaging.triggers import TriggerQueue
 
 log = logging.getLogger("streamloop.messaging")
@@ -85,9 +86,12 @@ class Runner:
     def __init__(self, campaigns: CampaignSet, ledger_path: Path, warehouse_path: Path, policy: rules.Policy,
                  deliveries: dict[str, Delivery], store=None, contact_secret: str = "", unsubscribe_secret: str = "",
                  public_url: str = "http://localhost:8000", lake=None, fail_after=None, local_batch: int = 500,
-                 page_size: int = 50_000):
+                 page_size: int = 50_000, open_ledger: Callable[..., MessagingState | None] | None = None):
         self.campaigns = campaigns
         self.ledger_path = Path(ledger_path)
+        # open_ledger(read_only=False): the messaging state (SQLite at ledger_path unless given, e.g. DynamoDB);
+        # read_only=True gives a view that cannot write, or None when there is no state yet
+        self.open_ledger = open_ledger or sqlite_opener(self.ledger_path)
         self.warehouse_path = Path(warehouse_path)
         self.policy = policy
         self.deliveries = deliveries
@@ -103,7 +107,7 @@ class Runner:
     # -- the run -----------------------------------------------------------------------------------
     def run(self, at: datetime, dry_run: bool = False) -> RunSummary:
         at = at.astimezone(UTC)
-        ledger = None if dry_run else Ledger(self.ledger_path)
+        ledger = None if dry_run else self.open_ledger()
         owner = new_owner()
         results = {c.id: CampaignResult(c.id) for c in self.campaigns.campaigns}
         if ledger is not None:
@@ -136,7 +140,7 @@ class Runner:
         return RunSummary(at, False, list(results.values()), list(self.campaigns.errors), exported)
 
     def _decide_campaign(self, con, campaign: Campaign, at: datetime, policy: rules.Policy, history: dict,
-                         result: CampaignResult, ledger: Ledger | None, dry_run: bool
+                         result: CampaignResult, ledger: MessagingState | None, dry_run: bool
                          ) -> tuple[list[Decided], list[dict]]:
         """The campaign's decisions to claim, and the triggers they were decided from (to consume after)."""
         triggers: list[dict] = []
@@ -199,10 +203,8 @@ class Runner:
             entries.remove(entry)
 
     # -- triggers ----------------------------------------------------------------------------------
-    def _due_triggers(self, con, campaign: Campaign, at: datetime, ledger: Ledger | None) -> tuple[list, list]:
+    def _due_triggers(self, con, campaign: Campaign, at: datetime, ledger: MessagingState | None) -> tuple[list, list]:
         """(the due triggers, one decision item per profile they reach); reading consumes nothing."""
-        if not self.ledger_path.exists():
-            return [], []
         if ledger is not None:
             due = TriggerQueue(ledger).due(campaign.id, at)
         else:  # a dry run reads the queue through a read-only connection
@@ -222,7 +224,7 @@ class Runner:
         return due, items
 
     # -- delivery ----------------------------------------------------------------------------------
-    def _deliver_due(self, ledger: Ledger, at: datetime, owner: str, results: dict[str, CampaignResult]) -> None:
+    def _deliver_due(self, ledger: MessagingState, at: datetime, owner: str, results: dict[str, CampaignResult]) -> None:
         """Local deliveries commit in batches (message, status and event in one transaction: a crash loses
         the uncommitted batch, which stays queued for the next run); external ones go one by one."""
         after = ("", "")
@@ -230,7 +232,7 @@ class Runner:
             after = max((r["send_at"], r["message_id"]) for r in due)
             self._deliver_page(ledger, due, at, owner, results)
 
-    def _deliver_page(self, ledger: Ledger, due: list[dict], at: datetime, owner: str,
+    def _deliver_page(self, ledger: MessagingState, due: list[dict], at: datetime, owner: str,
                       results: dict[str, CampaignResult]) -> None:
         addresses = contacts.contacts_for(ledger, {r["profile_id"] for r in due})
         batch: list[tuple[dict, OutgoingMessage, CampaignResult]] = []
@@ -266,30 +268,21 @@ class Runner:
         return OutgoingMessage(row["message_id"], row["campaign_id"], row["profile_id"], channel,
                                addresses.get(channel), content.subject, content.body, headers)
 
-    def _deliver_local(self, ledger: Ledger, batch: list, at: datetime, owner: str) -> None:
-        stamp = iso(at)
-        with ledger.transaction() as con:
-            ids = [row["message_id"] for row, _, _ in batch]
-            marks = ",".join("?" * len(ids))
-            # filtered here, not in SQL: a status condition makes SQLite scan the status index instead of the key
-            still_ours = {r[0] for r in con.execute(
-                f"select message_id, owner, status from messages where message_id in ({marks})", ids)
-                if r[1] == owner and r[2] == "queued"}
-            todo = [item for item in batch if item[0]["message_id"] in still_ours]
-            con.executemany("update messages set status = 'sent', sent_at = ?, owner = null where message_id = ?",
-                            [(stamp, row["message_id"]) for row, _, _ in todo])
-            by_channel: dict[str, list[OutgoingMessage]] = {}
-            for row, message, _ in todo:
-                by_channel.setdefault(row["channel"], []).append(message)
-                if self.fail_after is not None:
-                    self.fail_after()
-            for channel, messages in by_channel.items():
-                self.deliveries[channel].deliver_many(messages, con)
-            ledger.add_events([message_event("message_sent", row, at) for row, _, _ in todo], con)
-        for _, _, result in todo:  # counted once committed
-            result.sent += 1
+    def _deliver_local(self, ledger: MessagingState, batch: list, at: datetime, owner: str) -> None:
+        written = iso(at)
+        writes = []
+        for row, message, _ in batch:
+            adapter = self.deliveries[row["channel"]]
+            writes.append(LocalWrite(row["message_id"], adapter.kind, adapter.record(message, written),
+                                     message_event("message_sent", row, at)))
+            if self.fail_after is not None:  # a crash here loses the uncommitted batch: it stays queued
+                self.fail_after()
+        done = ledger.deliver_local(writes, owner, at)
+        for row, _, result in batch:  # counted once committed
+            if row["message_id"] in done:
+                result.sent += 1
 
-    def _deliver_external(self, ledger: Ledger, row: dict, message: OutgoingMessage, at: datetime, owner: str,
+    def _deliver_external(self, ledger: MessagingState, row: dict, message: OutgoingMessage, at: datetime, owner: str,
                           result: CampaignResult) -> None:
         if not ledger.mark_sending(row["message_id"], owner):
             return
@@ -300,13 +293,11 @@ class Runner:
             result.failed += 1
             log.warning("message %s failed: %s", row["message_id"], exc.reason)
             return
-        with ledger.transaction() as con:
-            ledger.finish(row["message_id"], owner, "sent", at, con=con)
-            ledger.add_events([message_event("message_sent", row, at)], con)
-        result.sent += 1
+        if ledger.finish(row["message_id"], owner, "sent", at, events=[message_event("message_sent", row, at)]):
+            result.sent += 1
 
     # -- export ------------------------------------------------------------------------------------
-    def export(self, ledger: Ledger) -> int:
+    def export(self, ledger: MessagingState) -> int:
         """Message events to the lake (as contract events) and the ledger snapshot for campaign_sends."""
         if self.lake is None:
             return 0
@@ -317,17 +308,17 @@ class Runner:
         return exported
 
     # -- helpers -----------------------------------------------------------------------------------
-    def _history(self, ledger: Ledger | None, at: datetime) -> dict:
+    def _history(self, ledger: MessagingState | None, at: datetime) -> dict:
         since = at - timedelta(days=HISTORY_DAYS)
         if ledger is not None:
             return ledger.all_history(since)
         return self._read_only(lambda lg: lg.all_history(since), {})
 
     def _read_only(self, fn, empty):
-        """Dry runs read the ledger through a read-only connection (and an absent ledger as empty)."""
-        if not self.ledger_path.exists():
+        """Dry runs read the ledger through a read-only view (and an absent ledger as empty)."""
+        reader = self.open_ledger(read_only=True)
+        if reader is None:
             return empty
-        reader = ReadOnlyLedger(self.ledger_path)
         try:
             return fn(reader)
         finally:
@@ -341,20 +332,6 @@ class Runner:
         if hour is None:
             return self.policy
         return rules.Policy(self.policy.daily_cap, self.policy.control_percent, self.policy.default_consent, int(hour))
-
-
-class ReadOnlyLedger(Ledger):
-    """The ledger opened with SQLite's read-only mode: a dry run cannot write even by mistake."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._con_ro = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-
-    def _con(self) -> sqlite3.Connection:
-        return self._con_ro
-
-    def close(self) -> None:
-        self._con_ro.close()
 
 
 def scheduled_period(campaign: Campaign, at: datetime) -> str | None:

@@ -10,8 +10,8 @@ from messaging.campaigns import CampaignSet, load_campaigns
 from messaging.delivery import Delivery
 from messaging.delivery.in_app import InAppInbox
 from messaging.delivery.outbox import LocalOutbox
-from messaging.ledger import Ledger
 from messaging.runner import Runner
+from messaging.state import open_ledger, opener
 from messaging.triggers import TriggerIndex, TriggerQueue
 from streamloop.core import clock
 from streamloop.core.lake import Lake
@@ -45,12 +45,10 @@ def campaigns(directory: Path | None = None) -> CampaignSet:
     return load_campaigns(directory or CAMPAIGNS_DIR, audience_columns())
 
 
-def build_runner(settings: Settings, campaign_set: CampaignSet | None = None, store=None) -> Runner:
-    if settings.messaging_store != "sqlite":
-        from streamloop.core.errors import StreamloopError
-
-        raise StreamloopError("STREAMLOOP_MESSAGING_STORE=dynamodb is not implemented yet: use sqlite "
-                              "(a persistent STREAMLOOP_OUTBOX_PATH)")
+def build_runner(settings: Settings, campaign_set: CampaignSet | None = None, store=None,
+                 warehouse: Path | None = None) -> Runner:
+    """`warehouse`: where the audience is read (default the warehouse file; the Lambda passes the
+    materialized audience snapshot, messaging/audience_snapshot.py)."""
     if store is None:
         from streamloop.core.store import StoreError, get_store
 
@@ -58,10 +56,11 @@ def build_runner(settings: Settings, campaign_set: CampaignSet | None = None, st
             store = get_store(settings)
         except StoreError:
             store = None  # messages go out with the documented fallback content
-    return Runner(campaign_set or campaigns(), settings.outbox_file, settings.warehouse_file, policy(settings),
+    return Runner(campaign_set or campaigns(), settings.outbox_file, warehouse or settings.warehouse_file, policy(settings),
                   deliveries(settings), store=store, contact_secret=settings.messaging_contact_secret,
                   unsubscribe_secret=settings.messaging_unsubscribe_secret,
-                  public_url=settings.messaging_public_url, lake=Lake(settings.lake_root))
+                  public_url=settings.messaging_public_url, lake=Lake(settings.lake_root),
+                  open_ledger=opener(settings))
 
 
 def catalog_hook(settings: Settings, campaign_set: CampaignSet | None = None) -> Callable[[list[dict]], int] | None:
@@ -73,7 +72,7 @@ def catalog_hook(settings: Settings, campaign_set: CampaignSet | None = None) ->
         return None
 
     def on_catalog(records: list[dict]) -> int:
-        ledger = Ledger(settings.outbox_file)
+        ledger = open_ledger(settings)
         try:
             return index.on_catalog(records, TriggerQueue(ledger), clock.now())
         finally:

@@ -1,4 +1,5 @@
-"""Event and catalog triggers: a durable delayed queue (the ledger's SQLite file) the scheduled runner drains.
+"""Event and catalog triggers: a durable delayed queue (in the messaging state: the ledger's SQLite file, or
+the DynamoDB messaging table on AWS) that the scheduled runner drains.
 
 The collector calls `TriggerIndex.on_events` with accepted events: an event whose type starts a campaign
 enqueues (campaign, profile, subject) due after the campaign's delay — once per subject, so a second new
@@ -18,10 +19,8 @@ import hashlib
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
-import orjson
-
 from messaging.campaigns import Campaign
-from messaging.ledger import Ledger, iso, parse
+from messaging.records import MessagingState, iso
 from streamloop.core.contract.validate import parse_timestamp
 
 # an episode that reaches the catalog more than a week after its release is back catalog (a first load, a
@@ -34,60 +33,45 @@ def trigger_id(campaign_id: str, profile_id: str, subject: str) -> str:
 
 
 class TriggerQueue:
-    def __init__(self, ledger: Ledger):
+    """The queue's rules (ids, due times, re-arming) over whichever MessagingState holds it."""
+
+    def __init__(self, ledger: MessagingState):
         self.ledger = ledger
 
     def apply(self, starts: list, exits: list) -> tuple[int, int]:
-        """`cancel(exits)` and `enqueue(starts)` in one transaction (the collector calls this per batch);
+        """`cancel(exits)` and `enqueue(starts)` in one write (the collector calls this per batch);
         returns (enqueued, canceled). Within a batch starts and exits concern different keys."""
-        if not starts and not exits:
-            return 0, 0
-        with self.ledger.transaction() as con:
-            canceled = self.cancel(exits, con)
-            return self.enqueue(starts, con), canceled
+        return self.ledger.write_triggers(self._starts(starts), self._exits(exits))
 
-    def enqueue(self, rows: Iterable[tuple[Campaign, str, str, datetime, dict]], con=None) -> int:
+    def enqueue(self, rows: Iterable[tuple[Campaign, str, str, datetime, dict]]) -> int:
         """(campaign, profile_id, subject, fired_at, context) → pending triggers; returns how many were new.
         A canceled trigger is re-armed by a newer start (stopped again after resuming); the ledger's message
         id (campaign, profile, subject) still allows one message per subject."""
-        values = [(trigger_id(c.id, p, s), c.id, p, s, iso(t), iso(t + timedelta(minutes=c.trigger.delay_minutes)),
-                   "pending", orjson.dumps(ctx).decode()) for c, p, s, t, ctx in rows]
-        return self._write("insert into triggers values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (trigger_id) do update "
-                           "set fired_at = excluded.fired_at, due_at = excluded.due_at, status = 'pending' "
-                           "where triggers.status = 'canceled' and excluded.fired_at > triggers.fired_at", values, con)
+        return self.ledger.write_triggers(self._starts(rows), [])[0]
 
-    def cancel(self, rows: Iterable[tuple[str, str, str, datetime]], con=None) -> int:
+    def cancel(self, rows: Iterable[tuple[str, str, str, datetime]]) -> int:
         """(campaign_id, profile_id, subject, exit_at): cancels a pending trigger fired before the exit."""
-        values = [(iso(at), trigger_id(c, p, s), iso(at)) for c, p, s, at in rows]
-        return self._write("update triggers set status = 'canceled', context = "
-                           "json_set(coalesce(context, '{}'), '$.exited_at', ?) "
-                           "where trigger_id = ? and status = 'pending' and fired_at <= ?", values, con)
+        return self.ledger.write_triggers([], self._exits(rows))[1]
 
-    def _write(self, sql: str, values: list, con=None) -> int:
-        if not values:
-            return 0
-        if con is None:
-            with self.ledger.transaction() as tx:
-                return self._write(sql, values, tx)
-        before = con.total_changes
-        con.executemany(sql, values)
-        return con.total_changes - before
+    @staticmethod
+    def _starts(rows) -> list[dict]:
+        return [{"trigger_id": trigger_id(c.id, p, s), "campaign_id": c.id, "profile_id": p, "subject": s,
+                 "fired_at": iso(t), "due_at": iso(t + timedelta(minutes=c.trigger.delay_minutes)),
+                 "status": "pending", "context": ctx} for c, p, s, t, ctx in rows]
+
+    @staticmethod
+    def _exits(rows) -> list[tuple[str, str]]:
+        return [(trigger_id(c, p, s), iso(at)) for c, p, s, at in rows]
 
     def due(self, campaign_id: str, at: datetime) -> list[dict]:
         """Pending triggers of the campaign due at `at`. Reading takes nothing: `consume` does, once the run
         has claimed (or decided against) their messages."""
-        con = self.ledger._con()
-        rows = con.execute("select trigger_id, profile_id, subject, due_at, context from triggers "
-                           "where campaign_id = ? and status = 'pending' and due_at <= ? order by due_at",
-                           (campaign_id, iso(at))).fetchall()
-        return [{"trigger_id": r[0], "profile_id": r[1], "subject": r[2], "due_at": parse(r[3]),
-                 "context": orjson.loads(r[4] or "{}")} for r in rows]
+        return self.ledger.due_triggers(campaign_id, at)
 
     def consume(self, triggers: list[dict]) -> int:
         """Marks triggers read by `due` as done. Only the version that was read: a trigger canceled or
         re-armed since (a newer due time) stays as it is now."""
-        return self._write("update triggers set status = 'done' where trigger_id = ? and status = 'pending' "
-                           "and due_at = ?", [(t["trigger_id"], iso(t["due_at"])) for t in triggers])
+        return self.ledger.consume_triggers(triggers) if triggers else 0
 
 
 class TriggerIndex:

@@ -10,6 +10,21 @@ from support.home import use_home
 from streamloop.core.settings import get_settings
 
 
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def backend(request, tmp_path, monkeypatch):
+    """Messaging tests that take `backend` run against the SQLite ledger and the DynamoDB table (moto)."""
+    from messaging_support import Backend
+    from support.aws import AtomicCalls, moto_dynamodb
+
+    if request.param == "sqlite":
+        yield Backend("sqlite", tmp_path)
+        return
+    from messaging.dynamodb import create_table
+
+    with moto_dynamodb(monkeypatch, "messaging-test", create=create_table) as client:
+        yield Backend("dynamodb", tmp_path, AtomicCalls(client))
+
+
 @pytest.fixture
 def streamloop_home(tmp_path, monkeypatch) -> Path:
     """A fresh, empty STREAMLOOP_HOME for one test."""

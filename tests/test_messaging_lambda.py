@@ -74,3 +74,47 @@ def test_a_non_scheduled_event_is_refused(home):
 
     with pytest.raises(StreamloopError, match="Scheduled Event"):
         handler({"detail-type": "Object Created"}, LambdaContext())
+
+
+def test_on_aws_the_lambda_runs_on_the_published_audience_and_the_dynamodb_state(home, monkeypatch):
+    """No warehouse file in the function: the publication's audience snapshot in the S3 lake (moto) and the
+    DynamoDB messaging table are all it has; a retried tick still sends nothing twice."""
+    import boto3
+    from support.aws import moto_dynamodb
+
+    from functions.lifecycle.handler import handler
+    from messaging.audience_snapshot import publish
+    from messaging.dynamodb import DynamoLedger, create_table
+    from streamloop.core.errors import StreamloopError
+    from streamloop.core.lake import Lake
+
+    monkeypatch.setattr("messaging.dynamodb.WRITE_CONCURRENCY", 1)  # moto: one call at a time (support.aws)
+    for name, value in {"STREAMLOOP_MESSAGING_STORE": "dynamodb", "STREAMLOOP_MESSAGING_DYNAMODB_TABLE": "msgs",
+                        "STREAMLOOP_AWS_REGION": "us-east-1", "STREAMLOOP_LAKE_URI": "s3://lake-bucket/lake"}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    with moto_dynamodb(monkeypatch, "msgs", create=create_table) as client:
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="lake-bucket")
+        assert not get_settings().warehouse_file.exists()
+        with pytest.raises(StreamloopError, match="no warehouse at .* and no published audience at s3://lake-bucket"):
+            handler(copy.deepcopy(SCHEDULED_EVENT), LambdaContext())
+        # GIVEN the publication job built the snapshot from the warehouse on the Dagster machine
+        ids = not_in_control(12, percent=5.0)
+        built = write_warehouse(home / "dagster" / "warehouse.duckdb", [profile_row(
+            p, consent_email=None, consent_push=None, preferred_hour_local=18) for p in ids])
+        assert publish(built, Lake("s3://lake-bucket/lake"))["messaging_profiles"] == 12
+        # WHEN EventBridge invokes the function
+        first = handler(copy.deepcopy(SCHEDULED_EVENT), LambdaContext())
+        assert first["status"] == "ran" and first["errors"] == []
+        by_id = {c["campaign_id"]: c for c in first["campaigns"]}
+        assert by_id["winback_high_churn_risk"]["audience"] == 12
+        new = sum(c["sent"] + c["held"] for c in first["campaigns"])
+        ledger = DynamoLedger("msgs", "us-east-1", client=client)
+        recorded = [m for m in ledger.snapshot() if m["status"] in ("sent", "queued")]
+        assert new > 0 and len(recorded) == new and not (home / "outbox.sqlite").exists()
+        keys = {o["Key"] for o in boto3.client("s3", region_name="us-east-1").list_objects_v2(
+            Bucket="lake-bucket")["Contents"]}
+        assert "lake/messaging/ledger.parquet" in keys  # the ledger snapshot for campaign_sends, in the S3 lake
+        # AND a retried delivery of the same tick sends nothing new
+        again = handler(copy.deepcopy(SCHEDULED_EVENT), LambdaContext())
+        assert sum(c["sent"] + c["held"] for c in again["campaigns"]) == 0

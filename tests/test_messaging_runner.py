@@ -1,5 +1,5 @@
-"""The runner on a real DuckDB warehouse and a real SQLite ledger: exactly once under repeated, crashed and
-concurrent runs; dry runs write nothing; priorities win capped slots; held messages go out when due; event
+"""The runner on a real DuckDB warehouse and a real messaging state — the SQLite ledger and the DynamoDB table
+(moto), through the `backend` fixture: exactly once under repeated, crashed and concurrent runs; dry runs write nothing; priorities win capped slots; held messages go out when due; event
 triggers with exit conditions; message events land in the lake as valid contract events."""
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import sys
 import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 import pytest
 from support.messaging import AT, campaign, not_in_control, profile_row, runner, write_warehouse
 
 from messaging import rules
-from messaging.ledger import Ledger
 from messaging.triggers import TriggerIndex, TriggerQueue
 from streamloop.core.lake import Lake
 
@@ -33,26 +33,26 @@ def statuses(tmp_path):
         return dict(con.execute("select status, count(*) from messages group by 1").fetchall())
 
 
-def test_repeated_run_sends_once(tmp_path):
+def test_repeated_run_sends_once(tmp_path, backend):
     ids = not_in_control(30)
     write_warehouse(tmp_path / "warehouse.duckdb", [profile_row(p) for p in ids])
     c = campaign(holdout_percent=10)
-    first = runner(tmp_path, [c]).run(AT)
+    first = backend.runner([c]).run(AT)
     result = first.campaigns[0]
     holdouts = sum(rules.in_holdout(c.id, p, 10) for p in ids)
     assert (result.audience, result.sent, result.suppressed.get("campaign_holdout", 0)) == (30, 30 - holdouts,
                                                                                            holdouts)
-    again = runner(tmp_path, [c]).run(AT + timedelta(hours=2))  # same ISO week: same period
+    again = backend.runner([c]).run(AT + timedelta(hours=2))  # same ISO week: same period
     assert again.campaigns[0].sent == 0 and again.campaigns[0].suppressed["already_claimed"] == 30
-    assert len(outbox_rows(tmp_path)) == 30 - holdouts
-    assert statuses(tmp_path) == {"sent": 30 - holdouts, "holdout": holdouts}
+    assert len(backend.records()) == 30 - holdouts
+    assert backend.statuses() == {"sent": 30 - holdouts, "holdout": holdouts}
 
 
-def test_every_due_message_goes_out_whatever_the_page_and_batch_sizes(tmp_path):
+def test_every_due_message_goes_out_whatever_the_page_and_batch_sizes(tmp_path, backend):
     ids = not_in_control(30)
     write_warehouse(tmp_path / "warehouse.duckdb", [profile_row(p) for p in ids])
-    summary = runner(tmp_path, [campaign()], page_size=7, local_batch=4).run(AT)
-    assert summary.campaigns[0].sent == 30 and len(outbox_rows(tmp_path)) == 30
+    summary = backend.runner([campaign()], page_size=7, local_batch=4).run(AT)
+    assert summary.campaigns[0].sent == 30 and len(backend.records()) == 30
 
 
 def test_dry_run_writes_nothing(tmp_path):
@@ -84,35 +84,40 @@ def test_priority_decides_who_wins_the_capped_slot(tmp_path):
     assert by_id["low_priority"].sent == 0 and by_id["low_priority"].suppressed["daily_cap"] == 5
 
 
-def test_held_messages_go_out_when_due_and_not_before(tmp_path):
+def test_held_messages_go_out_when_due_and_not_before(tmp_path, backend):
     ids = not_in_control(4)
     write_warehouse(tmp_path / "warehouse.duckdb", [profile_row(p, timezone="Europe/Berlin") for p in ids])
     c = campaign(quiet_hours={"start": "21:00", "end": "09:00"})
     night = datetime(2026, 3, 2, 22, 0, tzinfo=UTC)  # 23:00 in Berlin
-    first = runner(tmp_path, [c]).run(night)
+    first = backend.runner([c]).run(night)
     assert (first.campaigns[0].sent, first.campaigns[0].held) == (0, 4)
-    assert outbox_rows(tmp_path) == []
-    early = runner(tmp_path, [c]).run(datetime(2026, 3, 3, 7, 59, tzinfo=UTC))  # 08:59 Berlin
+    assert backend.records() == []
+    early = backend.runner([c]).run(datetime(2026, 3, 3, 7, 59, tzinfo=UTC))  # 08:59 Berlin
     assert early.campaigns[0].sent == 0
-    morning = runner(tmp_path, [c]).run(datetime(2026, 3, 3, 8, 0, tzinfo=UTC))  # 09:00 Berlin
-    assert morning.campaigns[0].sent == 4 and len(outbox_rows(tmp_path)) == 4
+    morning = backend.runner([c]).run(datetime(2026, 3, 3, 8, 0, tzinfo=UTC))  # 09:00 Berlin
+    assert morning.campaigns[0].sent == 4 and len(backend.records()) == 4
+    assert backend.runner([c]).run(datetime(2026, 3, 3, 9, 0, tzinfo=UTC)).campaigns[0].sent == 0
 
 
-def test_consent_from_the_store_overrides_the_mart(tmp_path):
-    from messaging.contacts import record_contact, set_consent
+def test_consent_from_the_store_overrides_the_mart(tmp_path, backend):
+    from messaging.contacts import address_hash, record_contact, set_consent, suppress
 
-    ids = not_in_control(3)
+    ids = not_in_control(4)
     write_warehouse(tmp_path / "warehouse.duckdb", [profile_row(p) for p in ids])
-    ledger = Ledger(tmp_path / "outbox.sqlite")
+    ledger = backend.open()
     for p in ids:
         record_contact(ledger, p, "email", f"{p}@example.com", AT, "secret")
+    record_contact(ledger, ids[1], "email", "stale@example.com", AT - timedelta(days=1), "secret")  # older: loses
     set_consent(ledger, ids[0], "email", False, AT)  # unsubscribed after the last build
+    set_consent(ledger, ids[0], "email", True, AT - timedelta(hours=1))  # an older grant arriving late: ignored
+    suppress(ledger, address_hash("secret", f"{ids[3]}@example.com"), "bounce", AT)  # hard bounce
     ledger.close()
-    summary = runner(tmp_path, [campaign(channel="email")]).run(AT)
+    summary = backend.runner([campaign(channel="email")]).run(AT)
     assert summary.campaigns[0].sent == 2 and summary.campaigns[0].suppressed["no_consent"] == 1
-    with sqlite3.connect(tmp_path / "outbox.sqlite") as con:
-        rows = con.execute("select profile_id, address, headers from outbox order by 1").fetchall()
-    assert [r[0] for r in rows] == sorted(ids[1:])
+    ledger = backend.open()
+    rows = sorted((r["profile_id"], r["address"], r["headers"]) for r in ledger.local_records("outbox"))
+    ledger.close()
+    assert [r[0] for r in rows] == sorted(ids[1:3])
     assert all(r[1] == f"{r[0]}@example.com" for r in rows)
     headers = json.loads(rows[0][2])
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -160,13 +165,13 @@ def test_a_campaign_whose_audience_names_a_missing_column_is_rejected_while_othe
     assert errors["bad_yaml.yml"][0] == "(file)"
 
 
-def test_event_trigger_with_delay_and_exit_condition(tmp_path):
+def test_event_trigger_with_delay_and_exit_condition(tmp_path, backend):
     finish = campaign(id="finish_test", trigger={"event": "play_stop", "delay_minutes": 1440,
                                                  "exit_events": ["play_start", "play_complete"]},
                       audience="true", send_time="immediate")
     resumed, abandoned = not_in_control(2)
     write_warehouse(tmp_path / "warehouse.duckdb", [profile_row(resumed), profile_row(abandoned)])
-    ledger = Ledger(tmp_path / "outbox.sqlite")
+    ledger = backend.open()
     index = TriggerIndex([finish])
     t0 = AT - timedelta(days=2)
 
@@ -178,19 +183,19 @@ def test_event_trigger_with_delay_and_exit_condition(tmp_path):
                             ev("play_stop", abandoned, "t2", t0), ev("app_open", abandoned, "t9", t0)], queue) == (3, 0)
     assert index.on_events([ev("play_start", resumed, "t1", t0 + timedelta(hours=3))], queue) == (0, 1)
     ledger.close()
-    not_yet = runner(tmp_path, [finish]).run(t0 + timedelta(hours=23))
+    not_yet = backend.runner([finish]).run(t0 + timedelta(hours=23))
     assert not_yet.campaigns[0].sent == 0
-    preview = runner(tmp_path, [finish]).run(AT, dry_run=True)  # reads the queue, takes nothing
+    preview = backend.runner([finish]).run(AT, dry_run=True)  # reads the queue, takes nothing
     assert preview.campaigns[0].sent == 2
-    summary = runner(tmp_path, [finish]).run(AT)
+    summary = backend.runner([finish]).run(AT)
     assert summary.campaigns[0].sent == 2  # abandoned: t1 and t2 (two subjects, two messages); resumed: none
-    assert sorted(outbox_rows(tmp_path)) == sorted(
+    assert backend.records() == sorted(
         (rules.message_id("finish_test", abandoned, t), abandoned) for t in ("t1", "t2"))
     # the same subject stopping again later is still one message per subject
-    ledger = Ledger(tmp_path / "outbox.sqlite")
+    ledger = backend.open()
     index.on_events([ev("play_stop", abandoned, "t1", AT)], TriggerQueue(ledger))
     ledger.close()
-    assert runner(tmp_path, [finish]).run(AT + timedelta(days=2)).campaigns[0].sent == 0
+    assert backend.runner([finish]).run(AT + timedelta(days=2)).campaigns[0].sent == 0
 
 
 _CHILD = textwrap.dedent("""
@@ -216,60 +221,95 @@ def _child(tmp_path, crash_after: int, at: datetime) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(script), str(tmp_path), str(crash_after), at.isoformat()])
 
 
-def test_crash_mid_run_then_rerun_loses_nothing_and_sends_nothing_twice(tmp_path):
+class Killed(BaseException):
+    """An in-process stand-in for a kill (moto's table lives in this process): no handler catches it."""
+
+
+def test_crash_mid_run_then_rerun_loses_nothing_and_sends_nothing_twice(tmp_path, backend):
     ids = not_in_control(40)
     write_warehouse(tmp_path / "warehouse.duckdb", [profile_row(p) for p in ids])
-    crashed = _child(tmp_path, 15, AT)
-    assert crashed.wait(timeout=120) == 3
-    # killed inside its second batch of 10: the first batch committed, the second rolled back entirely
-    assert len(outbox_rows(tmp_path)) == 10
-    assert statuses(tmp_path) == {"sent": 10, "queued": 30}
-    # the dead runner's claims are leased; once the lease has expired, the next run takes them over
-    with sqlite3.connect(tmp_path / "outbox.sqlite") as con:
-        con.execute("update messages set lease_until = 0 where status = 'queued'")
-    summary = runner(tmp_path, [campaign()]).run(AT + timedelta(minutes=10))
+    if backend.name == "sqlite":  # a real kill of a child process
+        crashed = _child(tmp_path, 15, AT)
+        assert crashed.wait(timeout=120) == 3
+    else:
+        count = [0]
+
+        def maybe_crash():
+            count[0] += 1
+            if count[0] == 15:
+                raise Killed
+        with pytest.raises(Killed):
+            backend.runner([campaign()], fail_after=maybe_crash, local_batch=10).run(AT)
+    # killed inside its second batch of 10: the first batch committed, the second not at all
+    assert len(backend.records()) == 10
+    assert backend.statuses() == {"sent": 10, "queued": 30}
+    # a rerun while the dead runner's lease holds leaves its claims alone
+    early = backend.runner([campaign()]).run(AT + timedelta(minutes=1))
+    assert early.campaigns[0].sent == 0 and backend.statuses() == {"sent": 10, "queued": 30}
+    # once the lease has expired, the next run takes them over
+    backend.expire_leases()
+    summary = backend.runner([campaign()]).run(AT + timedelta(minutes=10))
     assert summary.campaigns[0].sent == 30 and summary.campaigns[0].suppressed["already_claimed"] == 40
-    assert sorted(p for _, p in outbox_rows(tmp_path)) == sorted(ids)
-    assert statuses(tmp_path) == {"sent": 40}
+    assert sorted(p for _, p in backend.records()) == sorted(ids)
+    assert backend.statuses() == {"sent": 40}
 
 
-def test_crash_during_an_external_provider_call_is_never_resent(tmp_path):
+def test_crash_during_an_external_provider_call_is_never_resent(tmp_path, backend):
     from messaging.delivery import Delivery
 
     class Unknown(Delivery):
-        calls = 0
+        """A provider that accepts; `die_on` kills the runner inside its call (the outcome is unknown)."""
+        calls: ClassVar[list[str]] = []
+        die_on = 1
 
         def deliver(self, message, con=None):
-            Unknown.calls += 1
+            Unknown.calls.append(message.message_id)
+            if len(Unknown.calls) == Unknown.die_on:
+                raise Killed
 
     ids = not_in_control(3)
     write_warehouse(tmp_path / "warehouse.duckdb", [profile_row(p) for p in ids])
-    ledger = Ledger(tmp_path / "outbox.sqlite")
-    r = runner(tmp_path, [campaign()], deliveries={"in_app": Unknown(), "email": Unknown(), "push": Unknown()})
-    r.run(AT)
-    assert Unknown.calls == 3
-    # simulate a runner that died after marking one message sending (before the provider answered)
-    with ledger.transaction() as con:
-        con.execute("update messages set status = 'sending', lease_until = 0 where message_id = "
-                    "(select min(message_id) from messages)")
-    runner(tmp_path, [campaign()], deliveries={"in_app": Unknown()}).run(AT + timedelta(minutes=10))
-    assert Unknown.calls == 3
-    assert statuses(tmp_path) == {"sent": 2, "failed": 1}
-    reason = ledger.count("select count(*) from messages where reason like 'delivery outcome unknown%'")
-    assert reason == 1
+    with pytest.raises(Killed):  # dies in the first provider call, after marking that message sending
+        backend.runner([campaign()], deliveries={"in_app": Unknown()}).run(AT)
+    assert backend.statuses() == {"sending": 1, "queued": 2}
+    backend.runner([campaign()], deliveries={"in_app": Unknown()}).run(AT + timedelta(minutes=1))
+    assert len(Unknown.calls) == 1  # the dead runner's lease still holds: nothing is touched
+    backend.expire_leases(("queued", "sending"))
+    backend.runner([campaign()], deliveries={"in_app": Unknown()}).run(AT + timedelta(minutes=10))
+    assert len(Unknown.calls) == 3 and len(set(Unknown.calls)) == 3  # the other two once, the first never again
+    assert backend.statuses() == {"sent": 2, "failed": 1}
+    failed = [m for m in backend.messages() if m["status"] == "failed"]
+    assert [m["message_id"] for m in failed] == Unknown.calls[:1]
+    assert failed[0]["reason"].startswith("delivery outcome unknown")
 
 
-def test_two_concurrent_runners_send_each_message_once(tmp_path):
-    ids = not_in_control(300)
+def test_two_concurrent_runners_send_each_message_once(tmp_path, backend):
+    # moto copies its table for every transaction, so the DynamoDB run is kept small (still 6 batches each)
+    count = 300 if backend.name == "sqlite" else 60
+    ids = not_in_control(count)
     write_warehouse(tmp_path / "warehouse.duckdb", [profile_row(p) for p in ids])
-    children = [_child(tmp_path, 0, AT), _child(tmp_path, 0, AT)]
-    assert [c.wait(timeout=180) for c in children] == [0, 0]
-    rows = outbox_rows(tmp_path)
-    assert len(rows) == 300 and len({m for m, _ in rows}) == 300
-    assert statuses(tmp_path) == {"sent": 300}
+    if backend.name == "sqlite":  # two processes on one file
+        children = [_child(tmp_path, 0, AT), _child(tmp_path, 0, AT)]
+        assert [c.wait(timeout=180) for c in children] == [0, 0]
+    else:  # two runners (own ledgers, own thread pools) on one table at once
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        barrier = threading.Barrier(2)
+
+        def run():
+            r = backend.runner([campaign()], local_batch=10)
+            barrier.wait()
+            return r.run(AT)
+        with ThreadPoolExecutor(2) as pool:
+            summaries = [f.result(timeout=180) for f in [pool.submit(run), pool.submit(run)]]
+        assert sum(s.campaigns[0].sent for s in summaries) == count
+    rows = backend.records()
+    assert len(rows) == count and len({m for m, _ in rows}) == count
+    assert backend.statuses() == {"sent": count}
 
 
-def test_provider_failure_retries_then_records_failed_without_blocking_others(tmp_path):
+def test_provider_failure_retries_then_records_failed_without_blocking_others(tmp_path, backend):
     from messaging.delivery import Delivery, DeliveryError
 
     class Down(Delivery):
@@ -280,17 +320,20 @@ def test_provider_failure_retries_then_records_failed_without_blocking_others(tm
     write_warehouse(tmp_path / "warehouse.duckdb", [profile_row(p) for p in ids])
     email = campaign(id="email_one", channel="push", priority=80)
     in_app = campaign(id="in_app_one", channel="in_app", priority=10)
-    r = runner(tmp_path, [email, in_app], policy=rules.Policy(daily_cap=5, control_percent=1.0,
+    r = backend.runner([email, in_app], policy=rules.Policy(daily_cap=5, control_percent=1.0,
                                                               default_consent=frozenset({"in_app", "push"})),
                deliveries={"push": Down(), "in_app": __import__("messaging.delivery.in_app").delivery.in_app.InAppInbox()})
     from messaging.contacts import record_contact
-    ledger = Ledger(tmp_path / "outbox.sqlite")
+    ledger = backend.open()
     for p in ids:
         record_contact(ledger, p, "push", f"token-{p}", AT, "secret")
+    ledger.close()
     summary = r.run(AT)
     by_id = {c.campaign_id: c for c in summary.campaigns}
     assert by_id["email_one"].failed == 3 and by_id["in_app_one"].sent == 3
-    assert ledger.count("select count(*) from messages where status = 'failed' and reason like 'ServiceUnavailable%'") == 3
+    failed = [m for m in backend.messages() if m["status"] == "failed"]
+    assert len(failed) == 3 and all(m["reason"].startswith("ServiceUnavailable") for m in failed)
+    assert all(m["attempts"] == 1 for m in failed)
 
 
 @pytest.mark.parametrize("at, due", [(datetime(2026, 3, 2, 18, tzinfo=UTC), True),

@@ -125,7 +125,7 @@ def test_a_run_that_fails_after_reading_its_triggers_leaves_them_to_the_next_run
 
 def test_a_run_that_stops_after_claiming_never_sends_twice(tmp_path):
     class BrokenInbox(InAppInbox):
-        def deliver_many(self, messages, con=None):
+        def record(self, message, written_at):
             raise OSError("inbox disk full")
 
     finish = campaign(**FINISH)

@@ -2,29 +2,13 @@
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 
 import pytest
+from support.aws import moto_dynamodb
 
 from streamloop.core.store import StoreError, get_store
 from streamloop.core.store.dynamodb import DynamoDBStore
 from streamloop.core.store.sqlite import SQLiteStore
-
-
-@contextmanager
-def moto_dynamodb(monkeypatch, table: str):
-    """A moto DynamoDB client with `table` created (fake credentials: moto never calls AWS)."""
-    from moto import mock_aws
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        import boto3
-
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        DynamoDBStore.create_table(client, table)
-        yield client
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])

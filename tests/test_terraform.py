@@ -90,6 +90,28 @@ def test_messaging_state_has_its_table_under_the_settings_name():
     assert "STREAMLOOP_MESSAGING_DYNAMODB_TABLE" in deploy_doc
 
 
+def test_messaging_table_indexes_are_the_ones_the_code_queries():
+    # the messaging_store module's global_secondary_indexes are messaging.dynamodb.INDEXES, key for key,
+    # and both roles that touch the table may query its indexes
+    from messaging.dynamodb import table_definition
+
+    parsed = hcl2.load(STACK.open())
+    module = next(m['"messaging_store"'] for m in parsed["module"] if '"messaging_store"' in m)
+    declared = {unquote(i["name"]): (unquote(i["hash_key"]), unquote(i["range_key"]), unquote(i["projection_type"]),
+                                     sorted(unquote(a) for a in i["non_key_attributes"]))
+                for i in module["global_secondary_indexes"]}
+    wanted = {}
+    for index in table_definition("t")["GlobalSecondaryIndexes"]:
+        keys = {k["KeyType"]: k["AttributeName"] for k in index["KeySchema"]}
+        projection = index["Projection"]
+        wanted[index["IndexName"]] = (keys["HASH"], keys["RANGE"], projection["ProjectionType"],
+                                      sorted(projection.get("NonKeyAttributes", [])))
+    assert declared == wanted
+    text = re.sub(r"\s+", " ", STACK.read_text())
+    assert text.count('"${module.messaging_store.arn}/index/*"') == 2
+    assert 'STREAMLOOP_MESSAGING_STORE = "dynamodb"' in text
+
+
 def test_secrets_are_sensitive_variables():
     variables = hcl2.load((TERRAFORM_DIR / "modules" / "streamloop" / "variables.tf").open())
     specs = {k.strip('"'): v for block in variables["variable"] for k, v in block.items()}

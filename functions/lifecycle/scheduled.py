@@ -30,9 +30,24 @@ def run_scheduled(event: dict, campaigns_dir: Path | None = None) -> dict:
         log.info("lifecycle tick", extra={"fields": summary})
         return summary
     settings = get_settings()
-    if not settings.warehouse_file.exists():
-        raise StreamloopError(f"no warehouse at {settings.warehouse_file}: the lifecycle runner needs messaging_profiles")
+    warehouse = audience_source(settings)
     summary = {"status": "ran", "rule": rule,
-               **service.build_runner(settings, campaign_set).run(at).to_json()}
+               **service.build_runner(settings, campaign_set, warehouse=warehouse).run(at).to_json()}
     log.info("lifecycle tick", extra={"fields": summary})
     return summary
+
+
+def audience_source(settings) -> Path:
+    """The warehouse file where there is one (local, or beside Dagster); else the audience snapshot the
+    publication wrote to the lake (AWS: the warehouse lives on the Dagster machine), as a DuckDB file in /tmp."""
+    if settings.warehouse_file.exists():
+        return settings.warehouse_file
+    from messaging.audience_snapshot import materialize, snapshot_path
+    from streamloop.core.lake import Lake
+
+    lake = Lake(settings.lake_root)
+    path = materialize(lake, settings.home_dir / "audience.duckdb")
+    if path is None:
+        raise StreamloopError(f"no warehouse at {settings.warehouse_file} and no published audience at "
+                              f"{snapshot_path(lake, 'messaging_profiles')}: the lifecycle runner needs messaging_profiles")
+    return path

@@ -13,7 +13,8 @@ from functions.openapi_models import error_responses
 from functions.responses import json_response
 from functions.routers.params import path_id, query_int
 from messaging import feedback, inbox
-from messaging.ledger import Ledger
+from messaging.records import MessagingState
+from messaging.state import open_ledger
 from streamloop.core import clock
 
 # a profile's inbox is read (and marked delivered) only by its own account when profile tokens are on
@@ -21,11 +22,11 @@ apps = APIRouter(prefix="/v1/profiles", dependencies=[Depends(require_api_key), 
 public = APIRouter()
 
 
-def ledger(request: Request) -> Ledger:
-    """One ledger per app (SQLite connections are per thread inside it)."""
+def ledger(request: Request) -> MessagingState:
+    """One messaging state per app (SQLite connections are per thread inside it; a boto3 client is thread-safe)."""
     state = request.app.state
     if getattr(state, "messaging_ledger", None) is None:
-        state.messaging_ledger = Ledger(get_services(request).settings.outbox_file)
+        state.messaging_ledger = open_ledger(get_services(request).settings)
     return state.messaging_ledger
 
 

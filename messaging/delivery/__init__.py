@@ -1,5 +1,6 @@
-"""Delivery adapters: where a claimed message goes. Local ones (outbox, in-app inbox) write into the ledger's
-own SQLite transaction, so message and status commit together; external ones (SES, SNS) are called after
+"""Delivery adapters: where a claimed message goes. Local ones (outbox, in-app inbox) hand the messaging
+state a record to write with the message's status and event in one write (`MessagingState.deliver_local`:
+a SQLite transaction, or one DynamoDB transaction per message), so message and status commit together; external ones (SES, SNS) are called after
 the ledger marks the message `sending` and are retried with backoff (tenacity) before ending `failed`."""
 from __future__ import annotations
 
@@ -28,12 +29,13 @@ class DeliveryError(Exception):
 
 
 class Delivery:
-    local = False  # True: `deliver` writes with the ledger connection `con` inside its transaction
+    local = False  # True: the adapter names a `kind` (messaging.records.LOCAL_KINDS) and builds its `record`
+    kind = ""
 
     def deliver(self, message: OutgoingMessage, con=None) -> None:
+        """External adapters: call the provider (raise DeliveryError when it refuses or fails)."""
         raise NotImplementedError
 
-    def deliver_many(self, messages: list[OutgoingMessage], con=None) -> None:
-        """Local adapters write a batch at once inside the ledger transaction `con`."""
-        for message in messages:
-            self.deliver(message, con)
+    def record(self, message: OutgoingMessage, written_at: str) -> dict:
+        """Local adapters: the `kind` record the messaging state writes with the message's status."""
+        raise NotImplementedError

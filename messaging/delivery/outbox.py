@@ -1,7 +1,5 @@
-"""The embedded default for email and push: the local outbox table (what a provider would have received)."""
+"""The embedded default for email and push: the local outbox (what a provider would have received)."""
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 import orjson
 
@@ -10,12 +8,9 @@ from messaging.delivery import Delivery, OutgoingMessage
 
 class LocalOutbox(Delivery):
     local = True
+    kind = "outbox"
 
-    def deliver(self, message: OutgoingMessage, con=None) -> None:
-        self.deliver_many([message], con)
-
-    def deliver_many(self, messages: list[OutgoingMessage], con=None) -> None:
-        written = datetime.now(UTC).isoformat(timespec="seconds")
-        con.executemany("insert into outbox values (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [(m.message_id, m.channel, m.profile_id, m.address, m.subject, m.body,
-                          orjson.dumps(m.headers).decode(), written) for m in messages])
+    def record(self, message: OutgoingMessage, written_at: str) -> dict:
+        return {"message_id": message.message_id, "channel": message.channel, "profile_id": message.profile_id,
+                "address": message.address, "subject": message.subject, "body": message.body,
+                "headers": orjson.dumps(message.headers).decode(), "written_at": written_at}

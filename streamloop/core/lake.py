@@ -230,6 +230,23 @@ class Lake:
         _fsync_dir(folder)  # the rename itself survives a crash
         return path
 
+    def read_table(self, path: str) -> pa.Table | None:
+        """A Parquet file the lake's writer wrote (`_write`), local or S3; None when it is not there."""
+        if not self.is_s3:
+            return pq.read_table(path) if Path(path).is_file() else None
+        import io
+
+        from botocore.exceptions import ClientError
+
+        bucket, key = path[5:].split("/", 1)
+        try:
+            body = self._s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+        return pq.read_table(io.BytesIO(body))
+
     # -- S3 ----------------------------------------------------------------------------------------
     def _s3(self):
         """One client per lake: building a boto3 client costs milliseconds and memory on every call."""

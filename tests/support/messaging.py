@@ -73,3 +73,64 @@ def not_in_control(count: int, percent: float = 1.0, prefix: str = "p") -> list[
             ids.append(pid)
         i += 1
     return ids
+
+
+class Backend:
+    """The messaging state a test runs against: the SQLite ledger file, or the DynamoDB table (moto).
+    `open(read_only=False)` is what the runner gets; the rest inspects and pokes it the same way for both."""
+
+    def __init__(self, name: str, tmp_path: Path, client=None, table: str = "messaging-test"):
+        self.name = name
+        self.tmp_path = tmp_path
+        self.client = client
+        self.table = table
+
+    def open(self, read_only: bool = False):
+        if self.name == "sqlite":
+            from messaging.ledger import sqlite_opener
+
+            return sqlite_opener(self.tmp_path / "outbox.sqlite")(read_only)
+        from messaging.dynamodb import DynamoLedger
+
+        return DynamoLedger(self.table, "us-east-1", client=self.client, read_only=read_only)
+
+    def runner(self, campaigns: list[Campaign], policy: rules.Policy | None = None, **kwargs) -> Runner:
+        return runner(self.tmp_path, campaigns, policy, open_ledger=self.open, **kwargs)
+
+    def _read(self, fn):
+        ledger = self.open(read_only=True)
+        if ledger is None:
+            return fn(None)
+        try:
+            return fn(ledger)
+        finally:
+            ledger.close()
+
+    def messages(self) -> list[dict]:
+        return self._read(lambda lg: lg.snapshot() if lg else [])
+
+    def statuses(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in self.messages():
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+        return counts
+
+    def records(self, kind: str = "inbox") -> list[tuple[str, str]]:
+        """(message_id, profile_id) of what local deliveries wrote, sorted."""
+        return sorted((r["message_id"], r["profile_id"]) for r in self._read(
+            lambda lg: lg.local_records(kind) if lg else []))
+
+    def expire_leases(self, statuses: tuple[str, ...] = ("queued",)) -> None:
+        """What a dead runner leaves once its lease ran out: the lease of its messages in `statuses` expired."""
+        if self.name == "sqlite":
+            import sqlite3
+
+            with sqlite3.connect(self.tmp_path / "outbox.sqlite") as con:
+                con.execute(f"update messages set lease_until = 0 where status in ({','.join('?' * len(statuses))})",
+                            statuses)
+            return
+        for row in self.messages():
+            if row["status"] in statuses:
+                self.client.update_item(TableName=self.table, Key={"pk": {"S": f"msg#{row['message_id']}"}},
+                                        UpdateExpression="SET lease_until = :z",
+                                        ExpressionAttributeValues={":z": {"N": "0"}})

@@ -30,6 +30,20 @@ def campaign_audiences(context: dg.AssetExecutionContext) -> dg.MaterializeResul
         "rejected_files": dg.MetadataValue.json(summary.to_json()["errors"]),
     })
 
+@dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"duckdb", "parquet"},
+          deps=[profile_scores, "messaging_profiles", "plays", "titles"])
+def messaging_audience_snapshot(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """messaging_profiles (and the completed series plays catalog campaigns need) as Parquet in the lake:
+    the lifecycle Lambda, which has no warehouse file, runs campaigns on it (messaging/audience_snapshot.py)."""
+    from messaging.audience_snapshot import publish
+    from streamloop.core.lake import Lake
+    from streamloop.core.settings import get_settings
+
+    settings = get_settings()
+    rows = publish(settings.warehouse_file, Lake(settings.lake_root))
+    return dg.MaterializeResult(metadata={"rows": dg.MetadataValue.json(rows),
+                                          "dagster/row_count": rows.get("messaging_profiles", 0)})
+
 @dg.asset(group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"sqlite"}, deps=[campaign_audiences])
 def campaign_runs(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """One campaign run: claims, delivers, exports message events and the ledger to the lake."""

@@ -6,6 +6,7 @@ still publish its profiles, titles and recommendations.
 """
 import dagster as dg
 
+from orchestration.defs.messaging.assets import messaging_audience_snapshot
 from orchestration.defs.serving.assets import (
     account_scores,
     online_store_publication,
@@ -21,6 +22,7 @@ batch_scoring_job = dg.define_asset_job(
 
 publication_job = dg.define_asset_job(
     "publication",
-    selection=dg.AssetSelection.assets(online_store_publication),
-    description="Publish profiles, titles, candidates, similar titles and lists to the online store.",
+    selection=dg.AssetSelection.assets(online_store_publication, messaging_audience_snapshot),
+    description="Publish profiles, titles, candidates, similar titles and lists to the online store, and the "
+                "messaging audience to the lake (for the lifecycle Lambda).",
 )

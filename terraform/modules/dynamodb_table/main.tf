@@ -1,6 +1,14 @@
 # On-demand (no capacity to plan for bursty event traffic), TTL on `expires_at`, point-in-time recovery
 # (35 days of restores, docs/deploy.md "Backups"), encrypted with the environment's key.
 
+locals {
+  # every key attribute of the table and its indexes is declared once (DynamoDB rejects unused or repeated ones)
+  index_attributes = [
+    for name in distinct(flatten([for index in var.global_secondary_indexes : [index.hash_key, index.range_key]])) :
+    name if name != var.hash_key && name != var.range_key
+  ]
+}
+
 resource "aws_dynamodb_table" "this" {
   name                        = var.name
   billing_mode                = "PAY_PER_REQUEST"
@@ -18,6 +26,26 @@ resource "aws_dynamodb_table" "this" {
     content {
       name = attribute.value
       type = "S"
+    }
+  }
+
+  dynamic "attribute" {
+    for_each = local.index_attributes
+    content {
+      name = attribute.value
+      type = "S"
+    }
+  }
+
+  # sparse indexes: an item is in an index only while it carries the index's hash key attribute
+  dynamic "global_secondary_index" {
+    for_each = var.global_secondary_indexes
+    content {
+      name               = global_secondary_index.value.name
+      hash_key           = global_secondary_index.value.hash_key
+      range_key          = global_secondary_index.value.range_key
+      projection_type    = global_secondary_index.value.projection_type
+      non_key_attributes = global_secondary_index.value.projection_type == "INCLUDE" ? global_secondary_index.value.non_key_attributes : null
     }
   }
 

@@ -15,6 +15,18 @@ variable "range_key" {
   default     = null
 }
 
+variable "global_secondary_indexes" {
+  type = list(object({
+    name               = string
+    hash_key           = string
+    range_key          = string
+    projection_type    = string # ALL | KEYS_ONLY | INCLUDE
+    non_key_attributes = list(string)
+  }))
+  description = "Global secondary indexes (string keys, on-demand like the table); the code that queries them defines them too."
+  default     = []
+}
+
 variable "ttl_attribute" {
   type        = string
   description = "Attribute holding the epoch second after which DynamoDB deletes the item."

@@ -22,6 +22,7 @@ locals {
     STREAMLOOP_DYNAMODB_TABLE = module.online_store.name
     STREAMLOOP_HOME           = "/tmp/streamloop" # the only writable path in Lambda; nothing durable is kept there
     # messaging and privacy secrets (HMAC keys, suppression-list salt): sensitive variables, KMS-encrypted at rest
+    STREAMLOOP_MESSAGING_STORE              = "dynamodb"
     STREAMLOOP_MESSAGING_DYNAMODB_TABLE     = module.messaging_store.name
     STREAMLOOP_MESSAGING_CONTACT_SECRET     = var.messaging_contact_secret
     STREAMLOOP_MESSAGING_UNSUBSCRIBE_SECRET = var.messaging_unsubscribe_secret
@@ -69,12 +70,22 @@ module "online_store" {
   tags                = local.tags
 }
 
+# Messaging state: ledger, outbox/inbox, contacts, consents, suppressions, trigger queue, message events
+# (messaging/dynamodb.py). The indexes are messaging.dynamodb.INDEXES, name for name (a test compares them).
 module "messaging_store" {
   source              = "../dynamodb_table"
   name                = "${var.name_prefix}-messaging"
   kms_key_arn         = module.key.arn
   deletion_protection = var.deletion_protection
-  tags                = local.tags
+  global_secondary_indexes = [
+    { name = "open", hash_key = "open_pk", range_key = "open_sk", projection_type = "ALL", non_key_attributes = [] },
+    { name = "history", hash_key = "hist_pk", range_key = "send_at", projection_type = "INCLUDE", non_key_attributes = ["profile_id", "campaign_id"] },
+    { name = "triggers", hash_key = "trig_pk", range_key = "trig_sk", projection_type = "ALL", non_key_attributes = [] },
+    { name = "events", hash_key = "evt_pk", range_key = "pk", projection_type = "INCLUDE", non_key_attributes = ["body"] },
+    { name = "inbox", hash_key = "inbox_pk", range_key = "inbox_sk", projection_type = "ALL", non_key_attributes = [] },
+    { name = "profile", hash_key = "pid", range_key = "pk", projection_type = "KEYS_ONLY", non_key_attributes = [] },
+  ]
+  tags = local.tags
 }
 
 module "landing" {
@@ -131,9 +142,12 @@ data "aws_iam_policy_document" "api" {
     resources = [module.online_store.arn]
   }
   statement {
-    sid       = "ContactsFeedbackAndForget"
-    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]
-    resources = [module.messaging_store.arn]
+    # collector hook (contacts, consents, triggers), in-app inbox (transactions of updates and puts),
+    # unsubscribe, SES feedback, privacy forget (a Query on the profile index, then batch deletes)
+    sid = "ContactsInboxFeedbackAndForget"
+    actions = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"]
+    resources = [module.messaging_store.arn, "${module.messaging_store.arn}/index/*"]
   }
   statement {
     sid       = "LandThroughFirehose"
@@ -184,10 +198,13 @@ data "aws_iam_policy_document" "lifecycle" {
     resources = [module.online_store.arn]
   }
   statement {
+    # claims (conditional puts), transitions (conditional updates), local deliveries (TransactWriteItems:
+    # authorized per item as Update/Put), Queries of the due/history/trigger/event indexes, and the one
+    # Scan: the ledger snapshot exported to the lake for campaign_sends
     sid = "MessagingStores"
     actions = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem"]
-    resources = [module.messaging_store.arn]
+    "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem"]
+    resources = [module.messaging_store.arn, "${module.messaging_store.arn}/index/*"]
   }
   statement {
     sid       = "SendEmailThroughConfigurationSet"
@@ -203,6 +220,23 @@ data "aws_iam_policy_document" "lifecycle" {
     sid       = "LandMessageEvents"
     actions   = ["firehose:PutRecordBatch"]
     resources = [module.landing["events"].arn]
+  }
+  statement {
+    # the audience the publication job wrote (messaging/audience_snapshot.py): no warehouse in Lambda
+    sid       = "ReadPublishedAudience"
+    actions   = ["s3:GetObject"]
+    resources = ["${module.lake.arn}/${local.lake_prefix}/messaging/audience/*"]
+  }
+  statement {
+    # the runner's export (messaging/export.py): message events and rejects as lake batches, and the
+    # ledger snapshot <lake>/messaging/ledger.parquet that the campaign_sends mart reads
+    sid     = "ExportMessagingToLake"
+    actions = ["s3:PutObject"]
+    resources = [
+      "${module.lake.arn}/${local.lake_prefix}/events/*",
+      "${module.lake.arn}/${local.lake_prefix}/rejected/*",
+      "${module.lake.arn}/${local.lake_prefix}/messaging/*",
+    ]
   }
 }
 
@@ -277,6 +311,7 @@ data "aws_iam_policy_document" "orchestrator" {
       "${module.lake.arn}/${local.lake_prefix}/rejected/*",
       "${module.lake.arn}/${local.lake_prefix}/ignored/*",
       "${module.lake.arn}/${local.lake_prefix}/_compaction/*",
+      "${module.lake.arn}/${local.lake_prefix}/messaging/audience/*", # messaging_audience_snapshot
       "${module.lake.arn}/registry/*",
     ]
   }
