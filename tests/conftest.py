@@ -13,8 +13,8 @@ from streamloop.core.settings import get_settings
 @pytest.fixture(params=["sqlite", "dynamodb"])
 def backend(request, tmp_path, monkeypatch):
     """Messaging tests that take `backend` run against the SQLite ledger and the DynamoDB table (moto)."""
-    from messaging_support import Backend
     from support.aws import AtomicCalls, moto_dynamodb
+    from support.messaging import Backend
 
     if request.param == "sqlite":
         yield Backend("sqlite", tmp_path)

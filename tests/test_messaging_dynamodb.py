@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from messaging_support import AT, campaign, not_in_control, profile_row, runner, write_warehouse
 from support.aws import moto_dynamodb
 from support.functions import event, make_services
+from support.messaging import AT, campaign, not_in_control, profile_row, runner, write_warehouse
 
 from messaging.dynamodb import DynamoLedger, MessagingStoreError, create_table, table_definition
 from messaging.ledger import _SCHEMA
@@ -135,8 +135,8 @@ def test_one_definition_of_the_record_shapes():
 def test_both_backends_record_the_same_ledger(tmp_path, monkeypatch):
     # the same decisions (sent, held by quiet hours, holdout) leave the same rows in SQLite and DynamoDB,
     # but for the runner's lease and owner
-    from messaging_support import Backend
     from support.aws import AtomicCalls
+    from support.messaging import Backend
 
     ids = not_in_control(12)
     write_warehouse(tmp_path / "warehouse.duckdb", [profile_row(p, timezone="Europe/Berlin" if i % 2 else "UTC")
