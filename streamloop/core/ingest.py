@@ -19,7 +19,8 @@ id>.json` (no record, no file name: only the batch id and a count), which no rea
 compaction, retention and erasure leave alone. The valid records of an already-landed batch are counted
 as duplicates (they are in the lake), its rejects as rejects again, like a retried request to the collector.
 
-`Landing` (validate, de-duplicate, land a batch) is shared with the public-data importers.
+`Landing` (validate, de-duplicate, land a batch) is shared with the public-data importers, which land
+through `edge_landing` too: the same privacy rules, one place.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -338,10 +340,22 @@ def ingest_paths(paths: list[str], catalog: bool = False, lake: Lake | None = No
     """Validates and lands every record of the given files/folders; see the module docstring.
 
     `store` holds the suppression list (default: the configured online store, opened for the run)."""
-    from streamloop.core.settings import get_settings
 
     kind: Kind = "catalog" if catalog else "events"
     files = expand_paths(paths)
+    with edge_landing(kind, lake, store) as landing:
+        return _ingest_files(files, kind, landing)
+
+
+@contextmanager
+def edge_landing(kind: Kind, lake: Lake | None = None, store: OnlineStore | None = None,
+                 received_at: datetime | None = None) -> Iterator[Landing]:
+    """A `Landing` that applies the edge's privacy rules (EdgePrivacy: the suppression list, context
+    minimization), as the collector does: how `streamloop ingest` and the importers land, so a forgotten
+    person re-enters the lake through none of them. `store` holds the suppression list (default: the
+    configured online store, opened here and closed on exit)."""
+    from streamloop.core.settings import get_settings
+
     settings = get_settings()
     opened = None
     if store is None and kind == "events":  # catalog records name no person: no suppression check
@@ -349,8 +363,7 @@ def ingest_paths(paths: list[str], catalog: bool = False, lake: Lake | None = No
 
         store = opened = get_store(settings)
     try:
-        landing = Landing(kind, lake, privacy=EdgePrivacy.from_settings(settings), store=store)
-        return _ingest_files(files, kind, landing)
+        yield Landing(kind, lake, received_at=received_at, privacy=EdgePrivacy.from_settings(settings), store=store)
     finally:
         if opened is not None:
             opened.close()
