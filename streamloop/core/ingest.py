@@ -40,7 +40,7 @@ import orjson
 from streamloop.core.compaction import LakeFiles
 from streamloop.core.contract import validate_catalog_record, validate_event
 from streamloop.core.errors import StreamloopError
-from streamloop.core.lake import Lake, batch_file_name, new_batch_id
+from streamloop.core.lake import SUPPRESSED_RAW, Lake, batch_file_name, new_batch_id
 from streamloop.core.privacy.edge import EdgePrivacy
 from streamloop.core.progress import say
 from streamloop.core.records import record_problems, split_array
@@ -108,6 +108,7 @@ class Screened:
     accepted_records: list[dict] = field(default_factory=list)
     accepted_positions: list[int] = field(default_factory=list)
     rejected_positions: list[int] = field(default_factory=list)
+    suppressed_positions: list[int] = field(default_factory=list)  # landed as `suppressed` rows, text left out
 
 
 class Landing:
@@ -132,7 +133,8 @@ class Landing:
         self._ledger = f"{self.lake.root}/{LEDGER}"
         # (kind, batch file name) of every batch landed: recorded in the ledger, or still a batch-* file
         self._recorded = {key for path in self._files.list(self._ledger) if (key := self._ledger_key(path))}
-        self._landed = self._recorded | {(k, Path(p).name) for k in (kind, "rejected") for p in self.lake.files(k)}
+        self._landed = self._recorded | {(k, Path(p).name) for k in (kind, "rejected", "suppressed")
+                                         for p in self.lake.files(k)}
         self.files_written: list[str] = []
         self.batches_already_landed = 0
 
@@ -148,6 +150,7 @@ class Landing:
             tally.received += 1
             if position in gone:
                 tally.suppressed += 1
+                out.suppressed_positions.append(position)
                 continue
             if parse_error is not None:
                 errors = [parse_error]
@@ -180,7 +183,9 @@ class Landing:
         already = 0
         for kind, raws, reasons, positions in (
                 (self.kind, screened.accepted, None, screened.accepted_positions),
-                ("rejected", screened.rejected, screened.reasons, screened.rejected_positions)):
+                ("rejected", screened.rejected, screened.reasons, screened.rejected_positions),
+                ("suppressed", [SUPPRESSED_RAW] * len(screened.suppressed_positions), None,
+                 screened.suppressed_positions)):
             if not raws:
                 continue
             key = (kind, batch_file_name(batch_id))
