@@ -24,6 +24,7 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
+_CHUNK_BYTES = 16 << 20
 VACUUM_LIMIT_BYTES = 1 << 30  # 1 GiB: VACUUM rewrites the file (and needs as much free disk) while writers wait
 
 
@@ -41,11 +42,19 @@ def files_of(path: Path) -> list[Path]:
 def residue(path: Path, needles: Iterable[bytes]) -> list[str]:
     """Names of the files whose raw bytes still contain one of `needles`."""
     wanted = [n for n in needles if n]
+    if not wanted:
+        return []
+    overlap = max(map(len, wanted)) - 1  # a needle split across two chunks is still found
     found = []
     for file in files_of(path):
-        data = file.read_bytes()
-        if any(n in data for n in wanted):
-            found.append(file.name)
+        with file.open("rb") as handle:  # in chunks: the online store's file may be large
+            tail = b""
+            while chunk := handle.read(_CHUNK_BYTES):
+                data = tail + chunk
+                if any(n in data for n in wanted):
+                    found.append(file.name)
+                    break
+                tail = data[-overlap:] if overlap else b""
     return found
 
 
