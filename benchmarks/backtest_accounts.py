@@ -46,12 +46,16 @@ def build_service(profiles: int, days: int, seed: int, end: date) -> tuple[pd.Da
 
 
 def read_service(path: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    from ml.features import open_warehouse, read_table
+    """What training reads, through the same consent-filtered readers (ml.consent): account snapshots
+    without the accounts none of whose profiles allows personalization, interactions without declined
+    profiles."""
+    from ml.account_models import read_account_snapshots
+    from ml.features import open_warehouse
     from ml.recommend.catalog import load_titles
     from ml.recommend.interactions import load_interactions
 
     with open_warehouse(path) as con:
-        return read_table(con, "account_features"), load_interactions(con), load_titles(con)
+        return read_account_snapshots(con), load_interactions(con), load_titles(con)
 
 
 def backtest_recommender(interactions: pd.DataFrame, titles: pd.DataFrame, cuts: int) -> list[dict]:

@@ -42,7 +42,7 @@ SCAN = """
 import duckdb
 from streamloop.core.settings import get_settings
 glob = get_settings().lake_root + "/events/*/*.parquet"
-result = duckdb.sql(f"select count(*) from read_parquet('{{glob}}') where contains(raw, '\\"{ident}\\"')").fetchone()[0]
+result = duckdb.sql(f"select count(*) from read_parquet('{{glob}}') where contains(raw, '\\"{ident}\\"')").fetchall()[0][0]
 """
 
 FORGET = """

@@ -141,10 +141,14 @@ class Collector:
             texts = self.messaging.redact([events[i] for i, _, _ in rejects], [text for _, text, _ in rejects],
                                           store=False)
             rejects = [(i, text, reason) for (i, _, reason), text in zip(rejects, texts, strict=True)]
+        from streamloop.core.lake import SUPPRESSED_RAW
+
         batch = {
             "events": [(index, text, None) for index, text in landed_texts.items()],
             "rejected": rejects,
             "ignored": ignored_texts,
+            # a row per dropped record, its text left out: ingestion_reconciliation counts them
+            "suppressed": [(index, SUPPRESSED_RAW, None) for index in sorted(gone)],
         }
         try:
             self._land(source, received_at, raws, batch)

@@ -335,3 +335,39 @@ def test_real_sparkify_days(tmp_path):
     assert len(events) == tally.accepted
     assert not [e["event_id"] for e in events if validate_event(e)]
     assert not [e for e in events if {"ip", "user_agent"} & set(e["context"])]
+
+
+# -- privacy: the suppression list -------------------------------------------------------------------
+
+def forget_ids(*ids: str) -> None:
+    """Puts ids on the suppression list, as `streamloop privacy forget` does first."""
+    from streamloop.core.privacy.subjects import privacy_salt
+    from streamloop.core.privacy.suppression import SuppressionList
+    from streamloop.core.store import get_store
+
+    settings = get_settings()
+    store = get_store(settings)
+    try:
+        SuppressionList(store, privacy_salt(settings)).add(ids, "deletion-1")
+    finally:
+        store.close()
+
+
+def test_importers_do_not_land_a_forgotten_persons_events(tmp_path):
+    # GIVEN MovieLens user 1 (by profile) and Sparkify user 8 (by account) were forgotten
+    forget_ids("ml_u1", "sp_a8")
+    # WHEN both datasets are imported
+    ml = import_movielens(ml_latest(tmp_path))
+    sp = import_sparkify(sparkify_logs(tmp_path))
+    # THEN none of their events land, each is counted as suppressed, and the counts reconcile
+    events = landed("events")
+    assert not [e for e in events if e["profile_id"] == "ml_u1" or e["account_id"] == "sp_a8"]
+    assert any(e["profile_id"] == "ml_u2" for e in events) and any(e["profile_id"] == "sp_u7" for e in events)
+    beats = len(range(movielens.HEARTBEAT_EVERY_S, movielens.RUNTIME_S, movielens.HEARTBEAT_EVERY_S))
+    per_play = [2 + beats + (expected_value(r) != 0) for u, _, r, _ in RATINGS if u == 1]  # start, complete
+    assert ml.events.suppressed == 2 + sum(per_play)  # login, profile_updated and every play of user 1
+    assert sp.events.suppressed > 0 and "suppressed" in sp.render()
+    for summary in (ml, sp):
+        tally = summary.events
+        assert tally.received == tally.accepted + tally.duplicates + tally.rejected + tally.suppressed
+    assert not [raw for raw, _ in rejected_reasons() if "sp_a8" in raw or '"userId": "8"' in raw]

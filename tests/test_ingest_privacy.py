@@ -115,3 +115,37 @@ def test_records_without_personal_context_keep_their_bytes(tmp_path):
     path.write_text(text + "\n")
     ingest_paths([str(path)])
     assert [raw for _, raw in landed("events")] == [text]
+
+
+@pytest.mark.slow
+def test_suppressed_records_are_counted_in_the_reconciliation(tmp_path):
+    """received = accepted + duplicates + rejected + ignored + suppressed in the warehouse too: the records
+    dropped for a forgotten person (by ingest and by the collector) land as text-less `suppressed` rows."""
+    from streamloop.app.build import run_build
+
+    forget_ids("p-gone")
+    path = tmp_path / "bulk.jsonl"
+    path.write_text("\n".join(json.dumps(e) for e in (
+        event("keep-1"), event("gone-1", profile_id="p-gone"), event("gone-2", profile_id="p-gone"),
+        event("bad-1", event_type="teleport"))) + "\n")
+    # GIVEN two of a file's records and one of a collector request belong to the forgotten person
+    assert ingest_paths([str(path)]).total.suppressed == 2
+    services = make_services(get_settings().home_dir)
+    try:
+        sent = [api_event("app_open") | {"event_id": "api-keep"}, api_event("app_open", profile_id="p-gone")]
+        assert services.collector.ingest(sent).suppressed == 1
+    finally:
+        services.close()
+    assert not any("p-gone" in raw for kind in ("events", "rejected", "suppressed") for _, raw in landed(kind))
+
+    # WHEN the warehouse is built (its singular test assert_reconciliation_balances runs with it)
+    run_build()
+
+    # THEN the reconciliation counts the three suppressed records and balances
+    with duckdb.connect(str(get_settings().warehouse_file), read_only=True) as con:
+        received, accepted, duplicates, rejected, ignored, suppressed = con.execute(
+            "select sum(received_count), sum(accepted_count), sum(duplicate_count), sum(rejected_count),"
+            " sum(ignored_count), sum(suppressed_count) from ingestion_reconciliation").fetchone()
+    assert (received, suppressed) == (4 + 2, 3)
+    assert received == accepted + duplicates + rejected + ignored + suppressed
+    assert (accepted, duplicates, rejected, ignored) == (2, 0, 1, 0)

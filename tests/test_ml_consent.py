@@ -6,6 +6,7 @@ STREAMLOOP_PERSONALIZATION_DEFAULT."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -107,6 +108,24 @@ def test_an_account_is_left_out_of_churn_and_ltv_only_when_none_of_its_profiles_
 
     write_warehouse(warehouse, {"p_declined": False, "p_partner": True, "p_alone": True})
     assert "a1" in _snapshot_accounts(warehouse)
+
+
+def test_the_account_backtest_reads_the_same_consent_filtered_sets_as_training(warehouse, monkeypatch):
+    """benchmarks/backtest_accounts.py trains churn/LTV and the recommender outside `streamloop train`: it
+    must leave out what training leaves out."""
+    import sys
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    sys.modules.pop("backtest_accounts", None)
+    from backtest_accounts import read_service
+
+    write_warehouse(warehouse, {"p_declined": False, "p_partner": True, "p_alone": False})
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table titles as select 't0' as title_id, 'movie' as kind, ['drama'] as genres")
+    accounts, interactions, _ = read_service(str(warehouse))
+    assert set(accounts["account_id"]) == _snapshot_accounts(warehouse) and "a1" not in set(accounts["account_id"])
+    assert set(interactions["profile_id"]) == _interaction_profiles(warehouse)
+    assert "p_declined" not in set(interactions["profile_id"])
 
 
 def test_no_consent_mart_yet_trains_on_everyone_by_default(warehouse):

@@ -388,6 +388,35 @@ def test_same_seed_gives_the_same_lake_whatever_the_number_of_workers(tmp_path, 
     assert _lake_digest(tmp_path / "one") != _lake_digest(tmp_path / "other")
 
 
+def _event_ids(home: Path) -> set[str]:
+    ids = set()
+    for row in _lake_rows(home):
+        try:
+            event_id = orjson.loads(row["raw"]).get("event_id")
+        except (orjson.JSONDecodeError, AttributeError):
+            continue
+        if isinstance(event_id, str):
+            ids.add(event_id)
+    return ids
+
+
+def test_event_ids_depend_on_the_start_date_and_repeat_with_the_same_seed_and_start(tmp_path):
+    # the same seed and start: identical ids (and lake); the same seed, another start: no id in common, so
+    # both runs can land in one lake without breaking the warehouse's unique event_id
+    first = _simulate(tmp_path / "a", profiles=12, days=3, seed=5)
+    _simulate(tmp_path / "b", profiles=12, days=3, seed=5)
+    shifted = _simulate(tmp_path / "c", profiles=12, days=3, seed=5, start_date=date.fromisoformat(START) + timedelta(days=30))
+    ids_a, ids_c = _event_ids(tmp_path / "a"), _event_ids(tmp_path / "c")
+    assert first.records > 0 and len(ids_a) > 0 and len(ids_c) > 0 and shifted.records > 0
+    assert _event_ids(tmp_path / "b") == ids_a and _lake_digest(tmp_path / "b") == _lake_digest(tmp_path / "a")
+    assert ids_a.isdisjoint(ids_c)
+    # and in one lake, the second start's batches land beside the first's instead of replacing them
+    both = tmp_path / "both"
+    _simulate(both, profiles=12, days=3, seed=5)
+    _simulate(both, profiles=12, days=3, seed=5, start_date=date.fromisoformat(START) + timedelta(days=30))
+    assert _event_ids(both) == ids_a | ids_c
+
+
 def test_rerunning_a_seed_overwrites_instead_of_duplicating(tmp_path):
     first = _simulate(tmp_path / "home", profiles=30, days=10, seed=5)
     files = sorted((tmp_path / "home" / "lake").rglob("*.parquet"))

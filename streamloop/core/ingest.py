@@ -19,7 +19,8 @@ id>.json` (no record, no file name: only the batch id and a count), which no rea
 compaction, retention and erasure leave alone. The valid records of an already-landed batch are counted
 as duplicates (they are in the lake), its rejects as rejects again, like a retried request to the collector.
 
-`Landing` (validate, de-duplicate, land a batch) is shared with the public-data importers.
+`Landing` (validate, de-duplicate, land a batch) is shared with the public-data importers, which land
+through `edge_landing` too: the same privacy rules, one place.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +40,7 @@ import orjson
 from streamloop.core.compaction import LakeFiles
 from streamloop.core.contract import validate_catalog_record, validate_event
 from streamloop.core.errors import StreamloopError
-from streamloop.core.lake import Lake, batch_file_name, new_batch_id
+from streamloop.core.lake import SUPPRESSED_RAW, Lake, batch_file_name, new_batch_id
 from streamloop.core.privacy.edge import EdgePrivacy
 from streamloop.core.progress import say
 from streamloop.core.records import record_problems, split_array
@@ -106,6 +108,7 @@ class Screened:
     accepted_records: list[dict] = field(default_factory=list)
     accepted_positions: list[int] = field(default_factory=list)
     rejected_positions: list[int] = field(default_factory=list)
+    suppressed_positions: list[int] = field(default_factory=list)  # landed as `suppressed` rows, text left out
 
 
 class Landing:
@@ -130,7 +133,8 @@ class Landing:
         self._ledger = f"{self.lake.root}/{LEDGER}"
         # (kind, batch file name) of every batch landed: recorded in the ledger, or still a batch-* file
         self._recorded = {key for path in self._files.list(self._ledger) if (key := self._ledger_key(path))}
-        self._landed = self._recorded | {(k, Path(p).name) for k in (kind, "rejected") for p in self.lake.files(k)}
+        self._landed = self._recorded | {(k, Path(p).name) for k in (kind, "rejected", "suppressed")
+                                         for p in self.lake.files(k)}
         self.files_written: list[str] = []
         self.batches_already_landed = 0
 
@@ -146,6 +150,7 @@ class Landing:
             tally.received += 1
             if position in gone:
                 tally.suppressed += 1
+                out.suppressed_positions.append(position)
                 continue
             if parse_error is not None:
                 errors = [parse_error]
@@ -178,7 +183,9 @@ class Landing:
         already = 0
         for kind, raws, reasons, positions in (
                 (self.kind, screened.accepted, None, screened.accepted_positions),
-                ("rejected", screened.rejected, screened.reasons, screened.rejected_positions)):
+                ("rejected", screened.rejected, screened.reasons, screened.rejected_positions),
+                ("suppressed", [SUPPRESSED_RAW] * len(screened.suppressed_positions), None,
+                 screened.suppressed_positions)):
             if not raws:
                 continue
             key = (kind, batch_file_name(batch_id))
@@ -338,10 +345,22 @@ def ingest_paths(paths: list[str], catalog: bool = False, lake: Lake | None = No
     """Validates and lands every record of the given files/folders; see the module docstring.
 
     `store` holds the suppression list (default: the configured online store, opened for the run)."""
-    from streamloop.core.settings import get_settings
 
     kind: Kind = "catalog" if catalog else "events"
     files = expand_paths(paths)
+    with edge_landing(kind, lake, store) as landing:
+        return _ingest_files(files, kind, landing)
+
+
+@contextmanager
+def edge_landing(kind: Kind, lake: Lake | None = None, store: OnlineStore | None = None,
+                 received_at: datetime | None = None) -> Iterator[Landing]:
+    """A `Landing` that applies the edge's privacy rules (EdgePrivacy: the suppression list, context
+    minimization), as the collector does: how `streamloop ingest` and the importers land, so a forgotten
+    person re-enters the lake through none of them. `store` holds the suppression list (default: the
+    configured online store, opened here and closed on exit)."""
+    from streamloop.core.settings import get_settings
+
     settings = get_settings()
     opened = None
     if store is None and kind == "events":  # catalog records name no person: no suppression check
@@ -349,8 +368,7 @@ def ingest_paths(paths: list[str], catalog: bool = False, lake: Lake | None = No
 
         store = opened = get_store(settings)
     try:
-        landing = Landing(kind, lake, privacy=EdgePrivacy.from_settings(settings), store=store)
-        return _ingest_files(files, kind, landing)
+        yield Landing(kind, lake, received_at=received_at, privacy=EdgePrivacy.from_settings(settings), store=store)
     finally:
         if opened is not None:
             opened.close()

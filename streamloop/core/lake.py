@@ -42,16 +42,19 @@ RAW_SCHEMA = pa.schema([
 ])
 REJECTED_SCHEMA = pa.schema(list(RAW_SCHEMA) + [("reason", pa.string())])
 
-KINDS = ("events", "catalog", "rejected", "ignored")
+KINDS = ("events", "catalog", "rejected", "ignored", "suppressed")
 # kinds holding received records, partitioned by received date: what compaction, retention and a privacy
-# deletion go through (the catalog is reference data, small and unpartitioned)
-RECORD_KINDS = ("events", "rejected", "ignored")
+# deletion go through (the catalog is reference data, small and unpartitioned). `suppressed` rows stand for
+# records of forgotten people dropped at the edge: batch, position, time and source, `raw` empty (no
+# personal data), so ingestion_reconciliation can count them.
+RECORD_KINDS = ("events", "rejected", "ignored", "suppressed")
 WITH_REASON = ("rejected", "ignored")  # kinds whose files carry a `reason` column
 # The layout above, defined once: every reader (dbt's sources via var streamloop_lake_globs, the lake sensor,
 # ingest's re-landing check) goes through these. tests/test_warehouse_constants.py checks dbt's copy.
 PARTITION_COLUMN = "received_date"
 LAYOUT = {"events": "events/*/*.parquet", "catalog": "catalog/*.parquet", "rejected": "rejected/*/*.parquet",
-          "ignored": "ignored/*/*.parquet"}
+          "ignored": "ignored/*/*.parquet", "suppressed": "suppressed/*/*.parquet"}
+SUPPRESSED_RAW = ""  # the raw text of a `suppressed` row: nothing of the dropped record is kept
 _PARTITION_RE = re.compile(rf"/{PARTITION_COLUMN}=(\d{{4}}-\d{{2}}-\d{{2}})/")
 
 

@@ -149,7 +149,7 @@ class BufferedLanding(_LakeWriter):
             pending.done.set_result(paths)
 
     def _write(self, taken: list[_Pending]) -> list[str]:
-        from streamloop.core.lake import RAW_SCHEMA, REJECTED_SCHEMA, new_batch_id, raw_table
+        from streamloop.core.lake import RAW_SCHEMA, REJECTED_SCHEMA, WITH_REASON, new_batch_id, raw_table
 
         flush_id = (self._batch_ids or new_batch_id)()
         paths: list[str] = []
@@ -165,10 +165,10 @@ class BufferedLanding(_LakeWriter):
                 "source": [row[0] for row in rows],
                 "raw": [row[2] for row in rows],
             }
-            if kind != "events":
+            if kind in WITH_REASON:
                 columns["reason"] = [row[3] or "" for row in rows]
             offset += len(rows)
-            schema = RAW_SCHEMA if kind == "events" else REJECTED_SCHEMA
+            schema = REJECTED_SCHEMA if kind in WITH_REASON else RAW_SCHEMA
             paths += self.lake.write_table(kind, raw_table(columns, schema))
         return paths
 
@@ -198,6 +198,8 @@ class FirehoseLanding(_LakeWriter):
             if not triples:
                 continue
             if kind not in self.streams:
+                if kind == "suppressed":  # counts only: no stream for them yet (docs/privacy.md, "Not covered yet")
+                    continue
                 raise LandingError(f"no Firehose stream configured for lake kind {kind!r}")
             received_ms = int(received_at.timestamp() * 1000)  # the Glue schema reads epoch milliseconds
             records = []

@@ -1,7 +1,8 @@
 {#- One row per received date: every event record received that day is accepted (the first copy of
     a valid event), a duplicate (a later copy of an accepted event_id), rejected (at the edge or in
-    the warehouse) or ignored (a Segment message acknowledged but not collected), so
-    received_count = accepted_count + duplicate_count + rejected_count + ignored_count. -#}
+    the warehouse), ignored (a Segment message acknowledged but not collected) or suppressed (dropped at
+    the edge: its person asked to be forgotten), so
+    received_count = accepted_count + duplicate_count + rejected_count + ignored_count + suppressed_count. -#}
 
 with warehouse_counts as (
 
@@ -30,6 +31,16 @@ ignored_counts as (
 
 ),
 
+suppressed_counts as (
+
+    select
+        received_date,
+        count(*) as suppressed_count
+    from {{ ref('stg_lake__suppressed') }}
+    group by received_date
+
+),
+
 received_dates as (
 
     select received_date from warehouse_counts
@@ -37,6 +48,8 @@ received_dates as (
     select received_date from edge_counts
     union
     select received_date from ignored_counts
+    union
+    select received_date from suppressed_counts
 
 ),
 
@@ -46,14 +59,16 @@ final as (
         received_dates.received_date,
         coalesce(warehouse_counts.warehouse_received_count, 0)
         + coalesce(edge_counts.rejected_at_edge_count, 0)
-        + coalesce(ignored_counts.ignored_count, 0) as received_count,
+        + coalesce(ignored_counts.ignored_count, 0)
+        + coalesce(suppressed_counts.suppressed_count, 0) as received_count,
         coalesce(warehouse_counts.accepted_count, 0) as accepted_count,
         coalesce(warehouse_counts.duplicate_count, 0) as duplicate_count,
         coalesce(warehouse_counts.rejected_in_warehouse_count, 0)
         + coalesce(edge_counts.rejected_at_edge_count, 0) as rejected_count,
         coalesce(edge_counts.rejected_at_edge_count, 0) as rejected_at_edge_count,
         coalesce(warehouse_counts.rejected_in_warehouse_count, 0) as rejected_in_warehouse_count,
-        coalesce(ignored_counts.ignored_count, 0) as ignored_count
+        coalesce(ignored_counts.ignored_count, 0) as ignored_count,
+        coalesce(suppressed_counts.suppressed_count, 0) as suppressed_count
     from received_dates
     left join warehouse_counts
         on received_dates.received_date = warehouse_counts.received_date
@@ -61,6 +76,8 @@ final as (
         on received_dates.received_date = edge_counts.received_date
     left join ignored_counts
         on received_dates.received_date = ignored_counts.received_date
+    left join suppressed_counts
+        on received_dates.received_date = suppressed_counts.received_date
 
 )
 

@@ -2,8 +2,9 @@
 {{ config(meta={'dagster': {'ref': {'name': 'ingestion_reconciliation'}}}) }}
 -- On every received date, each count of ingestion_reconciliation (kept incrementally, from the ledger's
 -- statuses) equals a recount from the tables downstream of it: records staged plus edge rejects plus
--- ignored messages, rows of the events mart by the day their accepted copy arrived, rows of
--- rejected_events. And received = accepted + duplicates + rejected + ignored. Returns the failing checks.
+-- ignored messages plus suppressed records, rows of the events mart by the day their accepted copy
+-- arrived, rows of rejected_events. And received = accepted + duplicates + rejected + ignored + suppressed.
+-- Returns the failing checks.
 
 with reconciled as (
 
@@ -31,6 +32,14 @@ ignored as (
 
     select received_date, count(*) as record_count
     from {{ ref('stg_lake__ignored') }}
+    group by received_date
+
+),
+
+suppressed as (
+
+    select received_date, count(*) as record_count
+    from {{ ref('stg_lake__suppressed') }}
     group by received_date
 
 ),
@@ -63,6 +72,8 @@ dates as (
     union
     select received_date from ignored
     union
+    select received_date from suppressed
+    union
     select received_date from accepted
     union
     select received_date from rejected
@@ -78,8 +89,9 @@ compared as (
         coalesce(reconciled.duplicate_count, 0) as duplicate_count,
         coalesce(reconciled.rejected_count, 0) as rejected_count,
         coalesce(reconciled.ignored_count, 0) as ignored_count,
+        coalesce(reconciled.suppressed_count, 0) as suppressed_count,
         coalesce(staged.record_count, 0) + coalesce(edge_rejected.record_count, 0)
-        + coalesce(ignored.record_count, 0) as recounted_received,
+        + coalesce(ignored.record_count, 0) + coalesce(suppressed.record_count, 0) as recounted_received,
         coalesce(accepted.event_count, 0) as recounted_accepted,
         coalesce(rejected.record_count, 0) as recounted_rejected
     from dates
@@ -87,6 +99,7 @@ compared as (
     left join staged on dates.received_date = staged.received_date
     left join edge_rejected on dates.received_date = edge_rejected.received_date
     left join ignored on dates.received_date = ignored.received_date
+    left join suppressed on dates.received_date = suppressed.received_date
     left join accepted on dates.received_date = accepted.received_date
     left join rejected on dates.received_date = rejected.received_date
 
@@ -94,7 +107,7 @@ compared as (
 
 failing as (
 
-    select received_date, 'received vs records staged, rejected at the edge and ignored' as failing_check
+    select received_date, 'received vs records staged, rejected at the edge, ignored and suppressed' as failing_check
     from compared
     where received_count <> recounted_received
     union all
@@ -106,9 +119,9 @@ failing as (
     from compared
     where rejected_count <> recounted_rejected
     union all
-    select received_date, 'received vs accepted + duplicates + rejected + ignored' as failing_check
+    select received_date, 'received vs accepted + duplicates + rejected + ignored + suppressed' as failing_check
     from compared
-    where received_count <> accepted_count + duplicate_count + rejected_count + ignored_count
+    where received_count <> accepted_count + duplicate_count + rejected_count + ignored_count + suppressed_count
 
 )
 

@@ -3,15 +3,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 import orjson
 
-from streamloop.core.ingest import PROGRESS_EVERY, Landing, Tally, content_sha1
+from streamloop.core.ingest import PROGRESS_EVERY, Landing, Tally, content_sha1, edge_landing
 from streamloop.core.lake import Lake, new_batch_id
 from streamloop.core.progress import say
+from streamloop.core.store.base import OnlineStore
 
 # A title's maturity rating when the source has none: the middle of the scale, so kids profiles
 # never see unrated content while adult profiles see everything.
@@ -78,18 +81,29 @@ class ImportRun:
     A batch id is built from the dataset, the input files' fingerprint and the batch's key, so
     re-importing the same files lands nothing new (see streamloop.core.ingest.Landing).
     Duplicate ids are detected within a batch; the mappings produce unique ids by construction.
+    Events land through the edge's privacy rules (`edge_landing`): a forgotten person's events are
+    suppressed (counted, never landed), personal context minimized. Use it as a context manager: it
+    closes the online store it opened for the suppression list.
     """
 
-    def __init__(self, dataset: str, source_fingerprint: str, lake: Lake | None = None):
+    def __init__(self, dataset: str, source_fingerprint: str, lake: Lake | None = None,
+                 store: OnlineStore | None = None):
         self.dataset = dataset
         self.source = f"import:{dataset}"
         self.fingerprint = source_fingerprint
-        self.events = Landing("events", lake)
+        self._exit = ExitStack()
+        self.events = self._exit.enter_context(edge_landing("events", lake, store))
         self.catalog = Landing("catalog", self.events.lake, received_at=self.events.received_at)
         self.event_tally = Tally()
         self.catalog_tally = Tally()
         self.event_types: Counter = Counter()
         self._next_report = PROGRESS_EVERY
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._exit.close()
 
     def _batch_id(self, kind: str, key: str) -> str:
         return new_batch_id("import", self.dataset, self.fingerprint, kind, key)

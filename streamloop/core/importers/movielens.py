@@ -38,6 +38,7 @@ from streamloop.core.importers.common import (
 )
 from streamloop.core.lake import Lake
 from streamloop.core.progress import step
+from streamloop.core.store.base import OnlineStore
 
 RUNTIME_S = 6000          # MovieLens has no runtimes; 100 minutes is a typical feature film
 LIKE_AT = 4.0             # rating >= 4 → rating event +1
@@ -213,32 +214,32 @@ def rating_events(chunk: pd.DataFrame) -> list[dict]:
 
 # -- the command -----------------------------------------------------------------------------------
 
-def import_movielens(path: str | Path, lake: Lake | None = None) -> ImportSummary:
+def import_movielens(path: str | Path, lake: Lake | None = None, store: OnlineStore | None = None) -> ImportSummary:
     """Maps a MovieLens folder to contract events and catalog records and lands them in the lake."""
     root = Path(path)
     if not root.is_dir():
         raise StreamloopError(f"{path}: not a folder (give the unzipped MovieLens folder)")
     layout = detect_layout(root)
-    run = ImportRun("movielens", fingerprint([layout.ratings, layout.movies]), lake)
+    with ImportRun("movielens", fingerprint([layout.ratings, layout.movies]), lake, store) as run:
 
-    with step(f"movielens catalog ({layout.name})"):
-        movies = read_movies(layout)
-        run.land_catalog(catalog_records(movies))
+        with step(f"movielens catalog ({layout.name})"):
+            movies = read_movies(layout)
+            run.land_catalog(catalog_records(movies))
 
-    ratings = unclear = users = 0
-    with step(f"movielens ratings ({layout.name})"):
-        for chunk_no, chunk in enumerate(rating_chunks(layout)):
-            ratings += len(chunk)
-            users += chunk["user_id"].nunique()
-            unclear += int((rating_value(chunk["rating"].to_numpy()) == 0).sum())
-            run.land_events(rating_events(chunk), batch_key=f"ratings-{chunk_no}")
+        ratings = unclear = users = 0
+        with step(f"movielens ratings ({layout.name})"):
+            for chunk_no, chunk in enumerate(rating_chunks(layout)):
+                ratings += len(chunk)
+                users += chunk["user_id"].nunique()
+                unclear += int((rating_value(chunk["rating"].to_numpy()) == 0).sum())
+                run.land_events(rating_events(chunk), batch_key=f"ratings-{chunk_no}")
 
-    notes = [
-        f"ratings between {DISLIKE_AT:g} and {LIKE_AT:g} (exclusive) give no rating event: {unclear:,}",
-        f"runtimes are unknown: every title gets {RUNTIME_S} s; each rating follows a play watched to the end",
-        "no subscriptions or payments: churn and LTV models cannot be trained on this data",
-    ]
-    if layout.tags is not None:
-        notes.append("tags.csv is not imported: the contract has no event for free-text tags")
-    facts = {"ratings": ratings, "users": users, "movies": len(movies)}
-    return run.summary(root, facts, notes)
+        notes = [
+            f"ratings between {DISLIKE_AT:g} and {LIKE_AT:g} (exclusive) give no rating event: {unclear:,}",
+            f"runtimes are unknown: every title gets {RUNTIME_S} s; each rating follows a play watched to the end",
+            "no subscriptions or payments: churn and LTV models cannot be trained on this data",
+        ]
+        if layout.tags is not None:
+            notes.append("tags.csv is not imported: the contract has no event for free-text tags")
+        facts = {"ratings": ratings, "users": users, "movies": len(movies)}
+        return run.summary(root, facts, notes)

@@ -34,6 +34,7 @@ from streamloop.core.importers.common import (
 from streamloop.core.ingest import expand_paths, iter_candidates
 from streamloop.core.lake import Lake
 from streamloop.core.progress import step
+from streamloop.core.store.base import OnlineStore
 
 # Sparkify logs carry no prices; these are stand-ins so revenue features have a scale (documented).
 PAID_PLAN = {"plan": "paid", "price_cents": 999}
@@ -246,7 +247,7 @@ class _Mapper:
         return [start, *beats, end]
 
 
-def import_sparkify(path: str | Path, lake: Lake | None = None) -> ImportSummary:
+def import_sparkify(path: str | Path, lake: Lake | None = None, store: OnlineStore | None = None) -> ImportSummary:
     """Maps Sparkify log files (a file or a folder of them) to contract events and songs to catalog records."""
     source = Path(path)
     if not source.exists():
@@ -255,24 +256,24 @@ def import_sparkify(path: str | Path, lake: Lake | None = None) -> ImportSummary
         files, records, unusable = read_logs(source)
     if not records and not unusable:
         raise StreamloopError(f"{path}: no Sparkify records found")
-    run = ImportRun("sparkify", fingerprint(files), lake)
+    with ImportRun("sparkify", fingerprint(files), lake, store) as run:
 
-    with step("sparkify: mapping and landing events"):
-        mapper = _Mapper(records)
-        times = np.array([r.at_us for r in records], dtype="int64")
-        offsets = [iso_from_epoch_us(times + k) for k in range(3)]
-        for index, rec in enumerate(records):
-            mapper.map(rec, [offsets[k][index] for k in range(3)])
-        for file in files:
-            run.land_events(mapper.events.get(file.name, []), batch_key=file.name,
-                            source_rejects=unusable.get(file.name, []))
-        run.land_catalog(list(mapper.songs.values()))
+        with step("sparkify: mapping and landing events"):
+            mapper = _Mapper(records)
+            times = np.array([r.at_us for r in records], dtype="int64")
+            offsets = [iso_from_epoch_us(times + k) for k in range(3)]
+            for index, rec in enumerate(records):
+                mapper.map(rec, [offsets[k][index] for k in range(3)])
+            for file in files:
+                run.land_events(mapper.events.get(file.name, []), batch_key=file.name,
+                                source_rejects=unusable.get(file.name, []))
+            run.land_catalog(list(mapper.songs.values()))
 
-    notes = [f"price of the paid level is a stand-in: {PAID_PLAN['price_cents']} {CURRENCY} cents (logs have none)",
-             "songs are catalog titles of kind 'movie' with genre 'music' (the contract has no song kind)"]
-    if mapper.dropped:
-        notes.append("pages with no contract event, not imported: "
-                     + ", ".join(f"{page} {n:,}" for page, n in mapper.dropped.most_common()))
-    facts = {"log records": len(records) + sum(map(len, unusable.values())), "users": len(mapper.users_seen),
-             "songs": len(mapper.songs), "files": len(files)}
-    return run.summary(source, facts, notes)
+        notes = [f"price of the paid level is a stand-in: {PAID_PLAN['price_cents']} {CURRENCY} cents (logs have none)",
+                 "songs are catalog titles of kind 'movie' with genre 'music' (the contract has no song kind)"]
+        if mapper.dropped:
+            notes.append("pages with no contract event, not imported: "
+                         + ", ".join(f"{page} {n:,}" for page, n in mapper.dropped.most_common()))
+        facts = {"log records": len(records) + sum(map(len, unusable.values())), "users": len(mapper.users_seen),
+                 "songs": len(mapper.songs), "files": len(files)}
+        return run.summary(source, facts, notes)

@@ -37,6 +37,7 @@ class Erasure:
     rows: int
     event_ids: set[str] = field(default_factory=set)
     unreached: str | None = None
+    residue: str | None = None  # why deleted bytes may still be in the store's files (SQLite), else None
 
 
 class Eraser(Protocol):
@@ -118,6 +119,11 @@ def record_names(raw: str | bytes | None, ids: frozenset[str], needles: tuple[by
 
 def needles_of(ids: Iterable[str]) -> tuple[bytes, ...]:
     return tuple(orjson.dumps(i) for i in ids)
+
+
+def _byte_needles(ids: Iterable[str]) -> list[bytes]:
+    """What a scan of a SQLite file's raw bytes looks for: the bare ids (columns hold them undelimited)."""
+    return [i.encode() for i in sorted(ids)]
 
 
 # -- the raw lake -----------------------------------------------------------------------------------
@@ -306,9 +312,8 @@ class OnlineStoreEraser:
         items = self._items(ids)
         seen = {("seen", e) for e in event_ids}
         present = set(self.store.get_many("seen", [e for _, e in seen])) if seen else set()
-        for ns, key in items | {("seen", e) for e in present}:
-            self.store.delete(ns, key)
-        return Erasure(self.name, len(items) + len(present))
+        residue = self.store.erase(sorted(items | {("seen", e) for e in present}), _byte_needles(ids))
+        return Erasure(self.name, len(items) + len(present), residue=residue)
 
     def count(self, ids: frozenset[str]) -> int:
         return len(self._items(ids))
@@ -352,16 +357,20 @@ class SQLiteFileEraser:
     In a Lambda execution environment a local file is that environment's own copy (under /tmp): the rows
     are deleted from it, but the store is reported unreached, since every other environment keeps its own."""
 
-    def __init__(self, name: str, path: Path):
+    def __init__(self, name: str, path: Path, busy_timeout_s: float = 30.0):
         self.name = name
         self.path = Path(path)
+        self.busy_timeout_s = busy_timeout_s  # how long a write or the WAL checkpoint waits for other connections
 
-    def _run(self, ids: frozenset[str], delete: bool) -> int:
+    def _run(self, ids: frozenset[str], delete: bool) -> tuple[int, str | None]:
+        """(rows naming an id, why deleted bytes may remain on disk or None)."""
         import sqlite3
 
+        from streamloop.core.sqlite_scrub import scrub, secure
+
         if not self.path.exists():
-            return 0
-        con = sqlite3.connect(self.path, timeout=30)
+            return 0, None
+        con = secure(sqlite3.connect(self.path, timeout=self.busy_timeout_s))
         try:
             total = 0
             tables = [r[0] for r in con.execute("select name from sqlite_master where type = 'table'")]
@@ -382,20 +391,21 @@ class SQLiteFileEraser:
                 if delete:
                     con.execute(f'delete from "{table}" where {where}', params)
             con.commit()
-            return total
+            # even with nothing deleted now: an earlier forget's checkpoint may have been blocked
+            return total, scrub(con, self.path, _byte_needles(ids)) if delete else None
         finally:
             con.close()
 
     def erase(self, ids: frozenset[str], event_ids: frozenset[str]) -> Erasure:
-        rows = self._run(ids, delete=True)
+        rows, residue = self._run(ids, delete=True)
         if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # set by the Lambda runtime
-            return Erasure(self.name, rows, unreached=(
+            return Erasure(self.name, rows, residue=residue, unreached=(
                 f"{self.path} is a file of this Lambda execution environment; the function's other "
                 "environments keep their own copies"))
-        return Erasure(self.name, rows)
+        return Erasure(self.name, rows, residue=residue)
 
     def count(self, ids: frozenset[str]) -> int:
-        return self._run(ids, delete=False)
+        return self._run(ids, delete=False)[0]
 
 
 class ParquetFileEraser:

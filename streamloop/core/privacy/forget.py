@@ -30,19 +30,22 @@ class ForgetReport:
     stores: dict[str, int] = field(default_factory=dict)
     remaining: dict[str, int] = field(default_factory=dict)
     unreached: dict[str, str] = field(default_factory=dict)  # store -> why this process could not erase it
+    residue: dict[str, str] = field(default_factory=dict)  # store -> why deleted bytes may still be on its disk
     suppressed_ids: int = 0
     backups_retained_days: int = 0
     seconds: float = 0.0
 
     @property
     def complete(self) -> bool:
-        """Every store erased: nothing left anywhere, and no store this process could not reach."""
-        return not any(self.remaining.values()) and not self.unreached
+        """Every store erased: nothing left anywhere (rows, nor deleted bytes in a store's files), and no store
+        this process could not reach."""
+        return not any(self.remaining.values()) and not self.unreached and not self.residue
 
     def problems(self) -> str:
         """Why the deletion is incomplete, in one line ('' when complete)."""
         parts = [f"{store}: {rows} row(s) still found" for store, rows in self.remaining.items() if rows]
         parts += [f"{store} not erased ({reason})" for store, reason in self.unreached.items()]
+        parts += [f"{store}: deleted bytes may remain ({reason})" for store, reason in self.residue.items()]
         return "; ".join(parts)
 
     def to_json(self) -> dict:
@@ -81,6 +84,8 @@ def forget(subject: Subject, settings: Settings, erasers: list[Eraser] | None = 
         report.stores[eraser.name] = report.stores.get(eraser.name, 0) + erasure.rows
         if erasure.unreached:
             report.unreached[eraser.name] = erasure.unreached
+        if erasure.residue:
+            report.residue[eraser.name] = erasure.residue
     # a store that could not be reached cannot be counted either: it is in `unreached`, never "0 remaining"
     report.remaining = {eraser.name: eraser.count(ids) for eraser in erasers if eraser.name not in report.unreached}
     if report.stores.get("warehouse"):

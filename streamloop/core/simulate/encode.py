@@ -7,6 +7,7 @@ random generator, so a chunk costs a few microseconds per event and is reproduci
 """
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -78,8 +79,20 @@ class Delivery:
     malformed: int = 0
 
 
+def id_mask(namespace: str) -> np.ndarray:
+    """16 bytes every event id of a run is XORed with: runs in different namespaces (the same seed, another
+    start date) share their random draws but never their ids; the same namespace gives the same ids."""
+    return np.frombuffer(hashlib.blake2b(namespace.encode(), digest_size=16).digest(), dtype=np.uint8)
+
+
+def _ids(rng: np.random.Generator, n: int, mask: np.ndarray) -> str:
+    """n event ids of 32 hex characters, concatenated: random bytes XOR the run's id mask."""
+    draws = np.frombuffer(rng.bytes(16 * n), dtype=np.uint8).reshape(n, 16)
+    return (draws ^ mask).tobytes().hex()
+
+
 def deliver(buffer: EventBuffer, rng: np.random.Generator, *, late_rate: float, duplicate_rate: float,
-            malformed_rate: float, latest_receipt_ms: int) -> Delivery:
+            malformed_rate: float, latest_receipt_ms: int, id_namespace: str = "") -> Delivery:
     """Encodes the buffer's events and draws how each was delivered.
 
     Receipt is a few seconds after occurrence; late events arrive 1–5 days later, but not after
@@ -96,7 +109,8 @@ def deliver(buffer: EventBuffer, rng: np.random.Generator, *, late_rate: float, 
     local = times + np.asarray(buffer.zone_seconds, dtype=np.int64)[zones] * 1000
     stamps = np.datetime_as_string(local.astype("datetime64[ms]"), unit="ms").tolist()
     suffixes = buffer.zone_suffixes
-    ids = rng.bytes(16 * n).hex()
+    mask = id_mask(id_namespace)
+    ids = _ids(rng, n, mask)
     raws = [
         f'{{"event_id":"{ids[32 * i:32 * i + 32]}","event_type":"{event_type}","occurred_at":"{stamp}{suffixes[zone]}",'
         f'{envelope},"properties":{props},"schema_version":1}}'
@@ -118,7 +132,7 @@ def deliver(buffer: EventBuffer, rng: np.random.Generator, *, late_rate: float, 
     malformed_count = int(rng.binomial(n, malformed_rate))
     sources = rng.integers(0, n, malformed_count)
     kinds = rng.integers(0, len(MALFORMED_KINDS), malformed_count)
-    new_ids = rng.bytes(16 * malformed_count).hex()
+    new_ids = _ids(rng, malformed_count, mask)
     malformed = [corrupt(raws[s], MALFORMED_KINDS[k], new_ids[32 * j:32 * j + 32])
                  for j, (s, k) in enumerate(zip(sources.tolist(), kinds.tolist()))]
     out.malformed = malformed_count

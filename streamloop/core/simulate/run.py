@@ -79,6 +79,13 @@ def build_world(config: SimulationConfig) -> tuple[Catalog, Population]:
     return catalog, build_population(config.profiles, config.days, catalog, rng)
 
 
+def _namespace(config: SimulationConfig) -> str:
+    """What event ids and event batch ids are unique within: the seed AND the start date, so two runs with
+    the same seed and different starts can land in one lake (no shared event id); the same seed and start
+    always give the same ids."""
+    return f"{config.seed}:{config.start_date.isoformat()}"
+
+
 def _start_ms(config: SimulationConfig) -> int:
     start = config.start_date
     return int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp() * 1000)
@@ -115,7 +122,7 @@ def simulate_shard(config: SimulationConfig, lake_root: str, shard: int, shards:
             simulator.simulate_day(day)
         delivered = deliver(simulator.buffer, delivery_rng, late_rate=config.late_rate,
                             duplicate_rate=config.duplicate_rate, malformed_rate=config.malformed_rate,
-                            latest_receipt_ms=start_ms + config.days * DAY_MS)
+                            latest_receipt_ms=start_ms + config.days * DAY_MS, id_namespace=_namespace(config))
         simulator.buffer.clear()
         summary.events_by_type.update(delivered.events_by_type)
         summary.late += delivered.late
@@ -135,7 +142,7 @@ def simulate_shard(config: SimulationConfig, lake_root: str, shard: int, shards:
                 received = [ms for ms, k in zip(received, keep.tolist()) if k]
             else:
                 carried_raws, carried_received = [], []
-        lake.write_table("events", _table(new_batch_id("sim", str(config.seed), f"{shard}-{chunk}"), raws, received))
+        lake.write_table("events", _table(new_batch_id("sim", _namespace(config), f"{shard}-{chunk}"), raws, received))
         say(f"  shard {shard + 1}/{shards}, days {first + 1}–{last}: {len(raws):,} records")
     return summary
 

@@ -73,6 +73,14 @@ class OnlineStore(ABC):
         A full scan: used by privacy deletions (streamloop.core.privacy), never on a request path."""
         raise NotImplementedError(f"{type(self).__name__} cannot search its items")
 
+    def erase(self, items: Iterable[tuple[str, str]], needles: Iterable[bytes]) -> str | None:
+        """Deletes (ns, key) items for a privacy deletion so their bytes cannot be recovered from the store's
+        files. Returns None, or why deleted bytes may still be on disk (one line). Managed backends
+        (DynamoDB) own their disks: a plain delete is all a client can do."""
+        for ns, key in items:
+            self.delete(ns, key)
+        return None
+
     def put(self, ns: str, key: str, value: Value) -> None:
         self.put_many(ns, {key: value})
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import orjson
 
+from streamloop.core.sqlite_scrub import scrub, secure
 from streamloop.core.store.base import EXPIRING_NAMESPACES, OnlineStore, StoreError, Updater, Value
 from streamloop.core.store.generations import is_key_of
 
@@ -190,6 +191,24 @@ class SQLiteStore(OnlineStore):
 
     def delete(self, ns: str, key: str) -> None:
         self._transaction(lambda con: con.execute("delete from kv where ns = ? and key = ?", (ns, key)))
+
+    def erase(self, items: Iterable[tuple[str, str]], needles: Iterable[bytes]) -> str | None:
+        # a connection of its own: secure_delete is per connection, and the request paths' connections keep
+        # the cheaper default (streamloop.core.sqlite_scrub says what each step removes)
+        con = secure(sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout_s))
+        try:
+            con.execute("begin immediate")
+            try:
+                con.executemany("delete from kv where ns = ? and key = ?", list(items))
+            except BaseException:
+                con.execute("rollback")
+                raise
+            con.execute("commit")
+            return scrub(con, self.path, needles)
+        except sqlite3.Error as exc:
+            raise StoreError(f"online store erase failed: {exc}") from exc
+        finally:
+            con.close()
 
     def delete_prefix(self, ns: str, prefix: str) -> int:
         if not prefix:
