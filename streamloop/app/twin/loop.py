@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from streamloop.core import clock
+from streamloop.core.errors import StreamloopError
 from streamloop.core.experiments import load_experiments
 from streamloop.core.lake import Lake, new_batch_id
 from streamloop.core.simulate.behaviour import HouseholdSimulator, Knobs
@@ -94,8 +95,9 @@ class LoopResult:
         t = self.totals()
         return "\n".join([
             f"closed loop: {len(self.days)} days in {self.seconds:.0f}s",
-            f"  retention {t['retention']:.1%}, watch {t['watch_minutes']:,.0f} min, plays {t['plays']:,.0f}, "
-            f"messages {t['messages_sent']:,.0f}, unsubscribes {t['unsubscribes']:,.0f}, revenue {t['revenue']:,.2f}",
+            (f"  retention {t['retention']:.1%}, watch {t['watch_minutes']:,.0f} min, plays {t['plays']:,.0f}, "
+             f"messages {t['messages_sent']:,.0f}, unsubscribes {t['unsubscribes']:,.0f}, "
+             f"revenue {t['revenue']:,.2f}"),
             *[f"  note: {n}" for n in self.notes],
         ])
 
@@ -206,20 +208,19 @@ class TwinLoop:
             if today:  # one batch per day: batch ids never collide across days
                 lake.write_table("events", _table(new_batch_id("twin", str(config.seed), f"day-{day}"),
                                                   [r for _, r in today], [ms for ms, _ in today]))
-            due = lambda every: every and (day + 1) % every == 0  # noqa: E731 - reads as the schedule
-            if due(self.schedule.build_every):
+            if _due(self.schedule.build_every, day):
                 from streamloop.app.build import run_build
 
                 run_build()
                 built = True
                 metrics.product.append("build")
-            if built and due(self.schedule.train_every):
+            if built and _due(self.schedule.train_every, day):
                 trained = self._train(result, day) or trained
                 metrics.product.append("train")
                 if trained:
                     home = ProductHome(settings, catalog, population, self.experiments_dir, self.row_order)
                     self.knobs.home_rows = home
-            if trained and due(self.schedule.campaigns_every):
+            if trained and _due(self.schedule.campaigns_every, day):
                 metrics.messages_sent += self._campaigns(settings, lake, sim, profile_index, reacted, day_end)
                 metrics.product.append("campaigns")
             if home is not None:
@@ -258,7 +259,7 @@ class TwinLoop:
 
         try:
             summary = run_training(None)
-        except Exception as exc:  # a model that cannot train yet (too few labels) keeps the loop going
+        except StreamloopError as exc:  # a model that cannot train yet (too few labels) keeps the loop going
             result.notes.append(f"day {day + 1}: training did not finish: {str(exc).splitlines()[0]}")
             return False
         return bool(summary.published)
@@ -299,6 +300,11 @@ class TwinLoop:
             at_ms = int(datetime.fromisoformat(str(at_text)).timestamp() * 1000)
             sim.react_to_message(profile_index[profile_id], campaign_id, message_id, channel, at_ms)
         return sent
+
+
+def _due(every: int, day: int) -> bool:
+    """Batch work runs at the end of every `every`-th day (never when 0)."""
+    return bool(every) and (day + 1) % every == 0
 
 
 def _audience(campaign_set, campaign_id: str) -> str:

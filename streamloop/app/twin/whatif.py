@@ -62,8 +62,8 @@ class WhatIfReport:
 
     def render(self) -> str:
         seeds = sorted(self.arms["baseline"].runs)
-        lines = [f"what-if {self.scenario.name}: {len(seeds)} seeds {seeds}, "
-                 f"{self.scenario.population.profiles} profiles × {self.scenario.population.days} days"]
+        pop = self.scenario.population
+        lines = [f"what-if {self.scenario.name}: {len(seeds)} seeds {seeds}, {pop.profiles} profiles × {pop.days} days"]
         base = {o: _mean([r.totals()[o] for r in self.arms["baseline"].runs.values()]) for o in OUTCOMES}
         lines.append("  baseline: " + ", ".join(f"{o} {_fmt(base[o])}" for o in OUTCOMES))
         for arm, by in self.differences.items():
