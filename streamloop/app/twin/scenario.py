@@ -48,12 +48,19 @@ class Serving(_Strict):
                                                           "bandit off); applies once the product serves pages")
 
 
+class Behaviour(_Strict):
+    """Behaviour parameters a scenario may set (a sensitivity check, or an injected known effect)."""
+
+    price_elasticity: float | None = Field(None, ge=0, description="churn hazard × (price / list) ** this")
+
+
 class Changes(_Strict):
     prices: dict[Literal["basic", "standard", "premium"], int] = Field(
         default_factory=dict, description="plan -> monthly price in cents")
     withdraw_share: float = Field(0.0, ge=0, le=0.9, description="share of titles made unavailable everywhere")
     campaigns: Campaigns = Field(default_factory=Campaigns)
     serving: Serving = Field(default_factory=Serving)
+    behaviour: Behaviour = Field(default_factory=Behaviour)
 
     def over(self, base: Changes) -> Changes:
         """These changes on top of `base` (dicts merge, this side wins)."""
@@ -65,7 +72,9 @@ class Changes(_Strict):
                                                    **self.campaigns.churn_top_percent},
                                 message_lift={**base.campaigns.message_lift, **self.campaigns.message_lift}),
             serving=Serving(allocation={**base.serving.allocation, **self.serving.allocation},
-                            row_order=self.serving.row_order or base.serving.row_order))
+                            row_order=self.serving.row_order or base.serving.row_order),
+            behaviour=Behaviour(price_elasticity=self.behaviour.price_elasticity
+                                if self.behaviour.price_elasticity is not None else base.behaviour.price_elasticity))
 
     def price_tuple(self) -> tuple[int, ...] | None:
         if not self.prices:

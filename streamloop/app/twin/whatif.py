@@ -115,7 +115,9 @@ def run_arm(scenario: Scenario, arm: str, seed: int, home: Path, progress=None) 
         pop = scenario.population
         config = SimulationConfig(profiles=pop.profiles, days=pop.days, seed=seed, start_date=pop.start, workers=1)
         lift = {"*": behaviour.WINBACK_CLICK_LIFT, **changes.campaigns.message_lift}
-        knobs = Knobs(prices=changes.price_tuple(), message_lift=lift)
+        elasticity = changes.behaviour.price_elasticity
+        knobs = Knobs(prices=changes.price_tuple(), message_lift=lift,
+                      price_elasticity=behaviour.PRICE_ELASTICITY if elasticity is None else elasticity)
         s = scenario.schedule
         loop = TwinLoop(config, Schedule(s.build_every, s.train_every, s.campaigns_every), knobs,
                         experiments_dir=experiments_for(changes, home / "experiments"),

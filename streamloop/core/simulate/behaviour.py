@@ -81,12 +81,14 @@ class Knobs:
     home_rows:       the product's home page for (profile, account, day) as [(row_id, [item index…])], or
                      None to fall back to the simulator's own rows; None = always the simulator's rows
     message_lift:    latent-engagement lift of a clicked product message, by campaign id ("*" = any)
+    price_elasticity: how the churn hazard answers a price away from the list price (PRICE_ELASTICITY)
     """
 
     prices: tuple[int, ...] | None = None
     own_messages: bool = True
     home_rows: HomeRows | None = None
     message_lift: dict[str, float] = field(default_factory=lambda: {"*": WINBACK_CLICK_LIFT})
+    price_elasticity: float = PRICE_ELASTICITY
 
 
 def price(plan: int, knobs: Knobs | None = None) -> int:
@@ -769,7 +771,7 @@ class HouseholdSimulator:
         pop, account = self.population, self.state[a]
         hazard = 0.03 * _PRICE_WEIGHT[account.plan] * idleness(account.plan, recent)
         if self.knobs.prices is not None:  # dearer than the list price: the same idleness weighs more
-            hazard *= (price(account.plan, self.knobs) / PLANS[account.plan][1]) ** PRICE_ELASTICITY
+            hazard *= (price(account.plan, self.knobs) / PLANS[account.plan][1]) ** self.knobs.price_elasticity
         if account.watch_slow > 10.0 and recent < 0.5 * account.watch_slow:
             hazard *= 2.0  # a sharp drop from its own habit
         profiles = [p for p in pop.account_profiles[a] if pop.created_day[p] <= day]
