@@ -35,6 +35,18 @@ ASSUMPTIONS = (
 )
 
 
+def assumptions(scenario: Scenario) -> list[tuple[str, str, str]]:
+    """ASSUMPTIONS, with the parameters this scenario sets marked as such."""
+    setting = [name for name in ("baseline", *scenario.arms)
+               if scenario.arm(name).behaviour.price_elasticity is not None]
+    out = []
+    for parameter, meaning, source in ASSUMPTIONS:
+        if parameter == "PRICE_ELASTICITY" and setting:
+            source = f"set by the scenario in {', '.join(setting)}; default {behaviour.PRICE_ELASTICITY} elsewhere"
+        out.append((parameter, meaning, source))
+    return out
+
+
 @dataclass
 class ArmResult:
     name: str
@@ -56,7 +68,7 @@ class WhatIfReport:
             "seeds": sorted(self.arms["baseline"].runs),
             "baseline": {o: _mean([r.totals()[o] for r in self.arms["baseline"].runs.values()]) for o in OUTCOMES},
             "arms": {arm: {o: diff(d) for o, d in by.items()} for arm, by in self.differences.items()},
-            "assumptions": [{"parameter": p, "meaning": m, "source": s} for p, m, s in ASSUMPTIONS],
+            "assumptions": [{"parameter": p, "meaning": m, "source": s} for p, m, s in assumptions(self.scenario)],
             "report": str(self.report_path) if self.report_path else None,
         }
 
@@ -71,7 +83,8 @@ class WhatIfReport:
             for o, d in by.items():
                 lines.append(f"    {o:<14} {_fmt(d.estimate):>10} [{_fmt(d.low)}, {_fmt(d.high)}]"
                              + (f"  {d.relative:+.1%}" if not math.isnan(d.relative) else ""))
-        lines.append("  behaviour parameters: all defaults, none fitted (docs/twin.md)")
+        lines.append("  behaviour parameters: defaults chosen by hand, none fitted to a warehouse (docs/twin.md):")
+        lines += [f"    {p}: {src}" for p, _, src in assumptions(self.scenario)]
         if self.report_path:
             lines.append(f"  report: {self.report_path}")
         return "\n".join(lines)
@@ -195,8 +208,8 @@ def render_html(report: WhatIfReport) -> str:
             rows.append(f"<tr><td>{html.escape(arm)}</td><td>{o}</td><td>{_fmt(d.estimate)}</td>"
                         f"<td>[{_fmt(d.low)}, {_fmt(d.high)}]</td>"
                         f"<td>{'' if math.isnan(d.relative) else f'{d.relative:+.2%}'}</td></tr>")
-    assumptions = "".join(f"<tr><td><code>{p}</code></td><td>{html.escape(m)}</td><td>{s}</td></tr>"
-                          for p, m, s in ASSUMPTIONS)
+    assumed = "".join(f"<tr><td><code>{p}</code></td><td>{html.escape(m)}</td><td>{s}</td></tr>"
+                          for p, m, s in assumptions(report.scenario))
     s = report.scenario
     seeds = sorted(report.arms["baseline"].runs)
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>what-if {html.escape(s.name)}</title>
@@ -211,6 +224,6 @@ def render_html(report: WhatIfReport) -> str:
 <h2>What the simulator assumes</h2>
 <p>Every behaviour parameter below is a default chosen by hand; none was fitted to a real warehouse. The
 differences above are what the product would do <em>if</em> households behaved this way.</p>
-<table><tr><th>parameter</th><th>meaning</th><th>source</th></tr>{assumptions}</table>
+<table><tr><th>parameter</th><th>meaning</th><th>source</th></tr>{assumed}</table>
 </body></html>
 """
