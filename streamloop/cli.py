@@ -266,15 +266,25 @@ def demo(profiles, days, seed):
 @click.option("--train-every", type=int, default=14, show_default=True, help="days between retrains (0 = never)")
 @click.option("--campaigns-every", type=int, default=7, show_default=True,
               help="days between campaign runs (0 = never; the simulator then sends its own messages)")
+@click.option("--fit-from", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="fit engagement level and churn by plan to this built warehouse (DuckDB file) first")
 @click.option("--json", "as_json", is_flag=True, help="print the daily metrics as JSON")
-def loop(profiles, days, seed, start_date, build_every, train_every, campaigns_every, as_json):
+def loop(profiles, days, seed, start_date, build_every, train_every, campaigns_every, fit_from, as_json):
     """Closed loop in STREAMLOOP_HOME: simulated households live against the product, day by day."""
     from streamloop.app.twin.loop import Schedule, TwinLoop
     from streamloop.core.progress import say
     from streamloop.core.simulate import SimulationConfig
 
     config = SimulationConfig(profiles=profiles, days=days, seed=seed, start_date=start_date, workers=1)
-    result = TwinLoop(config, Schedule(build_every, train_every, campaigns_every), progress=say).run()
+    knobs = None
+    if fit_from:
+        from streamloop.app.twin.fit import fit_knobs
+
+        fit = fit_knobs(fit_from, config)
+        knobs = fit.knobs
+        for parameter, _, source in fit.describe():
+            say(f"{parameter}: {source}")
+    result = TwinLoop(config, Schedule(build_every, train_every, campaigns_every), knobs, progress=say).run()
     click.echo(json.dumps(result.to_json(), indent=2) if as_json else result.render())
 
 
@@ -283,8 +293,10 @@ def loop(profiles, days, seed, start_date, build_every, train_every, campaigns_e
 @click.option("--seeds", type=int, default=None, help="run seeds 1..N (default: the scenario's seeds)")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="where arms' homes and the report go; default STREAMLOOP_HOME/whatif/<scenario>")
+@click.option("--fit-from", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="fit engagement level and churn by plan to this built warehouse (DuckDB file) first")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
-def whatif(scenario, seeds, out_dir, as_json):
+def whatif(scenario, seeds, out_dir, fit_from, as_json):
     """Run a scenario's baseline and arms through the closed loop; report each arm's difference with intervals."""
     from pathlib import Path
 
@@ -295,7 +307,7 @@ def whatif(scenario, seeds, out_dir, as_json):
 
     spec = load_scenario(scenario)
     out = Path(out_dir) if out_dir else get_settings().home_dir / "whatif" / spec.name
-    report = run_whatif(spec, out.resolve(), seeds, progress=say)
+    report = run_whatif(spec, out.resolve(), seeds, progress=say, fit_from=Path(fit_from) if fit_from else None)
     click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.render())
 
 

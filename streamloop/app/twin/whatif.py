@@ -8,12 +8,13 @@ import json
 import math
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
 from ml.stats import Difference, paired_difference
+from streamloop.app.twin.fit import Fit, fit_knobs
 from streamloop.app.twin.loop import LoopResult, Schedule, TwinLoop
 from streamloop.app.twin.scenario import Changes, Scenario
 from streamloop.core.settings import REPO_ROOT
@@ -35,16 +36,18 @@ ASSUMPTIONS = (
 )
 
 
-def assumptions(scenario: Scenario) -> list[tuple[str, str, str]]:
-    """ASSUMPTIONS, with the parameters this scenario sets marked as such."""
+def assumptions(scenario: Scenario, fit: Fit | None = None) -> list[tuple[str, str, str]]:
+    """ASSUMPTIONS, with the parameters this scenario sets marked as such, and the fitted ones (if any)."""
     setting = [name for name in ("baseline", *scenario.arms)
                if scenario.arm(name).behaviour.price_elasticity is not None]
     out = []
     for parameter, meaning, source in ASSUMPTIONS:
         if parameter == "PRICE_ELASTICITY" and setting:
             source = f"set by the scenario in {', '.join(setting)}; default {behaviour.PRICE_ELASTICITY} elsewhere"
+        if fit is not None and parameter == "activity / engagement drift":
+            source = "default (engagement level fitted: activity_shift below)"
         out.append((parameter, meaning, source))
-    return out
+    return out + (fit.describe() if fit is not None else [])
 
 
 @dataclass
@@ -59,6 +62,7 @@ class WhatIfReport:
     arms: dict[str, ArmResult]
     differences: dict[str, dict[str, Difference]]  # arm -> outcome -> arm − baseline
     report_path: Path | None = None
+    fit: Fit | None = None
 
     def to_json(self) -> dict:
         def diff(d: Difference) -> dict:
@@ -68,7 +72,7 @@ class WhatIfReport:
             "seeds": sorted(self.arms["baseline"].runs),
             "baseline": {o: _mean([r.totals()[o] for r in self.arms["baseline"].runs.values()]) for o in OUTCOMES},
             "arms": {arm: {o: diff(d) for o, d in by.items()} for arm, by in self.differences.items()},
-            "assumptions": [{"parameter": p, "meaning": m, "source": s} for p, m, s in assumptions(self.scenario)],
+            "assumptions": [{"parameter": p, "meaning": m, "source": s} for p, m, s in assumptions(self.scenario, self.fit)],
             "report": str(self.report_path) if self.report_path else None,
         }
 
@@ -84,7 +88,7 @@ class WhatIfReport:
                 lines.append(f"    {o:<14} {_fmt(d.estimate):>10} [{_fmt(d.low)}, {_fmt(d.high)}]"
                              + (f"  {d.relative:+.1%}" if not math.isnan(d.relative) else ""))
         lines.append("  behaviour parameters: defaults chosen by hand, none fitted to a warehouse (docs/twin.md):")
-        lines += [f"    {p}: {src}" for p, _, src in assumptions(self.scenario)]
+        lines += [f"    {p}: {src}" for p, _, src in assumptions(self.scenario, self.fit)]
         if self.report_path:
             lines.append(f"  report: {self.report_path}")
         return "\n".join(lines)
@@ -114,7 +118,8 @@ def experiments_for(changes: Changes, directory: Path) -> Path:
     return directory
 
 
-def run_arm(scenario: Scenario, arm: str, seed: int, home: Path, progress=None) -> LoopResult:
+def run_arm(scenario: Scenario, arm: str, seed: int, home: Path, progress=None, fit: Fit | None = None
+            ) -> LoopResult:
     """One (arm, seed) in its own STREAMLOOP_HOME (created fresh)."""
     from streamloop.core.settings import get_settings
 
@@ -131,6 +136,8 @@ def run_arm(scenario: Scenario, arm: str, seed: int, home: Path, progress=None) 
         elasticity = changes.behaviour.price_elasticity
         knobs = Knobs(prices=changes.price_tuple(), message_lift=lift,
                       price_elasticity=behaviour.PRICE_ELASTICITY if elasticity is None else elasticity)
+        if fit is not None:
+            knobs = replace(knobs, activity_shift=fit.knobs.activity_shift, hazard_scale=fit.knobs.hazard_scale)
         s = scenario.schedule
         loop = TwinLoop(config, Schedule(s.build_every, s.train_every, s.campaigns_every), knobs,
                         experiments_dir=experiments_for(changes, home / "experiments"),
@@ -147,14 +154,20 @@ def run_arm(scenario: Scenario, arm: str, seed: int, home: Path, progress=None) 
         get_settings.cache_clear()
 
 
-def run_whatif(scenario: Scenario, out_dir: Path, seeds: int | None = None, progress=None) -> WhatIfReport:
+def run_whatif(scenario: Scenario, out_dir: Path, seeds: int | None = None, progress=None,
+               fit_from: Path | None = None) -> WhatIfReport:
     chosen = list(range(1, seeds + 1)) if seeds else scenario.seeds
+    fit = None
+    if fit_from is not None:
+        pop = scenario.population
+        fit = fit_knobs(fit_from, SimulationConfig(profiles=pop.profiles, days=pop.days, seed=chosen[0],
+                                                   start_date=pop.start, workers=1))
     arms = {name: ArmResult(name) for name in ("baseline", *scenario.arms)}
     for seed in chosen:
         for name, arm in arms.items():
             if progress:
                 progress(f"{scenario.name}: {name}, seed {seed}")
-            arm.runs[seed] = run_arm(scenario, name, seed, out_dir / "homes" / name / f"seed-{seed}")
+            arm.runs[seed] = run_arm(scenario, name, seed, out_dir / "homes" / name / f"seed-{seed}", fit=fit)
     base = arms["baseline"]
     differences = {}
     for name, arm in arms.items():
@@ -162,7 +175,7 @@ def run_whatif(scenario: Scenario, out_dir: Path, seeds: int | None = None, prog
             continue
         differences[name] = {o: paired_difference([arm.runs[s].totals()[o] for s in chosen],
                                                   [base.runs[s].totals()[o] for s in chosen]) for o in OUTCOMES}
-    report = WhatIfReport(scenario, arms, differences)
+    report = WhatIfReport(scenario, arms, differences, fit=fit)
     out_dir.mkdir(parents=True, exist_ok=True)
     report.report_path = out_dir / f"{scenario.name}.html"
     report.report_path.write_text(render_html(report))
@@ -209,9 +222,12 @@ def render_html(report: WhatIfReport) -> str:
                         f"<td>[{_fmt(d.low)}, {_fmt(d.high)}]</td>"
                         f"<td>{'' if math.isnan(d.relative) else f'{d.relative:+.2%}'}</td></tr>")
     assumed = "".join(f"<tr><td><code>{p}</code></td><td>{html.escape(m)}</td><td>{s}</td></tr>"
-                          for p, m, s in assumptions(report.scenario))
+                          for p, m, s in assumptions(report.scenario, report.fit))
     s = report.scenario
     seeds = sorted(report.arms["baseline"].runs)
+    fitted_note = (f"Engagement level and churn by plan were fitted to {html.escape(report.fit.source)}; every other "
+                   f"behaviour parameter below is a default chosen by hand." if report.fit else
+                   "Every behaviour parameter below is a default chosen by hand; none was fitted to a real warehouse.")
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>what-if {html.escape(s.name)}</title>
 <style>body{{font:14px sans-serif;margin:2em}}td,th{{padding:2px 8px;text-align:left}}</style></head><body>
 <h1>What if: {html.escape(s.name)}</h1><p>{html.escape(s.description)}</p>
@@ -222,8 +238,8 @@ def render_html(report: WhatIfReport) -> str:
 <table><tr><th>arm</th><th>outcome</th><th>difference</th><th>interval</th><th>relative</th></tr>{''.join(rows)}</table>
 <h2>Over simulated time</h2>{''.join(curves)}
 <h2>What the simulator assumes</h2>
-<p>Every behaviour parameter below is a default chosen by hand; none was fitted to a real warehouse. The
-differences above are what the product would do <em>if</em> households behaved this way.</p>
+<p>{fitted_note} The differences above are what the product would do <em>if</em> households behaved this
+way.</p>
 <table><tr><th>parameter</th><th>meaning</th><th>source</th></tr>{assumed}</table>
 </body></html>
 """

@@ -82,6 +82,8 @@ class Knobs:
                      None to fall back to the simulator's own rows; None = always the simulator's rows
     message_lift:    latent-engagement lift of a clicked product message, by campaign id ("*" = any)
     price_elasticity: how the churn hazard answers a price away from the list price (PRICE_ELASTICITY)
+    activity_shift:  added to every profile's daily watch logit (fitted engagement level; 0 = the default)
+    hazard_scale:    voluntary churn hazard multiplier per plan (fitted churn by plan; 1 = the default)
     """
 
     prices: tuple[int, ...] | None = None
@@ -89,6 +91,8 @@ class Knobs:
     home_rows: HomeRows | None = None
     message_lift: dict[str, float] = field(default_factory=lambda: {"*": WINBACK_CLICK_LIFT})
     price_elasticity: float = PRICE_ELASTICITY
+    activity_shift: float = 0.0
+    hazard_scale: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
 
 def price(plan: int, knobs: Knobs | None = None) -> int:
@@ -323,7 +327,8 @@ class HouseholdSimulator:
                 continue
             if pop.created_day[p] == day and day > 0:  # profiles of the first day come with the account
                 self.create_profile(p, a, day)
-            if draws[i] < _sigmoid(pop.activity[p] + self.latent[a] + (0.5 if weekend else 0.0)):
+            shift = self.knobs.activity_shift + (0.5 if weekend else 0.0)
+            if draws[i] < _sigmoid(pop.activity[p] + self.latent[a] + shift):
                 self.plan_sessions(p, a, day, weekend)
         self._run_sessions(day)
         for a in self.accounts:
@@ -781,7 +786,7 @@ class HouseholdSimulator:
             hazard *= 4.0  # a failed charge makes the household look at the bill
         if day - pop.signup_day[a] < 60:
             hazard *= 1.5  # new subscribers are still deciding
-        return 0.0004 + min(hazard, 0.2)
+        return (0.0004 + min(hazard, 0.2)) * self.knobs.hazard_scale[account.plan]
 
     def react_to_message(self, p: int, campaign: str, message_id: str, channel: str, at_ms: int) -> bool:
         """A message the product sent (the twin loop reads the runner's outbox): delivered, opened, clicked or
