@@ -38,6 +38,7 @@ from streamloop.core.simulate.population import COUNTRIES
 from streamloop.core.simulate.run import _start_ms, _table, build_world
 
 HOME_ROWS, HOME_ITEMS = 6, 6
+CHURN_TERM = "churn_risk >= 0.5"  # the win-back audience's threshold a `churn_top_percent` arm replaces
 
 
 @dataclass(frozen=True)
@@ -279,7 +280,11 @@ class TwinLoop:
                     cut = con.execute("select quantile_cont(churn_risk, ?) from messaging_profiles",
                                       [1 - percent / 100]).fetchone()[0]
                     base = overrides.get(campaign_id) or _audience(campaign_set, campaign_id)
-                    overrides[campaign_id] = base.replace("churn_risk >= 0.5", f"churn_risk >= {cut or 0:.6f}")
+                    if CHURN_TERM not in base:
+                        raise StreamloopError(f"campaign {campaign_id}: churn_top_percent needs `{CHURN_TERM}` "
+                                              f"in its audience to replace")
+                    # no scores yet (no churn model): a NULL quantile, and nobody qualifies
+                    overrides[campaign_id] = base.replace(CHURN_TERM, f"churn_risk >= {cut if cut is not None else 2}")
         if overrides:
             campaign_set = _with_audiences(campaign_set, overrides)
         at = datetime.fromtimestamp(day_end / 1000, UTC) - timedelta(hours=6)
