@@ -134,3 +134,18 @@ def test_the_closed_loop_runs_the_whole_product(tmp_path, streamloop_home):
 
     fit = fit_knobs(settings.warehouse_file, config)
     assert abs(fit.knobs.activity_shift) < 0.7, fit.describe()
+
+
+def test_paired_difference_matches_scipy_paired_t_test():
+    from scipy import stats
+
+    from ml.stats import paired_difference
+
+    arm, base = [10.0, 12.5, 9.0, 14.0], [9.0, 11.0, 9.5, 12.0]
+    d = paired_difference(arm, base)
+    reference = stats.ttest_rel(arm, base)
+    low, high = reference.confidence_interval(0.95)
+    assert d.estimate == pytest.approx(1.0) and d.p_value == pytest.approx(reference.pvalue)
+    assert (d.low, d.high) == (pytest.approx(low), pytest.approx(high))
+    assert d.relative == pytest.approx(1.0 / 10.375)
+    assert not paired_difference([1.0], [2.0]).enough_data
