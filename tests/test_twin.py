@@ -117,22 +117,25 @@ def test_the_closed_loop_runs_the_whole_product(tmp_path, streamloop_home):
     lake = Lake(settings.lake_root)
     with duckdb.connect() as con:
         events = con.execute(
-            f"select raw::json->>'event_type' as t, raw::json->>'properties' as p, raw::json->>'occurred_at' "
+            f"select raw::json->>'event_type' as t, raw::json->>'properties' as p, "
+            f"epoch((raw::json->>'occurred_at')::timestamptz) "
             f"from read_parquet('{lake.root}/events/**/*.parquet') where json_valid(raw)").fetchall()
     delivered = [json.loads(p) for t, p, _ in events if t == "message_delivered"]
     assert any(p["campaign_id"] == "twin_hello" for p in delivered)
     # the pages households saw: the simulator's own have at most 4 rows, the product's up to 6 (its
-    # genre rows, trending, new releases, popular); only pages after publication (day 11 on) have more
+    # genre rows, trending, new releases, popular). Day 10 (2025-11-11 local, the first after publication)
+    # starts at 2025-11-10T15:00Z in Tokyo; day 9's sessions end by 2025-11-11T18:00Z in Los Angeles
+    early_until, late_from = 1762776000, 1762884000  # 2025-11-10T12:00Z, 2025-11-11T18:00Z
     rows_per_page: dict[str, set] = {}
-    first_seen: dict[str, str] = {}
+    first_seen: dict[str, float] = {}
     for t, p, at in events:
         if t == "impression":
             props = json.loads(p)
             rows_per_page.setdefault(props["request_id"], set()).add(props["row_id"])
             first_seen[props["request_id"]] = min(at, first_seen.get(props["request_id"], at))
-    widest = {early: max((len(r) for q, r in rows_per_page.items() if (first_seen[q] < "2025-11-11") == early),
-                         default=0) for early in (True, False)}
-    assert widest[True] <= 4 < widest[False], widest
+    early = [len(r) for q, r in rows_per_page.items() if first_seen[q] < early_until]
+    late = [len(r) for q, r in rows_per_page.items() if first_seen[q] >= late_from]
+    assert early and late and max(early) <= 4 < max(late), (max(early, default=0), max(late, default=0))
     # events → warehouse: the build saw the loop's first ten days
     with duckdb.connect(str(settings.warehouse_file), read_only=True) as con:
         assert con.execute("select count(*) from plays").fetchone()[0] > 0
