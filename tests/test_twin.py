@@ -92,7 +92,7 @@ def test_shipped_scenarios_validate_and_a_bad_one_fails_in_one_line(tmp_path):
         load_scenario(bad)
 
 
-@pytest.mark.slow  # one dbt build and one training: ~2–4 min on 2 loaded cores
+@pytest.mark.slow  # one dbt build and one training: ~45 CPU-s; 1–7 min wall by load
 @pytest.mark.timeout(900)
 def test_the_closed_loop_runs_the_whole_product(tmp_path, streamloop_home):
     campaigns = tmp_path / "campaigns"
