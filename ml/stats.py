@@ -78,8 +78,12 @@ def paired_difference(treatment: list[float], control: list[float], alpha: float
         raise ValueError(f"paired samples differ in length ({len(treatment)} vs {len(control)})")
     n = len(treatment)
     diffs = [t - c for t, c in zip(treatment, control)]
-    if n < 2:
-        return not_enough_data("fewer than two pairs")
+    if n < 2:  # the point estimate still says something; no interval without a second pair
+        if n == 0:
+            return not_enough_data("no pairs")
+        rel = diffs[0] / control[0] if control[0] else math.nan
+        return Difference(diffs[0], math.nan, math.nan, math.nan, rel, math.nan, math.nan, False,
+                          "not enough data: one pair gives no interval")
     diff = sum(diffs) / n
     se = math.sqrt(sum((d - diff) ** 2 for d in diffs) / (n - 1) / n)
     mean_c = sum(control) / n

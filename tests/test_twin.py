@@ -160,3 +160,5 @@ def test_paired_difference_matches_scipy_paired_t_test():
     assert (d.low, d.high) == (pytest.approx(low), pytest.approx(high))
     assert d.relative == pytest.approx(1.0 / 10.375)
     assert not paired_difference([1.0], [2.0]).enough_data
+    one = paired_difference([3.0], [2.0])  # one seed: the estimate, no interval
+    assert one.estimate == 1.0 and math.isnan(one.low) and one.relative == 0.5

@@ -72,6 +72,8 @@ class WhatIfReport:
             "seeds": sorted(self.arms["baseline"].runs),
             "baseline": {o: _mean([r.totals()[o] for r in self.arms["baseline"].runs.values()]) for o in OUTCOMES},
             "arms": {arm: {o: diff(d) for o, d in by.items()} for arm, by in self.differences.items()},
+            "arm_means": {arm: {o: _mean([r.totals()[o] for r in result.runs.values()]) for o in OUTCOMES}
+                          for arm, result in self.arms.items()},
             "assumptions": [{"parameter": p, "meaning": m, "source": s} for p, m, s in assumptions(self.scenario, self.fit)],
             "report": str(self.report_path) if self.report_path else None,
         }
