@@ -71,6 +71,33 @@ def mean_difference(treatment: SampleStats, control: SampleStats, alpha: float =
     return Difference(diff, diff - t_crit * se, diff + t_crit * se, p_value, rel, rel_low, rel_high, True)
 
 
+def paired_difference(treatment: list[float], control: list[float], alpha: float = 0.05) -> Difference:
+    """Mean of paired differences (treatment_i − control_i, e.g. one simulation seed each) with a t interval;
+    the relative lift is mean(treatment) / mean(control) − 1 with the same interval scaled by the control mean."""
+    if len(treatment) != len(control):
+        raise ValueError(f"paired samples differ in length ({len(treatment)} vs {len(control)})")
+    n = len(treatment)
+    diffs = [t - c for t, c in zip(treatment, control)]
+    if n < 2:  # the point estimate still says something; no interval without a second pair
+        if n == 0:
+            return not_enough_data("no pairs")
+        rel = diffs[0] / control[0] if control[0] else math.nan
+        return Difference(diffs[0], math.nan, math.nan, math.nan, rel, math.nan, math.nan, False,
+                          "not enough data: one pair gives no interval")
+    diff = sum(diffs) / n
+    se = math.sqrt(sum((d - diff) ** 2 for d in diffs) / (n - 1) / n)
+    mean_c = sum(control) / n
+    if se == 0:
+        rel = diff / mean_c if mean_c else math.nan
+        return Difference(diff, diff, diff, 0.0 if diff else 1.0, rel, rel, rel, True)
+    t_crit = _scipy_stats.t.ppf(1 - alpha / 2, n - 1)
+    p_value = float(2 * _scipy_stats.t.sf(abs(diff) / se, n - 1))
+    low, high = diff - t_crit * se, diff + t_crit * se
+    if mean_c:
+        return Difference(diff, low, high, p_value, diff / mean_c, low / mean_c, high / mean_c, True)
+    return Difference(diff, low, high, p_value, math.nan, math.nan, math.nan, True)
+
+
 def proportion_difference(successes_t: int, n_t: int, successes_c: int, n_c: int,
                           alpha: float = 0.05) -> Difference:
     """Difference of two proportions: Newcombe's score interval (statsmodels) and a two-sided z-test."""

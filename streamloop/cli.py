@@ -258,6 +258,60 @@ def demo(profiles, days, seed):
 
 
 @main.command()
+@click.option("--profiles", type=int, default=200, show_default=True, help="simulated viewer profiles")
+@click.option("--days", type=int, default=42, show_default=True, help="simulated days")
+@click.option("--seed", type=int, default=1, show_default=True, help="random seed")
+@click.option("--start", "start_date", default=None, help="first day (YYYY-MM-DD); default: ends 2025-12-31")
+@click.option("--build-every", type=int, default=7, show_default=True, help="days between builds (0 = never)")
+@click.option("--train-every", type=int, default=14, show_default=True, help="days between retrains (0 = never)")
+@click.option("--campaigns-every", type=int, default=7, show_default=True,
+              help="days between campaign runs (0 = never; the simulator then sends its own messages)")
+@click.option("--fit-from", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="fit engagement level and churn by plan to this built warehouse (DuckDB file) first")
+@click.option("--json", "as_json", is_flag=True, help="print the daily metrics as JSON")
+def loop(profiles, days, seed, start_date, build_every, train_every, campaigns_every, fit_from, as_json):
+    """Closed loop in STREAMLOOP_HOME: simulated households live against the product, day by day."""
+    from streamloop.app.twin.loop import Schedule, TwinLoop
+    from streamloop.core.progress import say
+    from streamloop.core.simulate import SimulationConfig
+
+    config = SimulationConfig(profiles=profiles, days=days, seed=seed, start_date=start_date, workers=1)
+    knobs = None
+    if fit_from:
+        from streamloop.app.twin.fit import fit_knobs
+
+        fit = fit_knobs(fit_from, config)
+        knobs = fit.knobs
+        for parameter, _, source in fit.describe():
+            say(f"{parameter}: {source}")
+    result = TwinLoop(config, Schedule(build_every, train_every, campaigns_every), knobs, progress=say).run()
+    click.echo(json.dumps(result.to_json(), indent=2) if as_json else result.render())
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(exists=True, dir_okay=False))
+@click.option("--seeds", type=int, default=None, help="run seeds 1..N (default: the scenario's seeds)")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="where arms' homes and the report go; default STREAMLOOP_HOME/whatif/<scenario>")
+@click.option("--fit-from", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="fit engagement level and churn by plan to this built warehouse (DuckDB file) first")
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+def whatif(scenario, seeds, out_dir, fit_from, as_json):
+    """Run a scenario's baseline and arms through the closed loop; report each arm's difference with intervals."""
+    from pathlib import Path
+
+    from streamloop.app.twin.scenario import load_scenario
+    from streamloop.app.twin.whatif import run_whatif
+    from streamloop.core.progress import say
+    from streamloop.core.settings import get_settings
+
+    spec = load_scenario(scenario)
+    out = Path(out_dir) if out_dir else get_settings().home_dir / "whatif" / spec.name
+    report = run_whatif(spec, out.resolve(), seeds, progress=say, fit_from=Path(fit_from) if fit_from else None)
+    click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.render())
+
+
+@main.command()
 @click.option("--port", type=int, default=3000, show_default=True)
 def ui(port):
     """Open the Dagster UI with the whole lineage."""

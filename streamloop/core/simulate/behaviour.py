@@ -25,6 +25,8 @@ import hashlib
 import math
 import random
 from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -58,6 +60,46 @@ _WORTH_IT_MINUTES = (2.0, 10.0, 30.0)
 _PRICE_WEIGHT = (0.2, 1.0, 2.5)
 _CANCEL_REASONS = ("too_expensive", "not_enough_content", "switching_service", "technical_issues", "other")
 _SEARCH_WORDS = tuple(GENRES) + ("new movies", "comedy series", "kids", "documentary nature", "thriller 2024")
+
+
+# how churn answers a price: the voluntary hazard scales with (price / list price) ** this. A default, not
+# fitted: no warehouse the simulator has seen carries a price change to fit it from (docs/twin.md)
+PRICE_ELASTICITY = 3.0
+# what a clicked win-back does to the household's latent engagement (the simulator's own campaigns and the
+# default for product messages in the twin loop)
+WINBACK_CLICK_LIFT = 0.5
+# the knobs the twin loop (streamloop/app/twin) turns; the defaults are the standalone simulator
+HomeRows = Callable[[int, int, int], "list[tuple[str, list[int]]] | None"]  # (profile, account, day) -> rows
+
+
+@dataclass
+class Knobs:
+    """What a closed-loop run changes about behaviour. Defaults reproduce `streamloop simulate` exactly.
+
+    prices:          cents per plan index (basic, standard, premium); None = the list prices (PLANS)
+    own_messages:    the simulator sends its own weekly/win-back messages (off when the product's runner does)
+    home_rows:       the product's home page for (profile, account, day) as [(row_id, [item index…])], or
+                     None to fall back to the simulator's own rows; None = always the simulator's rows
+    message_lift:    latent-engagement lift of a clicked product message, by campaign id ("*" = any)
+    price_elasticity: how the churn hazard answers a price away from the list price (PRICE_ELASTICITY)
+    activity_shift:  added to every profile's daily watch logit (fitted engagement level; 0 = the default)
+    hazard_scale:    voluntary churn hazard multiplier per plan (fitted churn by plan; 1 = the default)
+    """
+
+    prices: tuple[int, ...] | None = None
+    own_messages: bool = True
+    home_rows: HomeRows | None = None
+    message_lift: dict[str, float] = field(default_factory=lambda: {"*": WINBACK_CLICK_LIFT})
+    price_elasticity: float = PRICE_ELASTICITY
+    activity_shift: float = 0.0
+    hazard_scale: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+
+def price(plan: int, knobs: Knobs | None = None) -> int:
+    """What a plan costs (cents) in this run: the knobs' price, else the list price."""
+    if knobs is not None and knobs.prices is not None:
+        return int(knobs.prices[plan])
+    return PLANS[plan][1]
 
 
 def _lake_address(profile_id: str, channel: str) -> str:
@@ -144,8 +186,9 @@ class HouseholdSimulator:
     """Simulates the accounts `accounts` (a range) of the population, one day at a time, into `buffer`."""
 
     def __init__(self, catalog: Catalog, population: Population, start: date, seed: int, shard: int, accounts: range,
-                 experiments: Experiments | None = None):
+                 experiments: Experiments | None = None, knobs: Knobs | None = None):
         self.catalog, self.population, self.start = catalog, population, start
+        self.knobs = knobs or Knobs()
         # the product's Top Picks experiments (experiments/*.yml), with their windows in epoch ms
         self._top_picks_tests = [(int(e.start.timestamp() * 1000), int(e.end.timestamp() * 1000), e)
                                  for e in (experiments or Experiments()).tests if e.surface == SURFACE_TOP_PICKS]
@@ -284,7 +327,8 @@ class HouseholdSimulator:
                 continue
             if pop.created_day[p] == day and day > 0:  # profiles of the first day come with the account
                 self.create_profile(p, a, day)
-            if draws[i] < _sigmoid(pop.activity[p] + self.latent[a] + (0.5 if weekend else 0.0)):
+            shift = self.knobs.activity_shift + (0.5 if weekend else 0.0)
+            if draws[i] < _sigmoid(pop.activity[p] + self.latent[a] + shift):
                 self.plan_sessions(p, a, day, weekend)
         self._run_sessions(day)
         for a in self.accounts:
@@ -403,11 +447,16 @@ class HouseholdSimulator:
         request = self.request_id()
         shown: set[int] = set()
         rows: list[tuple[str, list[int], list[float] | None]] = []
-        if state.in_progress:
+        served = self.knobs.home_rows(p, int(pop.profile_account[p]), day) if self.knobs.home_rows else None
+        if served is not None:  # the product's own page (the twin loop): the viewer reacts to what it serves
+            rows = [(row_id, items[:ROW_ITEMS], None) for row_id, items in served if items]
+        elif state.in_progress:
             items = list(reversed(state.in_progress))[:ROW_ITEMS]
             shown.update(items)
             rows.append(("continue_watching", items, None))
-        if variant == "popularity":
+        if served is not None:
+            pass
+        elif variant == "popularity":
             # the experiment's control, as the product serves it: the country's popular titles, unpersonalized
             picks = [i for i in self.day_list("popular", country, state.maturity, day) if i not in shown][:ROW_ITEMS]
             shown.update(picks)
@@ -415,7 +464,7 @@ class HouseholdSimulator:
         else:
             rows.append(("top_picks", *self.ranked_picks(state, candidates, shown)))
         genre_row = genre_row_id(GENRES[pop.favourite_genre[p]])
-        for kind in rand.sample(("trending", "popular", "new_releases", genre_row), 2):
+        for kind in rand.sample(("trending", "popular", "new_releases", genre_row), 2) if served is None else ():
             items = [i for i in self.day_list(kind, country, state.maturity, day) if i not in shown][:ROW_ITEMS]
             shown.update(items)
             rows.append((kind, items, None))
@@ -594,13 +643,13 @@ class HouseholdSimulator:
         existing = day < 0
         zone = self.zone(device, a, max(day, 0))
         t = self.start_ms + rand.randint(0, 600_000) if existing else self.local_ms(a, day, rand.uniform(9, 22) * 3600)
-        plan, price = PLANS[account.plan]
+        plan, price_cents = PLANS[account.plan][0], price(account.plan, self.knobs)
         currency = COUNTRIES[pop.account_country[a]].currency
         trial = bool(pop.is_trial[a])
         buf.add(t, zone, "app_open", self.envelope(device, -1, -1))
         t += rand.randint(30_000, 300_000)
         buf.add(t, zone, "subscription_started", self.envelope(device, -1, a),
-                f'{{"plan":"{plan}","price_cents":{price},"currency":"{currency}","is_trial":{"true" if trial else "false"}}}')
+                f'{{"plan":"{plan}","price_cents":{price_cents},"currency":"{currency}","is_trial":{"true" if trial else "false"}}}')
         t += rand.randint(2_000, 10_000)
         buf.add(t, zone, "login", self.envelope(device, owner, a))
         self.logged_in[device] = owner
@@ -625,7 +674,7 @@ class HouseholdSimulator:
             account.next_bill_day = day + TRIAL_DAYS
             return
         buf.add(t + rand.randint(5_000, 60_000), self.buffer.zone(None), "payment_succeeded", self.server_envelope(a),
-                f'{{"amount_cents":{price},"currency":"{currency}"}}')
+                f'{{"amount_cents":{price_cents},"currency":"{currency}"}}')
         account.next_bill_day = day + 30
 
     def create_profile(self, p: int, a: int, day: int) -> None:
@@ -650,7 +699,7 @@ class HouseholdSimulator:
             return
         t = self.local_ms(a, day, rand.uniform(1, 5) * 3600)
         env, zone = self.server_envelope(a), self.buffer.zone(None)
-        amount, currency = PLANS[account.plan][1], COUNTRIES[pop.account_country[a]].currency
+        amount, currency = price(account.plan, self.knobs), COUNTRIES[pop.account_country[a]].currency
         props = f'{{"amount_cents":{amount},"currency":"{currency}"}}'
         if rand.random() >= pop.payment_fail_p[a]:
             self.buffer.add(t, zone, "payment_succeeded", env, props)
@@ -691,9 +740,9 @@ class HouseholdSimulator:
             new_plan = min(2, account.plan + 1) if rand.random() < 0.6 else max(0, account.plan - 1)
             if new_plan != account.plan:
                 account.plan = new_plan
-                plan, price = PLANS[new_plan]
+                plan, price_cents = PLANS[new_plan][0], price(new_plan, self.knobs)
                 buf.add(evening + rand.randint(60_000, 600_000), zone, "plan_changed", self.envelope(device, owner, a),
-                        f'{{"plan":"{plan}","price_cents":{price}}}')
+                        f'{{"plan":"{plan}","price_cents":{price_cents}}}')
         if rand.random() < 0.002:
             channel = rand.choice(("email", "push", "in_app"))
             account.consent[channel] = not account.consent[channel]
@@ -707,12 +756,14 @@ class HouseholdSimulator:
         elif rand.random() < 0.002:  # someone revisits their profile settings and saves them again
             profile = rand.choice([p for p in pop.account_profiles[a] if pop.created_day[p] <= day])
             self.profile_updated(profile, a, device, evening + rand.randint(60_000, 600_000), zone)
+        if not self.knobs.own_messages:
+            return
         if weekday == 3 and account.consent["email"]:
             self.message(a, owner, day, "weekly_new_releases", "email")
         elif recent < 8 and day - account.last_winback >= 14 and account.consent["push"]:
             account.last_winback = day
             if self.message(a, owner, day, "winback_we_miss_you", "push"):
-                self.latent[a] += 0.5  # a win-back that is clicked does bring the household back a little
+                self.latent[a] += WINBACK_CLICK_LIFT  # a clicked win-back brings the household back a little
 
     def voluntary_churn_hazard(self, a: int, day: int, recent: float) -> float:
         """Daily probability that a paying household cancels.
@@ -724,6 +775,8 @@ class HouseholdSimulator:
         """
         pop, account = self.population, self.state[a]
         hazard = 0.03 * _PRICE_WEIGHT[account.plan] * idleness(account.plan, recent)
+        if self.knobs.prices is not None:  # dearer than the list price: the same idleness weighs more
+            hazard *= (price(account.plan, self.knobs) / PLANS[account.plan][1]) ** self.knobs.price_elasticity
         if account.watch_slow > 10.0 and recent < 0.5 * account.watch_slow:
             hazard *= 2.0  # a sharp drop from its own habit
         profiles = [p for p in pop.account_profiles[a] if pop.created_day[p] <= day]
@@ -733,7 +786,36 @@ class HouseholdSimulator:
             hazard *= 4.0  # a failed charge makes the household look at the bill
         if day - pop.signup_day[a] < 60:
             hazard *= 1.5  # new subscribers are still deciding
-        return 0.0004 + min(hazard, 0.2)
+        return (0.0004 + min(hazard, 0.2)) * self.knobs.hazard_scale[account.plan]
+
+    def react_to_message(self, p: int, campaign: str, message_id: str, channel: str, at_ms: int) -> bool:
+        """A message the product sent (the twin loop reads the runner's outbox): delivered, opened, clicked or
+        unsubscribed from, with the simulator's own rates; a click lifts the household's engagement by the
+        knobs' `message_lift` (the known effect a what-if can recover). The runner lands `message_sent`."""
+        pop, rand, buf = self.population, self.rand, self.buffer
+        a = int(pop.profile_account[p])
+        if a not in self.state or not self.state[a].alive:
+            return False
+        env, zone = self.server_envelope(a, p), buf.zone(None)
+        props = f'{{"campaign_id":"{campaign}","message_id":"{message_id}","channel":"{channel}"}}'
+        if rand.random() < 0.04:
+            return False
+        t = at_ms + rand.randint(1_000, 120_000)
+        buf.add(t, zone, "message_delivered", env, props)
+        if rand.random() < 0.006:
+            buf.add(t + rand.randint(60_000, 7_200_000), zone, "message_unsubscribed", env, props)
+            self.state[a].consent[channel] = False
+            return False
+        if rand.random() >= 0.15 + 0.3 * _sigmoid(self.latent[a]):
+            return False
+        t += rand.randint(60_000, 14_400_000)
+        buf.add(t, zone, "message_opened", env, props)
+        if rand.random() >= 0.3:
+            return False
+        buf.add(t + rand.randint(2_000, 60_000), zone, "message_clicked", env, props)
+        lift = self.knobs.message_lift
+        self.latent[a] = min(2.0, self.latent[a] + lift.get(campaign, lift.get("*", 0.0)))
+        return True
 
     def message(self, a: int, p: int, day: int, campaign: str, channel: str) -> bool:
         """A lifecycle message and what became of it; True when clicked."""
