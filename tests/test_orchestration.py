@@ -465,3 +465,18 @@ def test_a_build_after_a_sql_edit_never_runs_a_stale_manifest(tmp_path):
     # AND once it is deleted again, the next build no longer has it
     assert "zz_manifest_probe" not in _warehouse_asset_keys(tmp_path)
 
+
+@pytest.mark.slow
+def test_an_unchanged_project_is_parsed_once_and_a_touched_model_again(home):
+    from orchestration.defs.dbt.project import dbt_project, prepare_manifest
+    from streamloop.core.settings import DBT_PROJECT_DIR
+
+    prepare_manifest()  # parses: a new home is a new environment
+    written = dbt_project.manifest_path.stat().st_mtime_ns
+    # WHEN nothing changed THEN the next build's preparation does not run dbt parse
+    prepare_manifest()
+    assert dbt_project.manifest_path.stat().st_mtime_ns == written
+    # WHEN a model is saved again (same text) THEN it parses
+    os.utime(DBT_PROJECT_DIR / "models" / "marts" / "plays.sql")
+    prepare_manifest()
+    assert dbt_project.manifest_path.stat().st_mtime_ns > written
