@@ -13,6 +13,8 @@ from streamloop.core.progress import say
 from streamloop.core.settings import DBT_PROJECT_DIR, get_settings
 
 FAILED_STATUSES = ("error", "fail", "runtime error")  # a dbt node result's statuses that fail a build
+# dbt vars of a build whose data tests read whole tables, not only the rows it changed (macros/changed_rows_tests.sql)
+WHOLE_TABLE_TESTS_VARS = {"streamloop_tests_on_changed_rows": False}
 
 
 def dbt_environment(target: str | None = None) -> dict[str, str]:

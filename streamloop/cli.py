@@ -79,12 +79,14 @@ def import_(kind, path):
 
 @main.command()
 @click.option("--full-refresh", is_flag=True, help="rebuild every incremental model from the whole lake")
+@click.option("--whole-table-tests", is_flag=True,
+              help="data tests read whole tables (by default those on incremental models read the rows this build changed)")
 @click.option("--target", type=click.Choice(["duckdb", "spark"]), default=None, help="dbt target (default from settings)")
-def build(full_refresh, target):
+def build(full_refresh, whole_table_tests, target):
     """Run the dbt build (incremental by default) and print a summary."""
     from streamloop.app.build import run_build
 
-    click.echo(run_build(full_refresh=full_refresh, target=target).render())
+    click.echo(run_build(full_refresh=full_refresh, target=target, whole_table_tests=whole_table_tests).render())
 
 
 @main.command()

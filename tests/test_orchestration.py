@@ -141,7 +141,8 @@ def test_definitions_load_with_the_whole_lineage(definitions):
     # what each automation starts: lake → build, daily → training, training → scoring → publication,
     # hourly → campaigns, daily → compaction and the raw lake's retention (docs/privacy.md)
     targets = {d.name: d.job_name for d in [*definitions.schedules, *definitions.sensors]}
-    assert targets == {"hourly_warehouse_build": "warehouse_build", "raw_lake_sensor": "warehouse_build",
+    assert targets == {"hourly_warehouse_build": "warehouse_build", "nightly_warehouse_build": "warehouse_build",
+                       "raw_lake_sensor": "warehouse_build",
                        "daily_model_training": "model_training", "scoring_after_training": "batch_scoring",
                        "scoring_after_blocked_training": "batch_scoring", "publication_after_scoring": "publication",
                        "hourly_campaign_run": "campaign_run", "daily_campaign_performance": "campaign_performance_refresh",
@@ -149,6 +150,20 @@ def test_definitions_load_with_the_whole_lineage(definitions):
     # compaction runs after the ledger it reads (streamloop/core/compaction.py)
     assert "int_events_received" in _upstream(graph, "compacted_lake")
     assert set(definitions.resources) >= {"lake", "warehouse", "registry", "online_store", "dbt"}
+
+
+def test_the_nightly_build_runs_the_data_tests_on_whole_tables(definitions):
+    # hourly builds test the rows they changed (tests/test_warehouse_changed_rows_tests.py); the nightly one all rows
+    from orchestration.defs.dbt.assets import DbtBuildConfig, warehouse_models
+
+    schedules = {s.name: s for s in definitions.schedules}
+    nightly, hourly = schedules["nightly_warehouse_build"], schedules["hourly_warehouse_build"]
+    assert (nightly.cron_schedule, nightly.execution_timezone) == ("45 3 * * *", "UTC")
+    [request] = nightly.evaluate_tick(dg.build_schedule_context()).run_requests
+    config = request.run_config["ops"][warehouse_models.op.name]["config"]
+    assert DbtBuildConfig(**config) == DbtBuildConfig(whole_table_tests=True)
+    [hourly_request] = hourly.evaluate_tick(dg.build_schedule_context()).run_requests
+    assert not hourly_request.run_config
 
 
 def test_environments_differ_only_by_bound_resources(home, monkeypatch):
@@ -449,3 +464,19 @@ def test_a_build_after_a_sql_edit_never_runs_a_stale_manifest(tmp_path):
         probe.unlink()
     # AND once it is deleted again, the next build no longer has it
     assert "zz_manifest_probe" not in _warehouse_asset_keys(tmp_path)
+
+
+@pytest.mark.slow
+def test_an_unchanged_project_is_parsed_once_and_a_touched_model_again(home):
+    from orchestration.defs.dbt.project import dbt_project, prepare_manifest
+    from streamloop.core.settings import DBT_PROJECT_DIR
+
+    prepare_manifest()  # parses: a new home is a new environment
+    written = dbt_project.manifest_path.stat().st_mtime_ns
+    # WHEN nothing changed THEN the next build's preparation does not run dbt parse
+    prepare_manifest()
+    assert dbt_project.manifest_path.stat().st_mtime_ns == written
+    # WHEN a model is saved again (same text) THEN it parses
+    os.utime(DBT_PROJECT_DIR / "models" / "marts" / "plays.sql")
+    prepare_manifest()
+    assert dbt_project.manifest_path.stat().st_mtime_ns > written

@@ -50,8 +50,10 @@ class BuildSummary:
         return "\n".join(lines)
 
 
-def run_build(full_refresh: bool = False, target: str | None = None) -> BuildSummary:
+def run_build(full_refresh: bool = False, target: str | None = None, whole_table_tests: bool = False) -> BuildSummary:
     """Builds (seeds, models, tests) the warehouse from the lake; incremental unless `full_refresh`.
+    Data tests on incremental models read the rows this build changed unless `whole_table_tests`
+    (or `full_refresh`).
 
     Runs the Dagster `warehouse_build` job (the one the hourly schedule and the lake sensor run), so
     the build is recorded where `streamloop ui` shows it and dbt tests land as asset checks.
@@ -68,7 +70,7 @@ def run_build(full_refresh: bool = False, target: str | None = None) -> BuildSum
     warehouse_models = warehouse_assets()
     start = time.perf_counter()
     say(f"▸ dbt build ({'full refresh' if full_refresh else 'incremental'}) → {settings.warehouse_file}")
-    config = {"full_refresh": full_refresh, "target": target or ""}
+    config = {"full_refresh": full_refresh, "target": target or "", "whole_table_tests": whole_table_tests}
     result = execute_job("warehouse_build", run_config={"ops": {warehouse_models.op.name: {"config": config}}},
                          progress=True)
     if not result.success:

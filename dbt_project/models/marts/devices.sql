@@ -2,6 +2,7 @@
 {{
     config(
         materialized='incremental',
+        meta={'changed_rows': 'devices'},
         incremental_strategy=delete_insert_strategy(),
         unique_key='device_id',
     )

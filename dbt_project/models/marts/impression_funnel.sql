@@ -2,6 +2,7 @@
 {{
     config(
         materialized='incremental',
+        meta={'changed_rows': 'window:impressed_at'},
         incremental_strategy='append',
         pre_hook="{{ delete_rebuilt_rows('impressed_at') }}",
     )

@@ -2,6 +2,7 @@
 {{
     config(
         materialized='incremental',
+        meta={'changed_rows': 'window:started_at'},
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{{ delete_rebuilt_rows('started_at') }}",

@@ -2,13 +2,18 @@
 
 One `dbt build` per run: models materialize and their tests run as asset checks, in dbt's own
 order. Runs are incremental (the models find new lake records themselves); a run configured with
-`full_refresh: true` rebuilds every incremental model from the whole lake. `streamloop build` runs
-this same asset through the `warehouse_build` job.
+`full_refresh: true` rebuilds every incremental model from the whole lake. Data tests on incremental
+models read only the rows the run changed, unless the run is a full refresh or is configured with
+`whole_table_tests: true` (the nightly schedule). `streamloop build` runs this same asset through the
+`warehouse_build` job.
 """
+
+import json
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from orchestration.dbt_runner import WHOLE_TABLE_TESTS_VARS
 from orchestration.defs.dbt.environment import dbt_environment
 from orchestration.defs.dbt.failures import describe_failure
 from orchestration.defs.dbt.project import dbt_project
@@ -21,6 +26,8 @@ from streamloop.core.settings import get_settings
 class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
     """Rebuild every incremental model from the whole lake instead of only what is new."""
+    whole_table_tests: bool = False
+    """Data tests read whole tables; otherwise those on incremental models read the rows this build changed."""
     target: str = ""
     """dbt target (profiles.yml) for this run; empty: the resource's (settings.dbt_target)."""
 
@@ -35,6 +42,8 @@ def warehouse_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, 
     if full_refresh and not config.full_refresh:
         context.log.info("a privacy deletion happened since the last build: rebuilding in full")
     args = ["build", "--full-refresh"] if full_refresh else ["build"]
+    if config.whole_table_tests:
+        args += ["--vars", json.dumps(WHOLE_TABLE_TESTS_VARS)]
     if config.target and config.target != dbt.target:  # the resource puts its --target last: rebind it
         dbt = DbtCliResource(project_dir=dbt_project, target=config.target, dbt_executable=dbt.dbt_executable)
     # one artifacts folder, reused: dbt's partial parsing then skips re-parsing an unchanged project

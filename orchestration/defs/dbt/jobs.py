@@ -17,3 +17,7 @@ warehouse_build_job = dg.define_asset_job(
 
 def full_refresh_run_config() -> dict:
     return {"ops": {warehouse_models.op.name: {"config": {"full_refresh": True}}}}
+
+
+def whole_table_tests_run_config() -> dict:
+    return {"ops": {warehouse_models.op.name: {"config": {"whole_table_tests": True}}}}

@@ -2,6 +2,7 @@
 {{
     config(
         materialized='incremental',
+        meta={'changed_rows': 'devices'},
         incremental_strategy='append',
         pre_hook="{{ delete_rebuilt_devices() }}",
     )

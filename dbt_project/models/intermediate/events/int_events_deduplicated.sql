@@ -1,6 +1,7 @@
 {{
     config(
         materialized='incremental',
+        meta={'changed_rows': 'staged_event_ids'},
         incremental_strategy=delete_insert_strategy(),
         unique_key='event_id',
         on_schema_change='sync_all_columns',

@@ -1,6 +1,7 @@
 {{
     config(
         materialized='incremental',
+        meta={'changed_rows': 'staged'},
         incremental_strategy='append',
     )
 }}
