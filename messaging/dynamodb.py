@@ -47,6 +47,7 @@ from messaging.records import (
     parse,
 )
 from streamloop.core.errors import StreamloopError
+from streamloop.core.store.dynamodb import batch_write_all
 
 SHARDS = 8
 WRITE_CONCURRENCY = 16  # as the online store: conditional writes cannot be batched, so they run side by side
@@ -556,13 +557,6 @@ class DynamoLedger:
     def erase_profiles(self, profile_ids: Iterable[str]) -> int:
         keys = [k for p in sorted(set(profile_ids)) for k in self.profile_keys(p)]
         requests = [{"DeleteRequest": {"Key": {"pk": {"S": k}}}} for k in keys]
-        for start in range(0, len(requests), 25):  # BatchWriteItem takes at most 25 items
-            pending = {self.table: requests[start:start + 25]}
-            for attempt in range(_MAX_ATTEMPTS):
-                pending = self._call("batch_write_item", RequestItems=pending).get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                time.sleep(_BACKOFF_S * 2 ** attempt)
-            else:
-                raise MessagingStoreError(f"messaging table {self.table}: batch delete left items unprocessed")
+        batch_write_all(self._call, self.table, requests, f"messaging table {self.table}: batch delete",
+                        MessagingStoreError)
         return len(keys)

@@ -792,27 +792,14 @@ class HouseholdSimulator:
         """A message the product sent (the twin loop reads the runner's outbox): delivered, opened, clicked or
         unsubscribed from, with the simulator's own rates; a click lifts the household's engagement by the
         knobs' `message_lift` (the known effect a what-if can recover). The runner lands `message_sent`."""
-        pop, rand, buf = self.population, self.rand, self.buffer
+        pop, buf = self.population, self.buffer
         a = int(pop.profile_account[p])
         if a not in self.state or not self.state[a].alive:
             return False
         env, zone = self.server_envelope(a, p), buf.zone(None)
         props = f'{{"campaign_id":"{campaign}","message_id":"{message_id}","channel":"{channel}"}}'
-        if rand.random() < 0.04:
+        if not self._message_outcome(a, at_ms, zone, env, props, channel):
             return False
-        t = at_ms + rand.randint(1_000, 120_000)
-        buf.add(t, zone, "message_delivered", env, props)
-        if rand.random() < 0.006:
-            buf.add(t + rand.randint(60_000, 7_200_000), zone, "message_unsubscribed", env, props)
-            self.state[a].consent[channel] = False
-            return False
-        if rand.random() >= 0.15 + 0.3 * _sigmoid(self.latent[a]):
-            return False
-        t += rand.randint(60_000, 14_400_000)
-        buf.add(t, zone, "message_opened", env, props)
-        if rand.random() >= 0.3:
-            return False
-        buf.add(t + rand.randint(2_000, 60_000), zone, "message_clicked", env, props)
         lift = self.knobs.message_lift
         self.latent[a] = min(2.0, self.latent[a] + lift.get(campaign, lift.get("*", 0.0)))
         return True
@@ -825,9 +812,15 @@ class HouseholdSimulator:
         props = f'{{"campaign_id":"{campaign}","message_id":"msg-{campaign}-{day}-{self.population.profile_ids[p]}",' \
                 f'"channel":"{channel}"}}'
         buf.add(t, zone, "message_sent", env, props)
+        return self._message_outcome(a, t, zone, env, props, channel)
+
+    def _message_outcome(self, a: int, sent_ms: int, zone, env, props: str, channel: str) -> bool:
+        """What became of a message sent at `sent_ms` (delivered, unsubscribed from, opened, clicked), with
+        the simulator's rates, for its own messages and the product's alike; True when clicked."""
+        rand, buf = self.rand, self.buffer
         if rand.random() < 0.04:
             return False
-        t += rand.randint(1_000, 120_000)
+        t = sent_ms + rand.randint(1_000, 120_000)
         buf.add(t, zone, "message_delivered", env, props)
         if rand.random() < 0.006:
             buf.add(t + rand.randint(60_000, 7_200_000), zone, "message_unsubscribed", env, props)

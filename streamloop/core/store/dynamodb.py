@@ -10,7 +10,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import orjson
@@ -26,6 +26,22 @@ _BACKOFF_S = 0.02
 # concurrent single-item calls: each is atomic on its own key, and the request waits ~1 round trip per
 # WRITE_CONCURRENCY keys instead of one per key. boto3 clients are thread-safe.
 WRITE_CONCURRENCY = 16
+
+
+def batch_write_all(call: Callable[..., dict], table: str, requests: list[dict], what: str,
+                    error: type[Exception]) -> None:
+    """BatchWriteItem in chunks of 25 (its limit), retrying unprocessed items with exponential backoff;
+    raises `error` when some stay unprocessed. `call(op, **kwargs)` is the caller's client wrapper.
+    Shared by the online store and the messaging table."""
+    for start in range(0, len(requests), 25):
+        pending = {table: requests[start:start + 25]}
+        for attempt in range(_MAX_ATTEMPTS):
+            pending = call("batch_write_item", RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                break
+            time.sleep(_BACKOFF_S * 2 ** attempt)
+        else:
+            raise error(f"{what} left items unprocessed after {_MAX_ATTEMPTS} attempts")
 
 
 def _pk(ns: str, key: str) -> str:
@@ -122,15 +138,7 @@ class DynamoDBStore(OnlineStore):
         self._batch_write([{"PutRequest": {"Item": self._item(ns, k, v)}} for k, v in items.items()])
 
     def _batch_write(self, requests: list[dict]) -> None:
-        for start in range(0, len(requests), 25):  # BatchWriteItem takes at most 25 items
-            pending = {self.table: requests[start:start + 25]}
-            for attempt in range(_MAX_ATTEMPTS):
-                pending = self._call("batch_write_item", RequestItems=pending).get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                time.sleep(_BACKOFF_S * 2 ** attempt)
-            else:
-                raise StoreError(f"online store batch write left items unprocessed after {_MAX_ATTEMPTS} attempts")
+        batch_write_all(self._call, self.table, requests, "online store batch write", StoreError)
 
     def _conditional(self, op: str, **kwargs) -> bool:
         """Runs a conditional write; False when its condition failed."""
