@@ -118,3 +118,21 @@ def test_on_aws_the_lambda_runs_on_the_published_audience_and_the_dynamodb_state
         # AND a retried delivery of the same tick sends nothing new
         again = handler(copy.deepcopy(SCHEDULED_EVENT), LambdaContext())
         assert sum(c["sent"] + c["held"] for c in again["campaigns"]) == 0
+
+
+def test_a_warehouse_without_the_audience_mart_publishes_nothing_and_fails_no_publication(tmp_path):
+    """GIVEN a warehouse with plays and titles but no messaging_profiles (built before the mart existed)
+    WHEN the publication step publishes the audience THEN nothing is written and no error is raised, so
+    the Lambda keeps saying "no published audience" rather than the publication job failing."""
+    import duckdb
+
+    from messaging.audience_snapshot import materialize, publish
+    from streamloop.core.lake import Lake
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table titles as select 't1' as title_id, 's1' as series_id")
+        con.execute("create table plays as select 'p1' as profile_id, 't1' as title_id, true as is_completed")
+    lake = Lake(str(tmp_path / "lake"))
+    assert publish(warehouse, lake) == {}
+    assert materialize(lake, tmp_path / "snapshot.duckdb") is None

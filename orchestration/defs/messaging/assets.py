@@ -41,6 +41,8 @@ def messaging_audience_snapshot(context: dg.AssetExecutionContext) -> dg.Materia
 
     settings = get_settings()
     rows = publish(settings.warehouse_file, Lake(settings.lake_root))
+    if not rows:
+        context.log.warning("no messaging_profiles table in the warehouse: no audience published")
     return dg.MaterializeResult(metadata={"rows": dg.MetadataValue.json(rows),
                                           "dagster/row_count": rows.get("messaging_profiles", 0)})
 
