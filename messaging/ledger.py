@@ -36,6 +36,7 @@ from messaging.records import (  # noqa: F401  (re-exported: the names callers h
     new_owner,
     parse,
 )
+from streamloop.core.sqlite_open import prepare_wal
 
 _CHUNK = 500
 SCAN_ABOVE = 5_000  # past this many ids, one scan of the table beats thousands of IN (...) queries
@@ -94,9 +95,7 @@ class Ledger:
         self.busy_timeout_s = busy_timeout_s
         self._local = threading.local()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = self._con()
-        con.execute("pragma journal_mode=wal")
-        con.executescript(_SCHEMA)
+        prepare_wal(self._con(), busy_timeout_s, _SCHEMA)
 
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)

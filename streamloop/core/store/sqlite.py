@@ -15,6 +15,7 @@ from pathlib import Path
 
 import orjson
 
+from streamloop.core.sqlite_open import prepare_wal
 from streamloop.core.sqlite_scrub import scrub, secure
 from streamloop.core.store.base import EXPIRING_NAMESPACES, OnlineStore, StoreError, Updater, Value
 from streamloop.core.store.generations import is_key_of
@@ -51,8 +52,7 @@ class SQLiteStore(OnlineStore):
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             con = self._con()
-            con.execute("pragma journal_mode=wal")
-            con.execute(_SCHEMA)
+            prepare_wal(con, busy_timeout_s, _SCHEMA)
             if "expires_at" not in {row[1] for row in con.execute("pragma table_info(kv)")}:  # older file
                 con.execute("alter table kv add column expires_at integer")
         except (OSError, sqlite3.Error) as exc:
