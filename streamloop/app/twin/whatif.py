@@ -3,11 +3,13 @@ and seeds, each (arm, seed) in its own STREAMLOOP_HOME; per arm vs baseline, the
 (ml/stats.py `paired_difference`) of each outcome, and an HTML report of the daily curves."""
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -156,6 +158,10 @@ def run_arm(scenario: Scenario, arm: str, seed: int, home: Path, progress=None, 
         get_settings.cache_clear()
 
 
+def _prefixed(progress: Callable[[str], None], prefix: str, line: str) -> None:
+    progress(prefix + line)
+
+
 def run_whatif(scenario: Scenario, out_dir: Path, seeds: int | None = None, progress=None,
                fit_from: Path | None = None) -> WhatIfReport:
     chosen = list(range(1, seeds + 1)) if seeds else scenario.seeds
@@ -167,9 +173,12 @@ def run_whatif(scenario: Scenario, out_dir: Path, seeds: int | None = None, prog
     arms = {name: ArmResult(name) for name in ("baseline", *scenario.arms)}
     for seed in chosen:
         for name, arm in arms.items():
+            day_progress = None
             if progress:
                 progress(f"{scenario.name}: {name}, seed {seed}")
-            arm.runs[seed] = run_arm(scenario, name, seed, out_dir / "homes" / name / f"seed-{seed}", fit=fit)
+                day_progress = functools.partial(_prefixed, progress, f"  {name} seed {seed}: ")
+            arm.runs[seed] = run_arm(scenario, name, seed, out_dir / "homes" / name / f"seed-{seed}",
+                                     progress=day_progress, fit=fit)
     base = arms["baseline"]
     differences = {}
     for name, arm in arms.items():
