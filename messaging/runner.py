@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -138,6 +138,25 @@ class Runner:
         finally:
             ledger.close()
         return RunSummary(at, False, list(results.values()), list(self.campaigns.errors), exported)
+
+    def deliver(self, moments: Iterable[datetime]) -> RunSummary:
+        """Deliver what came due by each moment, in order, deciding nothing new. A scheduled `run` does this
+        as its last step every few minutes; the twin (streamloop/app/twin/loop.py) decides on its own schedule
+        and calls this for every simulated hour, so messages queued for an optimal send time go out on time."""
+        moments = sorted(m.astimezone(UTC) for m in moments)
+        if not moments:
+            raise ValueError("deliver needs at least one moment")
+        ledger = self.open_ledger()
+        owner = new_owner()
+        results = {c.id: CampaignResult(c.id) for c in self.campaigns.campaigns}
+        try:
+            ledger.close_interrupted()
+            for at in moments:
+                self._deliver_due(ledger, at, owner, results)
+            exported = self.export(ledger)
+        finally:
+            ledger.close()
+        return RunSummary(moments[-1], False, list(results.values()), list(self.campaigns.errors), exported)
 
     def _decide_campaign(self, con, campaign: Campaign, at: datetime, policy: rules.Policy, history: dict,
                          result: CampaignResult, ledger: MessagingState | None, dry_run: bool

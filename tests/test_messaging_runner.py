@@ -99,6 +99,21 @@ def test_held_messages_go_out_when_due_and_not_before(tmp_path, backend):
     assert backend.runner([c]).run(datetime(2026, 3, 3, 9, 0, tzinfo=UTC)).campaigns[0].sent == 0
 
 
+def test_delivery_sweeps_send_what_came_due_and_decide_nothing_new(tmp_path, backend):
+    ids = not_in_control(4)
+    write_warehouse(tmp_path / "warehouse.duckdb", [profile_row(p, timezone="Europe/Berlin") for p in ids])
+    c = campaign(quiet_hours={"start": "21:00", "end": "09:00"})
+    backend.runner([c]).run(datetime(2026, 3, 2, 22, 0, tzinfo=UTC))  # 23:00 Berlin: all 4 held
+    newcomers = [p for p in not_in_control(8) if p not in ids]
+    assert newcomers
+    write_warehouse(tmp_path / "warehouse.duckdb", [profile_row(p) for p in ids + newcomers])
+    hours = [datetime(2026, 3, 3, h, 0, tzinfo=UTC) for h in range(5, 10)]  # 06:00 … 10:00 Berlin
+    swept = backend.runner([c]).deliver(hours)
+    assert swept.campaigns[0].sent == 4 and swept.at == hours[-1]
+    assert backend.statuses() == {"sent": 4}, "the newcomers were not decided: only `run` decides"
+    assert sorted(profile for _, profile in backend.records()) == sorted(ids)
+
+
 def test_consent_from_the_store_overrides_the_mart(tmp_path, backend):
     from messaging.contacts import address_hash, record_contact, set_consent, suppress
 

@@ -162,3 +162,25 @@ def test_paired_difference_matches_scipy_paired_t_test():
     assert not paired_difference([1.0], [2.0]).enough_data
     one = paired_difference([3.0], [2.0])  # one seed: the estimate, no interval
     assert one.estimate == 1.0 and math.isnan(one.low) and one.relative == 0.5
+
+
+def test_a_warm_up_is_lived_alike_by_every_arm_and_outcomes_count_only_the_window(tmp_path, streamloop_home):
+    # 10 warm-up days then a 6-day window; the arm doubles every price. The warm-up runs on the baseline's
+    # behaviour in both arms, so its days are draw for draw the same; the window differs and is all
+    # that the outcomes count.
+    scenario = _scenario(tmp_path, {
+        "name": "warm", "population": {"profiles": 60, "warmup_days": 10, "days": 6}, "seeds": [1],
+        "arms": {"doubled": {"prices": {"basic": 1598, "standard": 2598, "premium": 3998}}}})
+    lines: list[str] = []
+    report = run_whatif(scenario, tmp_path / "out", progress=lines.append)
+    base, doubled = report.arms["baseline"].runs[1], report.arms["doubled"].runs[1]
+    assert [d.day for d in base.days] == list(range(10, 16)), "outcomes count the window's days only"
+    assert base.days[0].date == "2025-12-26"  # the run ends 2025-12-31: warm-up 2025-12-16 … 2025-12-25
+
+    def warm_up(arm: str) -> list[str]:
+        return [line.split(": ", 1)[1] for line in lines if line.startswith(f"  {arm} seed 1: warm-up day")]
+
+    assert len(warm_up("baseline")) == 10 and warm_up("baseline") == warm_up("doubled")
+    assert doubled.totals()["revenue"] > base.totals()["revenue"]  # the window's payments are at the arm's prices
+    with pytest.raises(StreamloopError, match="warm-up of 16 days must be shorter"):
+        TwinLoop(SimulationConfig(profiles=20, days=16, seed=1, workers=1), warmup_days=16)

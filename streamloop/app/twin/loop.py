@@ -9,8 +9,13 @@ Each simulated day:
    record on the day it is received (late ones are held back, so an incremental build never sees the future);
 3. on schedule (`Schedule`): the warehouse builds incrementally (`streamloop build`), models retrain and
    publish (`streamloop train`), and the campaign runner (messaging/service.py `build_runner`) runs the
-   campaigns; every message it sent reaches the simulated household, which reacts with the rates and the
-   engagement lift the simulator knows (`HouseholdSimulator.react_to_message`).
+   campaigns (18:00 UTC); from the first campaign run on, the runner's delivery sweeps run every simulated
+   hour (`Runner.deliver`), so messages queued for a profile's optimal send time go out on time; every
+   message it sent reaches the simulated household, which reacts with the rates and the engagement lift the
+   simulator knows (`HouseholdSimulator.react_to_message`).
+
+A warm-up (`warmup_days`) is history before the measured window: every arm lives it on the baseline's
+behaviour, the product builds and trains once at its end, and outcomes count the window only.
 
 What it measures comes from the simulator's side of the loop (the ground truth, not the warehouse): active
 subscribers, watch minutes, plays, messages sent, unsubscribes and revenue per day (`DayMetrics`).
@@ -161,10 +166,19 @@ class TwinLoop:
                  experiments_dir: Path | None = None, campaigns_dir: Path | None = None,
                  campaign_audiences: dict[str, str] | None = None, churn_top_percent: dict[str, float] | None = None,
                  row_order: list[str] | None = None, withdraw_share: float = 0.0,
-                 progress: Callable[[str], None] | None = None):
+                 progress: Callable[[str], None] | None = None, warmup_days: int = 0,
+                 warmup_knobs: Knobs | None = None):
+        if not 0 <= warmup_days < config.days:
+            raise StreamloopError(f"warm-up of {warmup_days} days must be shorter than the {config.days} simulated")
         self.config, self.schedule = config, schedule
         self.knobs = knobs or Knobs()
         self.knobs.own_messages = False if schedule.campaigns_every else self.knobs.own_messages
+        # History before the measured window: every arm lives it alike (`warmup_knobs`, the baseline's
+        # behaviour, and the same seeded days), then the product builds and trains once so its churn scores
+        # and models exist when the window starts. Outcomes count the window's days only.
+        self.warmup_days = warmup_days
+        self.warmup_knobs = warmup_knobs or self.knobs
+        self.warmup_knobs.own_messages = self.knobs.own_messages
         self.experiments_dir = experiments_dir or config.experiments_dir
         self.campaigns_dir, self.campaign_audiences = campaigns_dir, campaign_audiences or {}
         self.churn_top_percent, self.row_order = churn_top_percent or {}, row_order
@@ -184,19 +198,23 @@ class TwinLoop:
         start_ms = _start_ms(config)
         lake.write_table("catalog", _table(new_batch_id("twin", str(config.seed), "catalog"),
                                            [json.dumps(r) for r in catalog.records], [start_ms] * len(catalog.records)))
+        warmup = self.warmup_days
         sim = HouseholdSimulator(catalog, population, config.start_date, config.seed, 0,
-                                 range(len(population.account_ids)), load_experiments(self.experiments_dir), self.knobs)
+                                 range(len(population.account_ids)), load_experiments(self.experiments_dir),
+                                 self.warmup_knobs if warmup else self.knobs)
         profile_index = {pid: i for i, pid in enumerate(population.profile_ids)}
         delivery_rng = np.random.default_rng([config.seed, 0, 29])
         held: list[tuple[int, str]] = []  # (received ms, raw) of records received on a later day
         result = LoopResult([], 0.0)
-        built = trained = False
+        built = trained = campaigns_started = False
         home: ProductHome | None = None
         reacted: set[str] = set()
         for day in range(config.days):
             day_end = start_ms + (day + 1) * DAY_MS
             clock.set_now(datetime.fromtimestamp(day_end / 1000, UTC))  # the product lives on the simulated calendar
             metrics = DayMetrics(day, str(config.start_date + timedelta(days=day)))
+            if warmup and day == warmup:
+                sim.knobs = self.knobs  # the window starts: this arm's behaviour from here on
             sim.simulate_day(day)
             self._count(sim, metrics)
             delivered = deliver(sim.buffer, delivery_rng, late_rate=config.late_rate,
@@ -209,25 +227,33 @@ class TwinLoop:
             if today:  # one batch per day: batch ids never collide across days
                 lake.write_table("events", _table(new_batch_id("twin", str(config.seed), f"day-{day}"),
                                                   [r for _, r in today], [ms for ms, _ in today]))
-            if _due(self.schedule.build_every, day):
+            warmup_ends = bool(warmup) and day == warmup - 1
+            window_day = day - warmup  # the schedule counts the window's days
+            if warmup_ends or (window_day >= 0 and _due(self.schedule.build_every, window_day)):
                 from streamloop.app.build import run_build
 
                 run_build()
                 built = True
                 metrics.product.append("build")
-            if built and _due(self.schedule.train_every, day):
+            if built and (warmup_ends or (window_day >= 0 and _due(self.schedule.train_every, window_day))):
                 trained = self._train(result, day) or trained
                 metrics.product.append("train")
                 if trained:
                     home = ProductHome(settings, catalog, population, self.experiments_dir, self.row_order)
                     self.knobs.home_rows = home
-            if trained and _due(self.schedule.campaigns_every, day):
-                metrics.messages_sent += self._campaigns(settings, lake, sim, profile_index, reacted, day_end)
+            if trained and window_day >= 0 and _due(self.schedule.campaigns_every, window_day):
+                self._decide_campaigns(settings, day_end)
+                campaigns_started = True
                 metrics.product.append("campaigns")
+            if campaigns_started:  # the runner's delivery sweeps, hourly, every day from the first campaign run
+                metrics.messages_sent += self._deliver_and_react(settings, lake, sim, profile_index, reacted,
+                                                                 day_end)
             if home is not None:
                 metrics.served_by_product, home.served = home.served, 0
-            result.days.append(metrics)
-            self.progress(f"day {day + 1}/{config.days} {metrics.date}: active {metrics.active_subscribers}, "
+            if window_day >= 0:
+                result.days.append(metrics)
+            self.progress(("warm-up " if window_day < 0 else "")
+                          + f"day {day + 1}/{config.days} {metrics.date}: active {metrics.active_subscribers}, "
                           f"plays {metrics.plays}, sent {metrics.messages_sent}"
                           + (f" [{', '.join(metrics.product)}]" if metrics.product else ""))
         if held:  # received after the last day: landed with it, as the simulator does
@@ -265,12 +291,11 @@ class TwinLoop:
             return False
         return bool(summary.published)
 
-    def _campaigns(self, settings, lake: Lake, sim: HouseholdSimulator, profile_index: dict[str, int],
-                   reacted: set[str], day_end: int) -> int:
-        """Runs the campaigns at the end of the day and lets each household react to what it was sent."""
+    def _campaign_set(self, settings):
+        """The product's campaigns with this arm's audience changes (churn quantiles from the latest scores)."""
         import duckdb
 
-        from messaging.service import build_runner, campaigns
+        from messaging.service import campaigns
 
         campaign_set = campaigns(self.campaigns_dir)
         overrides = dict(self.campaign_audiences)
@@ -285,10 +310,23 @@ class TwinLoop:
                                               f"in its audience to replace")
                     # no scores yet (no churn model): a NULL quantile, and nobody qualifies
                     overrides[campaign_id] = base.replace(CHURN_TERM, f"churn_risk >= {cut if cut is not None else 2}")
-        if overrides:
-            campaign_set = _with_audiences(campaign_set, overrides)
-        at = datetime.fromtimestamp(day_end / 1000, UTC) - timedelta(hours=6)
-        build_runner(settings, campaign_set).run(at)
+        return _with_audiences(campaign_set, overrides) if overrides else campaign_set
+
+    def _decide_campaigns(self, settings, day_end: int) -> None:
+        """The scheduled campaign run, at 18:00 UTC of the day: decides, claims and sends what is due now."""
+        from messaging.service import build_runner
+
+        self._runner = build_runner(settings, self._campaign_set(settings))
+        self._runner.run(datetime.fromtimestamp(day_end / 1000, UTC) - timedelta(hours=6))
+
+    def _deliver_and_react(self, settings, lake: Lake, sim: HouseholdSimulator, profile_index: dict[str, int],
+                           reacted: set[str], day_end: int) -> int:
+        """Delivers what came due during the day (hourly sweeps) and lets each household react to what it
+        was sent. Returns the messages sent that households had not seen yet."""
+        import duckdb
+
+        end = datetime.fromtimestamp(day_end / 1000, UTC)
+        self._runner.deliver([end - timedelta(hours=h) for h in range(23, -1, -1)])
         snapshot = f"{lake.root}/messaging/ledger.parquet"
         if not Path(snapshot).exists():
             return 0

@@ -21,8 +21,12 @@ class _Strict(BaseModel):
 
 class Population(_Strict):
     profiles: int = Field(200, ge=10, description="simulated viewer profiles")
-    days: int = Field(42, ge=1, description="simulated days")
-    start: date | None = Field(None, description="first day; default: the simulator's (ends 2025-12-31)")
+    days: int = Field(42, ge=1, description="simulated days the outcomes are measured over (the window)")
+    warmup_days: int = Field(0, ge=0, description="history simulated before the window, alike in every arm (the "
+                                                  "baseline's behaviour); the product builds and trains once at "
+                                                  "its end, so churn scores exist when the window starts")
+    start: date | None = Field(None, description="first day of the warm-up (or of the window without one); "
+                                                 "default: the simulator's (the run ends 2025-12-31)")
 
 
 class ScheduleSpec(_Strict):

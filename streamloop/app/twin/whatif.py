@@ -83,7 +83,8 @@ class WhatIfReport:
     def render(self) -> str:
         seeds = sorted(self.arms["baseline"].runs)
         pop = self.scenario.population
-        lines = [f"what-if {self.scenario.name}: {len(seeds)} seeds {seeds}, {pop.profiles} profiles × {pop.days} days"]
+        lines = [f"what-if {self.scenario.name}: {len(seeds)} seeds {seeds}, {pop.profiles} profiles × {pop.days} days"
+                 + (f" after a {pop.warmup_days}-day warm-up" if pop.warmup_days else "")]
         base = {o: _mean([r.totals()[o] for r in self.arms["baseline"].runs.values()]) for o in OUTCOMES}
         lines.append("  baseline: " + ", ".join(f"{o} {_fmt(base[o])}" for o in OUTCOMES))
         for arm, by in self.differences.items():
@@ -122,6 +123,24 @@ def experiments_for(changes: Changes, directory: Path) -> Path:
     return directory
 
 
+def simulation_config(scenario: Scenario, seed: int) -> SimulationConfig:
+    """The simulated service of a scenario: its warm-up and its window, one population."""
+    pop = scenario.population
+    return SimulationConfig(profiles=pop.profiles, days=pop.warmup_days + pop.days, seed=seed,
+                            start_date=pop.start, workers=1)
+
+
+def _knobs(changes: Changes, fit: Fit | None) -> Knobs:
+    """The simulator's behaviour under a set of changes (and a fit to a real warehouse, when given)."""
+    lift = {"*": behaviour.WINBACK_CLICK_LIFT, **changes.campaigns.message_lift}
+    elasticity = changes.behaviour.price_elasticity
+    knobs = Knobs(prices=changes.price_tuple(), message_lift=lift,
+                  price_elasticity=behaviour.PRICE_ELASTICITY if elasticity is None else elasticity)
+    if fit is not None:
+        knobs = replace(knobs, activity_shift=fit.knobs.activity_shift, hazard_scale=fit.knobs.hazard_scale)
+    return knobs
+
+
 def run_arm(scenario: Scenario, arm: str, seed: int, home: Path, progress=None, fit: Fit | None = None
             ) -> LoopResult:
     """One (arm, seed) in its own STREAMLOOP_HOME (created fresh)."""
@@ -134,21 +153,15 @@ def run_arm(scenario: Scenario, arm: str, seed: int, home: Path, progress=None, 
     os.environ["STREAMLOOP_HOME"] = str(home)
     get_settings.cache_clear()
     try:
-        pop = scenario.population
-        config = SimulationConfig(profiles=pop.profiles, days=pop.days, seed=seed, start_date=pop.start, workers=1)
-        lift = {"*": behaviour.WINBACK_CLICK_LIFT, **changes.campaigns.message_lift}
-        elasticity = changes.behaviour.price_elasticity
-        knobs = Knobs(prices=changes.price_tuple(), message_lift=lift,
-                      price_elasticity=behaviour.PRICE_ELASTICITY if elasticity is None else elasticity)
-        if fit is not None:
-            knobs = replace(knobs, activity_shift=fit.knobs.activity_shift, hazard_scale=fit.knobs.hazard_scale)
+        config = simulation_config(scenario, seed)
         s = scenario.schedule
-        loop = TwinLoop(config, Schedule(s.build_every, s.train_every, s.campaigns_every), knobs,
+        loop = TwinLoop(config, Schedule(s.build_every, s.train_every, s.campaigns_every), _knobs(changes, fit),
                         experiments_dir=experiments_for(changes, home / "experiments"),
                         campaign_audiences=changes.campaigns.audience,
                         churn_top_percent=changes.campaigns.churn_top_percent,
                         row_order=changes.serving.row_order, withdraw_share=changes.withdraw_share,
-                        progress=progress)
+                        progress=progress, warmup_days=scenario.population.warmup_days,
+                        warmup_knobs=_knobs(scenario.baseline, fit))
         return loop.run()
     finally:
         if previous is None:
@@ -167,9 +180,7 @@ def run_whatif(scenario: Scenario, out_dir: Path, seeds: int | None = None, prog
     chosen = list(range(1, seeds + 1)) if seeds else scenario.seeds
     fit = None
     if fit_from is not None:
-        pop = scenario.population
-        fit = fit_knobs(fit_from, SimulationConfig(profiles=pop.profiles, days=pop.days, seed=chosen[0],
-                                                   start_date=pop.start, workers=1))
+        fit = fit_knobs(fit_from, simulation_config(scenario, chosen[0]))
     arms = {name: ArmResult(name) for name in ("baseline", *scenario.arms)}
     for seed in chosen:
         for name, arm in arms.items():
@@ -239,10 +250,11 @@ def render_html(report: WhatIfReport) -> str:
     fitted_note = (f"Engagement level and churn by plan were fitted to {html.escape(report.fit.source)}; every other "
                    f"behaviour parameter below is a default chosen by hand." if report.fit else
                    "Every behaviour parameter below is a default chosen by hand; none was fitted to a real warehouse.")
+    warm_up = f" after a {s.population.warmup_days}-day warm-up" if s.population.warmup_days else ""
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>what-if {html.escape(s.name)}</title>
 <style>body{{font:14px sans-serif;margin:2em}}td,th{{padding:2px 8px;text-align:left}}</style></head><body>
 <h1>What if: {html.escape(s.name)}</h1><p>{html.escape(s.description)}</p>
-<p>{s.population.profiles} profiles × {s.population.days} days, seeds {seeds}; schedule: build every
+<p>{s.population.profiles} profiles × {s.population.days} days{warm_up}, seeds {seeds}; schedule: build every
 {s.schedule.build_every or 'never'}, train every {s.schedule.train_every or 'never'}, campaigns every
 {s.schedule.campaigns_every or 'never'} (days).</p>
 <h2>Arm − baseline (paired over seeds, 95% t interval)</h2>
