@@ -23,6 +23,7 @@ subscribers, watch minutes, plays, messages sent, unsubscribes and revenue per d
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -112,12 +113,13 @@ class ProductHome:
     """The product's home page, in process, for the simulator: `HomeService.home` mapped to catalog indexes.
     One page per profile and day (a household sees today's page; the product republishes at most daily)."""
 
-    def __init__(self, settings, catalog, population, experiments_dir: Path, row_order: list[str] | None):
+    def __init__(self, settings, catalog, population, experiments_dir: Path, row_order: list[str] | None,
+                 seed: int = 0):
         from functions.services import Services
 
         self.services = Services(settings, experiments_dir=experiments_dir)
         self.services.home.exposures = None  # the simulator logs its exposures itself, by the same assignment
-        self.population, self.row_order = population, row_order
+        self.population, self.row_order, self.seed = population, row_order, seed
         self.index = {title_id: i for i, title_id in enumerate(catalog.item_ids)}
         for item in np.flatnonzero(catalog.first_episode >= 0).tolist():  # an episode shows its series
             first = int(catalog.first_episode[item])
@@ -130,8 +132,10 @@ class ProductHome:
         key = (p, day)
         if key not in self.pages:
             pop = self.population
+            # a request id of the seed, profile and day: the row-order bandit's draw (seeded by it) repeats
+            request_id = hashlib.sha1(f"twin:{self.seed}:{pop.profile_ids[p]}:{day}".encode()).hexdigest()[:32]
             page = self.services.home.home(pop.profile_ids[p], COUNTRIES[pop.account_country[a]].code, None,
-                                           HOME_ROWS, HOME_ITEMS)
+                                           HOME_ROWS, HOME_ITEMS, request_id=request_id)
             rows = page.get("rows", [])
             if self.row_order:  # a serving-policy arm: the page's rows in this order of kinds
                 rank = {kind: i for i, kind in enumerate(self.row_order)}
@@ -239,7 +243,8 @@ class TwinLoop:
                 trained = self._train(result, day) or trained
                 metrics.product.append("train")
                 if trained:
-                    home = ProductHome(settings, catalog, population, self.experiments_dir, self.row_order)
+                    home = ProductHome(settings, catalog, population, self.experiments_dir, self.row_order,
+                                       config.seed)
                     self.knobs.home_rows = home
             if trained and window_day >= 0 and _due(self.schedule.campaigns_every, window_day):
                 self._decide_campaigns(settings, day_end)
