@@ -73,6 +73,7 @@ def bench_run(profiles: int) -> dict:
         start, cpu = time.perf_counter(), time.process_time()
         summary = r.run(at)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+        digests = run_digests(home / "outbox.sqlite")
         start2 = time.perf_counter()
         again = r.run(at)
         rerun_s = time.perf_counter() - start2
@@ -80,7 +81,34 @@ def bench_run(profiles: int) -> dict:
     return {"profiles": profiles, "generate_s": generate_s, "seconds": elapsed, "cpu_s": cpu,
             "audience": result.audience, "sent": result.sent, "held": result.held,
             "suppressed": dict(result.suppressed), "exported": summary.exported_events, "rerun_s": rerun_s,
-            "rerun_sent": again.campaigns[0].sent}
+            "rerun_sent": again.campaigns[0].sent, "digests": digests}
+
+
+def run_digests(ledger_path: Path) -> dict:
+    """sha256 over what a run decided and wrote, sorted by message id, so a change to the runner can show
+    it sends and holds the same messages with the same content: ledger rows (status, group, channel,
+    held, send time), outbox/inbox records (subject, body, headers) and message events."""
+    import hashlib
+    import sqlite3
+
+    queries = {
+        "ledger": "select message_id, status, grp, channel, reason, is_held, send_at, sent_at, context "
+                  "from messages order by message_id",
+        "local": "select message_id, channel, address, subject, body, headers from outbox union all "
+                 "select message_id, 'inbox', profile_id, subject, body, delivered_at from inbox order by 1",
+        "events": "select event_id, body from message_events order by event_id",
+    }
+    con = sqlite3.connect(ledger_path)
+    try:
+        out = {}
+        for name, sql in queries.items():
+            digest = hashlib.sha256()
+            for row in con.execute(sql):
+                digest.update(repr(row).encode())
+            out[name] = digest.hexdigest()[:16]
+        return out
+    finally:
+        con.close()
 
 
 def bench_collector(batches_n: int, size: int = 500) -> dict:
@@ -137,6 +165,7 @@ def main():
               f"{r['seconds']:.1f}s wall, {r['cpu_s']:.1f} CPU-s; audience {r['audience']:,}, sent {r['sent']:,}, "
               f"held {r['held']:,}, exported events {r['exported']:,}, not sent {r['suppressed']}")
         print(f"rerun of the same tick: {r['rerun_s']:.1f}s, sent {r['rerun_sent']}")
+        print("digests (sha256 prefix, sorted by id): " + ", ".join(f"{k} {v}" for k, v in r["digests"].items()))
     if not args.skip_collector:
         c = bench_collector(args.collector_batches)
         print(f"collector, {c['events_each']:,} events each, alternating batches: without hook "
