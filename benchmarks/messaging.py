@@ -51,7 +51,7 @@ def make_warehouse(path: Path, profiles: int) -> None:
         con.execute("create table plays (profile_id varchar, title_id varchar, is_completed boolean)")
 
 
-def bench_run(profiles: int) -> dict:
+def bench_run(profiles: int, local_batch: int | None = None) -> dict:
     from support.messaging import campaign, runner
 
     from messaging.content import render  # noqa: F401 (imported before timing, as in a warm process)
@@ -69,7 +69,7 @@ def bench_run(profiles: int) -> dict:
                            content={"subject": "{{ profile.country }}: something new",
                                     "body": "Hello again. {% if titles %}{{ titles[0].name }}{% endif %}",
                                     "recommendations": 0})
-        r = runner(home, [at_risk], lake=Lake(home / "lake"))
+        r = runner(home, [at_risk], lake=Lake(home / "lake"), **({"local_batch": local_batch} if local_batch else {}))
         start, cpu = time.perf_counter(), time.process_time()
         summary = r.run(at)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -156,11 +156,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profiles", type=int, default=1_000_000)
     parser.add_argument("--collector-batches", type=int, default=60)
+    parser.add_argument("--local-batch", type=int, help="local deliveries per transaction (the runner's default if unset)")
     parser.add_argument("--skip-run", action="store_true")
     parser.add_argument("--skip-collector", action="store_true")
     args = parser.parse_args()
     if not args.skip_run:
-        r = bench_run(args.profiles)
+        r = bench_run(args.profiles, args.local_batch)
         print(f"scheduled run over {r['profiles']:,} profiles (warehouse generated in {r['generate_s']:.1f}s): "
               f"{r['seconds']:.1f}s wall, {r['cpu_s']:.1f} CPU-s; audience {r['audience']:,}, sent {r['sent']:,}, "
               f"held {r['held']:,}, exported events {r['exported']:,}, not sent {r['suppressed']}")
