@@ -51,7 +51,7 @@ def make_warehouse(path: Path, profiles: int) -> None:
         con.execute("create table plays (profile_id varchar, title_id varchar, is_completed boolean)")
 
 
-def bench_run(profiles: int) -> dict:
+def bench_run(profiles: int, local_batch: int | None = None) -> dict:
     from support.messaging import campaign, runner
 
     from messaging.content import render  # noqa: F401 (imported before timing, as in a warm process)
@@ -69,10 +69,11 @@ def bench_run(profiles: int) -> dict:
                            content={"subject": "{{ profile.country }}: something new",
                                     "body": "Hello again. {% if titles %}{{ titles[0].name }}{% endif %}",
                                     "recommendations": 0})
-        r = runner(home, [at_risk], lake=Lake(home / "lake"))
+        r = runner(home, [at_risk], lake=Lake(home / "lake"), **({"local_batch": local_batch} if local_batch else {}))
         start, cpu = time.perf_counter(), time.process_time()
         summary = r.run(at)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+        digests = run_digests(home / "outbox.sqlite")
         start2 = time.perf_counter()
         again = r.run(at)
         rerun_s = time.perf_counter() - start2
@@ -80,7 +81,34 @@ def bench_run(profiles: int) -> dict:
     return {"profiles": profiles, "generate_s": generate_s, "seconds": elapsed, "cpu_s": cpu,
             "audience": result.audience, "sent": result.sent, "held": result.held,
             "suppressed": dict(result.suppressed), "exported": summary.exported_events, "rerun_s": rerun_s,
-            "rerun_sent": again.campaigns[0].sent}
+            "rerun_sent": again.campaigns[0].sent, "digests": digests}
+
+
+def run_digests(ledger_path: Path) -> dict:
+    """sha256 over what a run decided and wrote, sorted by message id, so a change to the runner can show
+    it sends and holds the same messages with the same content: ledger rows (status, group, channel,
+    held, send time), outbox/inbox records (subject, body, headers) and message events."""
+    import hashlib
+    import sqlite3
+
+    queries = {
+        "ledger": "select message_id, status, grp, channel, reason, is_held, send_at, sent_at, context "
+                  "from messages order by message_id",
+        "local": "select message_id, channel, address, subject, body, headers from outbox union all "
+                 "select message_id, 'inbox', profile_id, subject, body, delivered_at from inbox order by 1",
+        "events": "select event_id, body from message_events order by event_id",
+    }
+    con = sqlite3.connect(ledger_path)
+    try:
+        out = {}
+        for name, sql in queries.items():
+            digest = hashlib.sha256()
+            for row in con.execute(sql):
+                digest.update(repr(row).encode())
+            out[name] = digest.hexdigest()[:16]
+        return out
+    finally:
+        con.close()
 
 
 def bench_collector(batches_n: int, size: int = 500) -> dict:
@@ -128,15 +156,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profiles", type=int, default=1_000_000)
     parser.add_argument("--collector-batches", type=int, default=60)
+    parser.add_argument("--local-batch", type=int, help="local deliveries per transaction (the runner's default if unset)")
     parser.add_argument("--skip-run", action="store_true")
     parser.add_argument("--skip-collector", action="store_true")
     args = parser.parse_args()
     if not args.skip_run:
-        r = bench_run(args.profiles)
+        r = bench_run(args.profiles, args.local_batch)
         print(f"scheduled run over {r['profiles']:,} profiles (warehouse generated in {r['generate_s']:.1f}s): "
               f"{r['seconds']:.1f}s wall, {r['cpu_s']:.1f} CPU-s; audience {r['audience']:,}, sent {r['sent']:,}, "
               f"held {r['held']:,}, exported events {r['exported']:,}, not sent {r['suppressed']}")
         print(f"rerun of the same tick: {r['rerun_s']:.1f}s, sent {r['rerun_sent']}")
+        print("digests (sha256 prefix, sorted by id): " + ", ".join(f"{k} {v}" for k, v in r["digests"].items()))
     if not args.skip_collector:
         c = bench_collector(args.collector_batches)
         print(f"collector, {c['events_each']:,} events each, alternating batches: without hook "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from messaging.campaigns import Campaign
@@ -20,6 +20,10 @@ from streamloop.core.store import OnlineStore, StoreError
 from streamloop.core.store.generations import current, get_versioned, prefix_for
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True)
+VARIABLES = ("profile", "titles", "subject_title", "unsubscribe_url")  # what render() passes to a template
+_PURE_GLOBALS = {"range", "dict", "namespace", "cycler", "joiner"}  # not lipsum: it is random
+_CACHE_LIMIT = 50_000  # rendered texts kept per process (cleared when full)
+_rendered: dict[tuple, str] = {}
 GENERIC_SUBJECT = "Something new to watch"
 GENERIC_BODY = "There is something new waiting for you. Open the app to see what's on."
 
@@ -86,7 +90,90 @@ def _template(text: str):
 
 
 def _render(template: str, variables: dict) -> str:
-    return _template(template).render(**variables)
+    """Renders once per distinct value of what the template reads: a template that reads only
+    `profile.country` renders once per country, not once per message (a scheduled run renders one
+    template for up to millions of profiles)."""
+    reads = _reads(template)
+    key = _key(template, reads, variables) if reads is not None else None
+    if key is None:
+        return _template(template).render(**variables)
+    text = _rendered.get(key)
+    if text is None:
+        text = _template(template).render(**variables)
+        if len(_rendered) >= _CACHE_LIMIT:
+            _rendered.clear()
+        _rendered[key] = text
+    return text
+
+
+@lru_cache(maxsize=256)
+def _reads(template: str) -> tuple[tuple[str, tuple[str, ...] | None], ...] | None:
+    """Per variable the template reads: the attribute names it reads of it (`profile.country`,
+    `profile["plan"]`), or None when it uses the value whole (a loop, a filter, a method). None for the
+    template if it reads anything else (a random global), which makes it unsafe to reuse a rendering."""
+    ast = _ENV.parse(template)
+    if meta.find_undeclared_variables(ast) - set(VARIABLES):
+        return None
+    loads = [n for n in ast.find_all(nodes.Name) if n.ctx == "load"]
+    if any(n.name in _ENV.globals and n.name not in _PURE_GLOBALS for n in loads):
+        return None
+    attrs: dict[str, set[str]] = {}
+    by_attr: dict[str, int] = {}  # loads of a variable that only read a named attribute of it
+    for n in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        if isinstance(n.node, nodes.Name) and n.node.name in VARIABLES and (name := _attribute(n)) is not None:
+            attrs.setdefault(n.node.name, set()).add(name)
+            by_attr[n.node.name] = by_attr.get(n.node.name, 0) + 1
+    out = []
+    for variable in VARIABLES:
+        uses = sum(1 for n in loads if n.name == variable)
+        if uses:
+            out.append((variable, tuple(sorted(attrs[variable])) if by_attr.get(variable) == uses else None))
+    if ("profile", None) in out or any(v == "unsubscribe_url" for v, _ in out):
+        return None  # unique per message (the profile id, the token): a cache would only grow
+    return tuple(out)
+
+
+def _attribute(n: nodes.Getattr | nodes.Getitem) -> str | None:
+    """`x.name` or `x["name"]` as the name; None for anything else, or a name that is a dict's method."""
+    if isinstance(n, nodes.Getattr):
+        name = n.attr
+    elif isinstance(n.arg, nodes.Const) and isinstance(n.arg.value, str):
+        name = n.arg.value
+    else:
+        return None
+    return None if hasattr(dict, name) else name
+
+
+_MISSING = object()
+
+
+def _key(template: str, reads: tuple, variables: dict) -> tuple | None:
+    """The values the template reads, typed (True and 1 render differently); None if one cannot be a key."""
+    parts: list = [template]
+    for variable, attrs in reads:
+        value = variables[variable]
+        if attrs is None:
+            parts.append(_frozen(value))
+        elif isinstance(value, dict):
+            parts.append(tuple(_frozen(value.get(a, _MISSING)) for a in attrs))
+        else:
+            return None
+    key = tuple(parts)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _frozen(value):
+    if isinstance(value, dict):
+        return ("dict", tuple((k, _frozen(v)) for k, v in value.items()))  # in order: a loop renders it so
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(_frozen(v) for v in value))
+    if value is _MISSING:
+        return ("missing",)
+    return (type(value).__name__, value)
 
 
 __all__ = ["Rendered", "TemplateError", "check_templates", "recommendations", "render"]

@@ -393,8 +393,11 @@ class DynamoLedger:
             out.setdefault(item["profile_id"]["S"], []).append((item["campaign_id"]["S"], parse(item["send_at"]["S"])))
         return out
 
-    def snapshot(self) -> list[dict]:
-        return [_message_row(item) for item in self._scan_prefix("msg#")]
+    def snapshot(self, columns: Iterable[str] | None = None) -> list[dict]:
+        rows = [_message_row(item) for item in self._scan_prefix("msg#")]
+        if columns is not None:
+            rows = [{n: row[n] for n in columns if n in row} for row in rows]
+        return rows
 
     def local_records(self, kind: str) -> list[dict]:
         fields = LOCAL_KINDS[kind]

@@ -14,6 +14,7 @@ from streamloop.core.lake import Lake, new_batch_id
 SOURCE = "messaging"
 # the snapshot: every message field but the runner's lease and the event context
 LEDGER_COLUMNS = tuple(n for n in MESSAGE_FIELDS if n not in ("owner", "lease_until", "context"))
+LEDGER_SCHEMA = pa.schema([(n, pa.int64() if MESSAGE_FIELDS[n] == "int" else pa.string()) for n in LEDGER_COLUMNS])
 
 
 def export_events(ledger: MessagingState, lake: Lake) -> int:
@@ -44,9 +45,6 @@ def ledger_path(lake: Lake) -> str:
 
 
 def export_ledger(ledger: MessagingState, lake: Lake) -> int:
-    rows = ledger.snapshot()
-    table = pa.table({name: pa.array([r.get(name) for r in rows],
-                                     type=pa.int64() if MESSAGE_FIELDS[name] == "int" else pa.string())
-                      for name in LEDGER_COLUMNS})
+    table = pa.Table.from_pylist(ledger.snapshot(LEDGER_COLUMNS), schema=LEDGER_SCHEMA)
     lake._write(ledger_path(lake), table)  # the lake's one writer (atomic locally, S3 put remotely)
     return table.num_rows

@@ -366,23 +366,33 @@ def scheduled_period(campaign: Campaign, at: datetime) -> str | None:
     return None
 
 
+_CHANNELS = ("email", "push", "in_app")
+# mart column names per channel, built once: profile_state runs once per audience row (up to millions)
+_CONSENT_COLUMNS = tuple((c, f"consent_{c}") for c in _CHANNELS)
+_OPENS_COLUMNS = tuple((c, f"{c}_opens") for c in _CHANNELS)
+_SENDS_COLUMNS = tuple((c, f"{c}_sends") for c in _CHANNELS)
+_CONTEXT_COLUMNS = ("country", "device_type", "app_version", "os", "timezone")
+_PROFILE_COLUMNS = ("country", "maturity_rating", "is_kids", "language", "plan", "timezone")
+
+
 def profile_state(row: dict, addresses: dict, overrides: dict) -> rules.ProfileState:
-    consent = {c: row.get(f"consent_{c}") for c in ("email", "push", "in_app")}
-    consent.update(overrides)
-    hour = row.get("preferred_hour_local")
+    get = row.get
+    consent = {c: get(column) for c, column in _CONSENT_COLUMNS}
+    if overrides:
+        consent.update(overrides)
+    hour = get("preferred_hour_local")
     return rules.ProfileState(
-        profile_id=row["profile_id"], timezone=row.get("timezone"), consent=consent,
+        profile_id=row["profile_id"], timezone=get("timezone"), consent=consent,
         contacts=frozenset(addresses), preferred_hour=int(hour) if hour is not None else None,
-        opens={c: int(row.get(f"{c}_opens") or 0) for c in ("email", "push", "in_app")},
-        sends={c: int(row.get(f"{c}_sends") or 0) for c in ("email", "push", "in_app")})
+        opens={c: int(get(column) or 0) for c, column in _OPENS_COLUMNS},
+        sends={c: int(get(column) or 0) for c, column in _SENDS_COLUMNS})
 
 
 def event_context(row: dict, state: rules.ProfileState) -> dict:
     """What message events and the rendered content need later: the profile's real latest context."""
-    return {"account_id": row.get("account_id"), "device_id": row.get("device_id"),
-            "context": {k: row.get(k) for k in ("country", "device_type", "app_version", "os", "timezone")},
-            "profile": {k: row.get(k) for k in ("country", "maturity_rating", "is_kids", "language", "plan",
-                                                "timezone")}}
+    get = row.get
+    return {"account_id": get("account_id"), "device_id": get("device_id"),
+            "context": {k: get(k) for k in _CONTEXT_COLUMNS}, "profile": {k: get(k) for k in _PROFILE_COLUMNS}}
 
 
 def bingers(con, series_id: str | None, min_episodes: int = 3) -> list[str]:

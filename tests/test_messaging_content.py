@@ -69,3 +69,41 @@ def test_content_reads_the_current_publication_and_never_offers_a_finished_serie
     rendered = render(campaign(content=TEMPLATE), {"profile_id": "p1", "country": "US"}, store)
     assert rendered.source == "candidates" and rendered.title_ids == ("t_new",)
     assert rendered.subject == "New is waiting"
+
+
+def test_a_rendering_is_reused_only_for_the_same_values_the_template_reads():
+    # GIVEN templates that read parts of the profile, whole variables, dict methods, a random global
+    from jinja2 import UndefinedError
+
+    from messaging import content
+
+    templates = ["{{ profile.country }}: new", "{{ profile['plan'] }} {{ profile.is_kids }}",
+                 "{% for k in subject_title %}{{ k }}{% endfor %}", "{{ profile.keys() | list | length }}",
+                 "{{ profile.items() | list | length }} {{ profile.country }}", "{{ lipsum(1) | length > 0 }}",
+                 "{% for t in titles %}{{ t.name }}{% endfor %}{{ profile.missing }}", "{{ unsubscribe_url }}"]
+    profiles = [{"profile_id": f"p{i}", "country": ["US", "DE"][i % 2], "plan": "basic", "is_kids": [True, 1][i % 2],
+                 **({"extra": i} if i % 3 == 0 else {})} for i in range(12)]
+    titles = [[], [{"title_id": "t1", "name": "One"}]]
+    subjects = [{"a": 1, "b": 2}, {"b": 2, "a": 1}]
+    # WHEN each is rendered through the cache for every combination THEN it equals a fresh rendering
+    for template in templates:
+        for i, profile in enumerate(profiles):
+            variables = {"profile": profile, "titles": titles[i % 2], "subject_title": subjects[i % 2],
+                         "unsubscribe_url": f"u{i}"}
+            try:
+                expected = content._template(template).render(**variables)
+            except UndefinedError:
+                try:
+                    content._render(template, variables)
+                except UndefinedError:
+                    continue
+                raise AssertionError(f"{template!r} rendered where a fresh rendering fails")
+            assert content._render(template, variables) == expected, (template, profile)
+    # a template that reads only the country renders once per country
+    assert content._reads("{{ profile.country }}: new") == (("profile", ("country",)),)
+    assert content._reads("{{ profile.keys() }}") is None and content._reads("{{ lipsum() }}") is None
+    content._rendered.clear()
+    for profile in profiles:
+        content._render("{{ profile.country }}!", {"profile": profile, "titles": [], "subject_title": {},
+                                                   "unsubscribe_url": ""})
+    assert sorted(content._rendered.values()) == ["DE!", "US!"]
