@@ -171,7 +171,7 @@ class TwinLoop:
                  campaign_audiences: dict[str, str] | None = None, churn_top_percent: dict[str, float] | None = None,
                  row_order: list[str] | None = None, withdraw_share: float = 0.0,
                  progress: Callable[[str], None] | None = None, warmup_days: int = 0,
-                 warmup_knobs: Knobs | None = None):
+                 warmup_knobs: Knobs | None = None, warmup_experiments_dir: Path | None = None):
         if not 0 <= warmup_days < config.days:
             raise StreamloopError(f"warm-up of {warmup_days} days must be shorter than the {config.days} simulated")
         self.config, self.schedule = config, schedule
@@ -183,6 +183,7 @@ class TwinLoop:
         self.warmup_days = warmup_days
         self.warmup_knobs = warmup_knobs or self.knobs
         self.warmup_knobs.own_messages = self.knobs.own_messages
+        self.warmup_experiments_dir = warmup_experiments_dir or self.experiments_dir
         self.experiments_dir = experiments_dir or config.experiments_dir
         self.campaigns_dir, self.campaign_audiences = campaigns_dir, campaign_audiences or {}
         self.churn_top_percent, self.row_order = churn_top_percent or {}, row_order
@@ -204,7 +205,8 @@ class TwinLoop:
                                            [json.dumps(r) for r in catalog.records], [start_ms] * len(catalog.records)))
         warmup = self.warmup_days
         sim = HouseholdSimulator(catalog, population, config.start_date, config.seed, 0,
-                                 range(len(population.account_ids)), load_experiments(self.experiments_dir),
+                                 range(len(population.account_ids)),
+                                 load_experiments(self.warmup_experiments_dir if warmup else self.experiments_dir),
                                  self.warmup_knobs if warmup else self.knobs)
         profile_index = {pid: i for i, pid in enumerate(population.profile_ids)}
         delivery_rng = np.random.default_rng([config.seed, 0, 29])
@@ -218,7 +220,8 @@ class TwinLoop:
             clock.set_now(datetime.fromtimestamp(day_end / 1000, UTC))  # the product lives on the simulated calendar
             metrics = DayMetrics(day, str(config.start_date + timedelta(days=day)))
             if warmup and day == warmup:
-                sim.knobs = self.knobs  # the window starts: this arm's behaviour from here on
+                sim.knobs = self.knobs  # the window starts: this arm's behaviour and experiments from here on
+                sim.use_experiments(load_experiments(self.experiments_dir))
             sim.simulate_day(day)
             self._count(sim, metrics)
             delivered = deliver(sim.buffer, delivery_rng, late_rate=config.late_rate,
@@ -231,7 +234,8 @@ class TwinLoop:
             if today:  # one batch per day: batch ids never collide across days
                 lake.write_table("events", _table(new_batch_id("twin", str(config.seed), f"day-{day}"),
                                                   [r for _, r in today], [ms for ms, _ in today]))
-            warmup_ends = bool(warmup) and day == warmup - 1
+            # the product catches up at the warm-up's end, unless it does no batch work at all (behaviour only)
+            warmup_ends = bool(warmup) and day == warmup - 1 and any(dataclasses.astuple(self.schedule))
             window_day = day - warmup  # the schedule counts the window's days
             if warmup_ends or (window_day >= 0 and _due(self.schedule.build_every, window_day)):
                 from streamloop.app.build import run_build

@@ -24,7 +24,8 @@ class Population(_Strict):
     days: int = Field(42, ge=1, description="simulated days the outcomes are measured over (the window)")
     warmup_days: int = Field(0, ge=0, description="history simulated before the window, alike in every arm (the "
                                                   "baseline's behaviour); the product builds and trains once at "
-                                                  "its end, so churn scores exist when the window starts")
+                                                  "its end (if the schedule has batch work), so its models and "
+                                                  "churn scores exist when the window starts")
     start: date | None = Field(None, description="first day of the warm-up (or of the window without one); "
                                                  "default: the simulator's (the run ends 2025-12-31)")
 

@@ -161,7 +161,8 @@ def run_arm(scenario: Scenario, arm: str, seed: int, home: Path, progress=None, 
                         churn_top_percent=changes.campaigns.churn_top_percent,
                         row_order=changes.serving.row_order, withdraw_share=changes.withdraw_share,
                         progress=progress, warmup_days=scenario.population.warmup_days,
-                        warmup_knobs=_knobs(scenario.baseline, fit))
+                        warmup_knobs=_knobs(scenario.baseline, fit),
+                        warmup_experiments_dir=experiments_for(scenario.baseline, home / "experiments-warm-up"))
         return loop.run()
     finally:
         if previous is None:
