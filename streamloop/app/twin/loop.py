@@ -183,8 +183,8 @@ class TwinLoop:
         self.warmup_days = warmup_days
         self.warmup_knobs = warmup_knobs or self.knobs
         self.warmup_knobs.own_messages = self.knobs.own_messages
-        self.warmup_experiments_dir = warmup_experiments_dir or self.experiments_dir
         self.experiments_dir = experiments_dir or config.experiments_dir
+        self.warmup_experiments_dir = warmup_experiments_dir or self.experiments_dir
         self.campaigns_dir, self.campaign_audiences = campaigns_dir, campaign_audiences or {}
         self.churn_top_percent, self.row_order = churn_top_percent or {}, row_order
         self.withdraw_share = withdraw_share
