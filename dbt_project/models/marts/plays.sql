@@ -1,5 +1,4 @@
 -- depends_on: {{ ref('int_device_rebuild_windows') }}
--- depends_on: {{ ref('int_feature_replaced_plays') }}
 {{
     config(
         materialized='incremental',
