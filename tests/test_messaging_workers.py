@@ -101,3 +101,32 @@ def test_workers_refuse_external_channels(tmp_path):
         r.run(AT, workers=2)
     with pytest.raises(ValueError):
         r.run(AT, workers=0)
+
+
+def test_cli_workers_flag_runs_the_shipped_campaigns_like_one_process(tmp_path, monkeypatch):
+    # the whole wiring: settings, shipped campaigns, the SQLite online store each worker reopens after fork
+    import json
+
+    from click.testing import CliRunner
+
+    from streamloop.cli import main
+    from streamloop.core.settings import get_settings
+
+    ids = not_in_control(60)
+    outputs = {}
+    for name, extra in (("one", []), ("two", ["--workers", "2"])):
+        home = tmp_path / name
+        _setup(home, ids)
+        for var in ("STREAMLOOP_WAREHOUSE_PATH", "STREAMLOOP_OUTBOX_PATH", "STREAMLOOP_ONLINE_STORE_PATH",
+                    "STREAMLOOP_LAKE_URI", "STREAMLOOP_ONLINE_STORE", "STREAMLOOP_MESSAGING_STORE",
+                    "STREAMLOOP_SES_SENDER", "STREAMLOOP_SNS_PLATFORM_APPLICATION_ARN"):
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv("STREAMLOOP_HOME", str(home))
+        get_settings.cache_clear()
+        result = CliRunner().invoke(main, ["campaigns", "run", "--at", AT.isoformat(), "--json", *extra])
+        get_settings.cache_clear()
+        assert result.exit_code == 0, result.output
+        outputs[name] = (json.loads(result.output), _state(home))
+    assert outputs["two"] == outputs["one"]
+    summary = outputs["one"][0]
+    assert sum(c["sent"] + c["held"] for c in summary["campaigns"]) > 0
