@@ -52,10 +52,10 @@ def make_warehouse(path: Path, profiles: int) -> None:
         con.execute("create table plays (profile_id varchar, title_id varchar, is_completed boolean)")
 
 
-def cpu_seconds() -> float:
-    """user + system of this process and of its waited-for children (the run's forked workers)."""
+def cpu_seconds() -> tuple[float, float]:
+    """(user + system of this process, of its waited-for children: the run's forked workers)."""
     t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    return t.user + t.system, t.children_user + t.children_system
 
 
 def bench_run(profiles: int, local_batch: int | None = None, workers: int = 1) -> dict:
@@ -77,15 +77,17 @@ def bench_run(profiles: int, local_batch: int | None = None, workers: int = 1) -
                                     "body": "Hello again. {% if titles %}{{ titles[0].name }}{% endif %}",
                                     "recommendations": 0})
         r = runner(home, [at_risk], lake=Lake(home / "lake"), **({"local_batch": local_batch} if local_batch else {}))
-        start, cpu = time.perf_counter(), cpu_seconds()
+        start, (own, children) = time.perf_counter(), cpu_seconds()
         summary = r.run(at, workers=workers)
-        elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+        own_after, children_after = cpu_seconds()
+        elapsed, own, children = time.perf_counter() - start, own_after - own, children_after - children
         digests = run_digests(home / "outbox.sqlite")
         start2 = time.perf_counter()
         again = r.run(at, workers=workers)
         rerun_s = time.perf_counter() - start2
     result = summary.campaigns[0]
-    return {"profiles": profiles, "workers": workers, "generate_s": generate_s, "seconds": elapsed, "cpu_s": cpu,
+    return {"profiles": profiles, "workers": workers, "generate_s": generate_s, "seconds": elapsed, "cpu_s": own + children,
+            "parent_cpu_s": own, "workers_cpu_s": children,
             "audience": result.audience, "sent": result.sent, "held": result.held,
             "suppressed": dict(result.suppressed), "exported": summary.exported_events, "rerun_s": rerun_s,
             "rerun_sent": again.campaigns[0].sent, "digests": digests}
@@ -172,7 +174,8 @@ def main():
         r = bench_run(args.profiles, args.local_batch, args.workers)
         print(f"scheduled run over {r['profiles']:,} profiles, {r['workers']} worker(s) "
               f"(warehouse generated in {r['generate_s']:.1f}s): "
-              f"{r['seconds']:.1f}s wall, {r['cpu_s']:.1f} CPU-s; audience {r['audience']:,}, sent {r['sent']:,}, "
+              f"{r['seconds']:.1f}s wall, {r['cpu_s']:.1f} CPU-s (this process {r['parent_cpu_s']:.1f}, "
+              f"workers {r['workers_cpu_s']:.1f}); audience {r['audience']:,}, sent {r['sent']:,}, "
               f"held {r['held']:,}, exported events {r['exported']:,}, not sent {r['suppressed']}")
         print(f"rerun of the same tick: {r['rerun_s']:.1f}s, sent {r['rerun_sent']}")
         print("digests (sha256 prefix, sorted by id): " + ", ".join(f"{k} {v}" for k, v in r["digests"].items()))
