@@ -69,16 +69,38 @@ RUNNER_COLUMNS = ("profile_id", "account_id", "device_id", "is_kids", "maturity_
                   "in_app_sends", "in_app_opens")
 
 
-def audience_sql(predicate: str, columns: tuple[str, ...] = RUNNER_COLUMNS) -> str:
-    """The query selecting a campaign's audience (`columns` of it) over the mart and derived columns; takes $at."""
+def audience_sql(predicate: str, columns: tuple[str, ...] = RUNNER_COLUMNS, shard: tuple[int, int] | None = None
+                 ) -> str:
+    """The query selecting a campaign's audience (`columns` of it) over the mart and derived columns; takes $at.
+    `shard` (k, n): only the profiles of shard k of n (`shard_sql`)."""
     derived = ", ".join(f"{sql} as {name}" for name, (_, sql) in DERIVED.items())
+    where = f"({predicate})" + (f" and {shard_sql('profile_id', shard)}" if shard is not None else "")
     return (f"with base as (select *, {derived} from {MART}) "
-            f"select {', '.join(_q(c) for c in columns)} from base where ({predicate}) order by profile_id")
+            f"select {', '.join(_q(c) for c in columns)} from base where {where} order by profile_id")
 
 
-def select_audience(con: duckdb.DuckDBPyConnection, predicate: str, at: datetime) -> list[dict]:
-    """Rows of the audience as dicts (the runner's per-profile input)."""
-    cursor = con.execute(audience_sql(predicate), {"at": at.astimezone(UTC).replace(tzinfo=None)})
+def shard_sql(column: str, shard: tuple[int, int]) -> str:
+    """Whether `column` (a profile id) falls in shard k of n: DuckDB's hash, the same in every process of a run
+    (a sharded run only needs its workers to agree; nothing stores a shard)."""
+    k, n = (int(v) for v in shard)
+    if not 0 <= k < n:
+        raise ValueError(f"shard {k} of {n}")
+    return f"hash({column}) % {n} = {k}"
+
+
+def in_shard(con: duckdb.DuckDBPyConnection, profile_ids, shard: tuple[int, int]) -> set[str]:
+    """The ids among `profile_ids` that fall in the shard (same rule as the audience query)."""
+    ids = list(dict.fromkeys(profile_ids))
+    if not ids:
+        return set()
+    rows = con.execute(f"select p from unnest(?::varchar[]) t(p) where {shard_sql('p', shard)}", [ids]).fetchall()
+    return {r[0] for r in rows}
+
+
+def select_audience(con: duckdb.DuckDBPyConnection, predicate: str, at: datetime,
+                    shard: tuple[int, int] | None = None) -> list[dict]:
+    """Rows of the audience as dicts (the runner's per-profile input); of one shard when given."""
+    cursor = con.execute(audience_sql(predicate, shard=shard), {"at": at.astimezone(UTC).replace(tzinfo=None)})
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 

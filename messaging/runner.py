@@ -10,10 +10,12 @@ A run at instant `at`:
 3. delivers what is due now (new claims and held messages whose moment came), writing the message events;
 4. exports message events and the ledger to the lake for the warehouse.
 `dry_run` does steps 1-2 in memory against a read-only view of the ledger and writes nothing anywhere.
+`workers=N` runs steps 1-3 in N forked processes, each over the profiles of one shard, then step 4 once.
 """
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -34,6 +36,10 @@ from messaging.triggers import TriggerQueue
 
 log = logging.getLogger("streamloop.messaging")
 HISTORY_DAYS = 400  # caps look back at most a year (FrequencyCap.days ≤ 365) plus the held horizon
+
+
+class WorkerError(RuntimeError):
+    """A worker of a sharded run failed; the run exported nothing."""
 
 
 @dataclass
@@ -105,22 +111,48 @@ class Runner:
         self.page_size = page_size  # due messages read per page
 
     # -- the run -----------------------------------------------------------------------------------
-    def run(self, at: datetime, dry_run: bool = False) -> RunSummary:
+    def run(self, at: datetime, dry_run: bool = False, workers: int = 1) -> RunSummary:
+        """`workers` > 1 splits the audience across that many forked processes by profile (`_run_sharded`);
+        a dry run always runs in this process."""
         at = at.astimezone(UTC)
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1 (got {workers})")
+        if workers > 1 and not dry_run:
+            return self._run_sharded(at, workers)
         ledger = None if dry_run else self.open_ledger()
         owner = new_owner()
         results = {c.id: CampaignResult(c.id) for c in self.campaigns.campaigns}
         if ledger is not None:
             ledger.close_interrupted()
+        self._decide_and_claim(ledger, at, owner, results, dry_run)
+        if dry_run:
+            return RunSummary(at, True, list(results.values()), list(self.campaigns.errors))
+        try:
+            self._deliver_due(ledger, at, owner, results)
+            exported = self.export(ledger)
+        finally:
+            ledger.close()
+        return RunSummary(at, False, list(results.values()), list(self.campaigns.errors), exported)
+
+    def _decide_and_claim(self, ledger: MessagingState | None, at: datetime, owner: str,
+                          results: dict[str, CampaignResult], dry_run: bool,
+                          shard: tuple[int, int] | None = None) -> list[dict]:
+        """Steps 1-2 for every campaign in priority order (of one shard's profiles when given). Returns the
+        catalog triggers a shard read but did not consume: they reach profiles of every shard, so the parent
+        consumes them once all shards have claimed."""
         history = self._history(ledger, at)
+        left: list[dict] = []
         with duckdb.connect(str(self.warehouse_path), read_only=True) as con:
-            policy = self._policy_with_population_hour(con)
+            policy = self._policy_with_population_hour(con)  # over the whole mart, in every shard alike
             for campaign in self.campaigns.campaigns:
                 decided, triggers = self._decide_campaign(con, campaign, at, policy, history, results[campaign.id],
-                                                          ledger, dry_run)
+                                                          ledger, dry_run, shard)
                 if dry_run:
                     continue
                 won = ledger.claim([d.claim for d in decided], owner) if decided else set()
+                if shard is not None:
+                    left += [t for t in triggers if t["profile_id"] == "*"]
+                    triggers = [t for t in triggers if t["profile_id"] != "*"]
                 if triggers:  # claimed or decided against: done (a failure before this line leaves them pending)
                     TriggerQueue(ledger).consume(triggers)
                 for d in decided:
@@ -130,14 +162,91 @@ class Runner:
                             self._forget(history, d)
                     elif d.claim.status == "queued" and d.claim.is_held:
                         results[campaign.id].held += 1
-        if dry_run:
-            return RunSummary(at, True, list(results.values()), list(self.campaigns.errors))
+        return left
+
+    # -- a run split across processes ---------------------------------------------------------------
+    def _run_sharded(self, at: datetime, workers: int) -> RunSummary:
+        """Each forked worker decides, claims and delivers the profiles of its shard (DuckDB's hash of the
+        profile id, `audiences.shard_sql`); the parent then consumes catalog triggers and exports once.
+        Everything a decision reads is per profile (mart row, contacts, consents, cap history, the two hash
+        draws) or the same in every shard (the population's viewing hour), and a profile is in one shard for
+        every campaign, so caps and priority between campaigns hold as in one process. Claims and take_due
+        are safe under concurrent runners; a failed worker fails the run before the export, and the next run
+        finishes its work (claims stay, triggers of what was not claimed stay pending)."""
+        from streamloop.core.store.sqlite import SQLiteStore
+
+        external = sorted(k for k, d in self.deliveries.items() if not d.local)
+        if external or not (self.store is None or isinstance(self.store, SQLiteStore)):
+            # provider clients and thread pools do not survive fork(); the embedded setup is what was measured
+            raise ValueError("workers > 1 needs local deliveries and no online store or the SQLite one "
+                             f"(external channels: {', '.join(external) or 'none'}; store: {type(self.store).__name__})")
+        ledger = self.open_ledger()
         try:
-            self._deliver_due(ledger, at, owner, results)
+            ledger.close_interrupted()  # once, before any worker holds a lease
+        finally:
+            ledger.close()
+        context = multiprocessing.get_context("fork")  # workers inherit the runner: nothing to pickle
+        started = []
+        for k in range(workers):
+            receive, send = context.Pipe(duplex=False)
+            process = context.Process(target=self._run_shard, args=(at, (k, workers), send),
+                                      name=f"campaigns-shard-{k}")
+            process.start()
+            send.close()
+            started.append((process, receive))
+        outcomes = []
+        for k, (process, receive) in enumerate(started):
+            try:
+                outcomes.append(receive.recv())
+            except EOFError:  # died without a word (killed, out of memory)
+                outcomes.append(("error", f"shard {k}/{workers} died"))
+            process.join()
+            receive.close()
+        failures = [detail for kind, detail in outcomes if kind == "error"]
+        if failures:
+            raise WorkerError("campaign run failed in a worker (its claims stay for the next run): "
+                              + "; ".join(failures))
+        results = {c.id: CampaignResult(c.id) for c in self.campaigns.campaigns}
+        catalog: dict[tuple, dict] = {}
+        for _, (part, left) in outcomes:
+            for campaign_id, r in part.items():
+                total = results.setdefault(campaign_id, CampaignResult(campaign_id))
+                total.audience += r.audience
+                total.sent += r.sent
+                total.held += r.held
+                total.failed += r.failed
+                total.suppressed.update(r.suppressed)
+            for t in left:
+                catalog[(t["trigger_id"], t["due_at"])] = t
+        ledger = self.open_ledger()
+        try:
+            if catalog:
+                TriggerQueue(ledger).consume(list(catalog.values()))
             exported = self.export(ledger)
         finally:
             ledger.close()
         return RunSummary(at, False, list(results.values()), list(self.campaigns.errors), exported)
+
+    def _run_shard(self, at: datetime, shard: tuple[int, int], send) -> None:
+        """A worker's body (after fork): sends ("ok", (results, catalog triggers left)) or ("error", reason)."""
+        try:
+            from streamloop.core.store.sqlite import SQLiteStore
+
+            if self.store is not None:  # SQLite connections must not cross fork(): a fresh one, same file
+                self.store = SQLiteStore(self.store.path, self.store.busy_timeout_s)
+            ledger = self.open_ledger()
+            owner = new_owner()
+            results = {c.id: CampaignResult(c.id) for c in self.campaigns.campaigns}
+            try:
+                left = self._decide_and_claim(ledger, at, owner, results, False, shard)
+                self._deliver_due(ledger, at, owner, results)
+            finally:
+                ledger.close()
+            send.send(("ok", (results, left)))
+        except BaseException as exc:  # noqa: BLE001 (reported to the parent, which fails the run)
+            send.send(("error", f"shard {shard[0]}/{shard[1]}: {type(exc).__name__}: {exc}"))
+        finally:
+            send.close()
 
     def deliver(self, moments: Iterable[datetime]) -> RunSummary:
         """Deliver what came due by each moment, in order, deciding nothing new. A scheduled `run` does this
@@ -159,18 +268,18 @@ class Runner:
         return RunSummary(moments[-1], False, list(results.values()), list(self.campaigns.errors), exported)
 
     def _decide_campaign(self, con, campaign: Campaign, at: datetime, policy: rules.Policy, history: dict,
-                         result: CampaignResult, ledger: MessagingState | None, dry_run: bool
-                         ) -> tuple[list[Decided], list[dict]]:
+                         result: CampaignResult, ledger: MessagingState | None, dry_run: bool,
+                         shard: tuple[int, int] | None = None) -> tuple[list[Decided], list[dict]]:
         """The campaign's decisions to claim, and the triggers they were decided from (to consume after)."""
         triggers: list[dict] = []
         if campaign.trigger.kind == "schedule":
             period = scheduled_period(campaign, at)
             if period is None:
                 return [], []
-            rows = audiences.select_audience(con, campaign.audience, at)
+            rows = audiences.select_audience(con, campaign.audience, at, shard)
             items = [(row, period, at, None) for row in rows]
         else:
-            triggers, items = self._due_triggers(con, campaign, at, ledger)
+            triggers, items = self._due_triggers(con, campaign, at, ledger, shard)
         result.audience = len(items)
         if not items:
             return [], triggers
@@ -222,15 +331,21 @@ class Runner:
             entries.remove(entry)
 
     # -- triggers ----------------------------------------------------------------------------------
-    def _due_triggers(self, con, campaign: Campaign, at: datetime, ledger: MessagingState | None) -> tuple[list, list]:
-        """(the due triggers, one decision item per profile they reach); reading consumes nothing."""
+    def _due_triggers(self, con, campaign: Campaign, at: datetime, ledger: MessagingState | None,
+                      shard: tuple[int, int] | None = None) -> tuple[list, list]:
+        """(the due triggers, one decision item per profile they reach); reading consumes nothing. In a
+        shard: a profile's triggers only if the profile is in it (another shard consumes the rest), every
+        catalog trigger (reaching only the shard's audience)."""
         if ledger is not None:
             due = TriggerQueue(ledger).due(campaign.id, at)
         else:  # a dry run reads the queue through a read-only connection
             due = self._read_only(lambda lg: TriggerQueue(lg).due(campaign.id, at), [])
+        if shard is not None and due:
+            mine = audiences.in_shard(con, [t["profile_id"] for t in due if t["profile_id"] != "*"], shard)
+            due = [t for t in due if t["profile_id"] == "*" or t["profile_id"] in mine]
         if not due:
             return [], []
-        profiles = {r["profile_id"]: r for r in audiences.select_audience(con, campaign.audience, at)}
+        profiles = {r["profile_id"]: r for r in audiences.select_audience(con, campaign.audience, at, shard)}
         items = []
         for trigger in due:
             if trigger["profile_id"] == "*":  # a catalog trigger: every profile that binged the series

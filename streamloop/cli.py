@@ -193,13 +193,15 @@ def campaigns_preview(campaign_id, profile_id):
 @click.option("--dry-run", is_flag=True, help="decide and report; write nothing anywhere")
 @click.option("--at", "at", default=None, help="run as of this RFC 3339 timestamp (default: the clock)")
 @click.option("--json", "as_json", is_flag=True)
-def campaigns_run(dry_run, at, as_json):
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="processes sharing the audience by profile (local deliveries only)")
+def campaigns_run(dry_run, at, as_json, workers):
     """Evaluate campaigns and write due messages to the outbox."""
     from streamloop.app.campaigns import parse_at, run
 
     if at is not None:
         parse_at(at)
-    summary = run(dry_run, at)
+    summary = run(dry_run, at, workers)
     click.echo(json.dumps(summary.to_json()) if as_json else summary.render())
 
 

@@ -11,7 +11,7 @@ import duckdb
 from messaging import audience, service
 from messaging.campaigns import CampaignSet
 from messaging.content import render
-from messaging.runner import RunSummary
+from messaging.runner import RunSummary, WorkerError
 from streamloop.core import clock
 from streamloop.core.errors import StreamloopError
 from streamloop.core.settings import get_settings
@@ -51,12 +51,18 @@ def preview(campaign_id: str, profile_id: str) -> dict:
             "titles": list(content.title_ids), "recommendations_from": content.source}
 
 
-def run(dry_run: bool, at: str | None) -> RunSummary:
+def run(dry_run: bool, at: str | None, workers: int = 1) -> RunSummary:
     settings = get_settings()
     instant = clock.parse_instant(at) if at else clock.now()
     if not settings.warehouse_file.exists():
         raise StreamloopError(f"no warehouse at {settings.warehouse_file}: run `streamloop build` first")
-    return service.build_runner(settings).run(instant, dry_run=dry_run)
+    runner = service.build_runner(settings)
+    if workers == 1:
+        return runner.run(instant, dry_run=dry_run)
+    try:
+        return runner.run(instant, dry_run=dry_run, workers=workers)
+    except (ValueError, WorkerError) as exc:  # external channels or a remote store; a worker failed
+        raise StreamloopError(str(exc)) from exc
 
 
 def parse_at(text: str) -> datetime:
