@@ -189,15 +189,25 @@ def test_incremental_build_equals_full_refresh_table_by_table(two_warehouses):
     tables = consumer_tables(full)
     assert {"events", "sessions", "plays", "impression_funnel", "profiles", "accounts"} <= set(tables)
     assert consumer_tables(incremental) == tables
+    con = attach_both(incremental, full)
+    assert differing_tables(con, tables) == {}
+    assert con.execute("select count(*) from full_refresh.events").fetchone()[0] > 500
+
+
+def attach_both(incremental, full) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute(f"attach '{incremental}' as incremental (read_only)")
     con.execute(f"attach '{full}' as full_refresh (read_only)")
+    return con
+
+
+def differing_tables(con, tables) -> dict[str, tuple[int, int]]:
+    """Table -> (rows only in the incremental build, rows only in the full refresh), for tables that differ."""
     differences = {
         table: (rows_only_in(con, "incremental", "full_refresh", table), rows_only_in(con, "full_refresh", "incremental", table))
         for table in tables
     }
-    assert {t: d for t, d in differences.items() if d != (0, 0)} == {}
-    assert con.execute("select count(*) from full_refresh.events").fetchone()[0] > 500
+    return {t: d for t, d in differences.items() if d != (0, 0)}
 
 
 # the feature layer's daily aggregates (internal tables): feature snapshots and daily_engagement are
@@ -209,14 +219,8 @@ FEATURE_DAILY = ["int_profile_daily", "int_account_daily", "int_profile_genre_da
 @pytest.mark.slow
 def test_feature_daily_aggregates_equal_full_refresh(two_warehouses):
     incremental, full, _, _ = two_warehouses
-    con = duckdb.connect()
-    con.execute(f"attach '{incremental}' as incremental (read_only)")
-    con.execute(f"attach '{full}' as full_refresh (read_only)")
-    differences = {
-        table: (rows_only_in(con, "incremental", "full_refresh", table), rows_only_in(con, "full_refresh", "incremental", table))
-        for table in FEATURE_DAILY
-    }
-    assert {t: d for t, d in differences.items() if d != (0, 0)} == {}
+    con = attach_both(incremental, full)
+    assert differing_tables(con, FEATURE_DAILY) == {}
     # the comparison means something only if the late half changed rows of every aggregate
     for table in FEATURE_DAILY:
         assert con.execute(f'select count(*) from full_refresh."{table}"').fetchone()[0] > 0, table
