@@ -127,11 +127,7 @@ class Runner:
         self._decide_and_claim(ledger, at, owner, results, dry_run)
         if dry_run:
             return RunSummary(at, True, list(results.values()), list(self.campaigns.errors))
-        try:
-            self._deliver_due(ledger, at, owner, results)
-            exported = self.export(ledger)
-        finally:
-            ledger.close()
+        exported = self._deliver_and_export(ledger, [at], owner, results)
         return RunSummary(at, False, list(results.values()), list(self.campaigns.errors), exported)
 
     def _decide_and_claim(self, ledger: MessagingState | None, at: datetime, owner: str,
@@ -258,14 +254,19 @@ class Runner:
         ledger = self.open_ledger()
         owner = new_owner()
         results = {c.id: CampaignResult(c.id) for c in self.campaigns.campaigns}
+        ledger.close_interrupted()
+        exported = self._deliver_and_export(ledger, moments, owner, results)
+        return RunSummary(moments[-1], False, list(results.values()), list(self.campaigns.errors), exported)
+
+    def _deliver_and_export(self, ledger: MessagingState, moments: list[datetime], owner: str,
+                            results: dict[str, CampaignResult]) -> int:
+        """Steps 3-4: what is due at each moment in order, then the export; closes the ledger."""
         try:
-            ledger.close_interrupted()
             for at in moments:
                 self._deliver_due(ledger, at, owner, results)
-            exported = self.export(ledger)
+            return self.export(ledger)
         finally:
             ledger.close()
-        return RunSummary(moments[-1], False, list(results.values()), list(self.campaigns.errors), exported)
 
     def _decide_campaign(self, con, campaign: Campaign, at: datetime, policy: rules.Policy, history: dict,
                          result: CampaignResult, ledger: MessagingState | None, dry_run: bool,

@@ -255,7 +255,7 @@ class TwinLoop:
                 campaigns_started = True
                 metrics.product.append("campaigns")
             if campaigns_started:  # the runner's delivery sweeps, hourly, every day from the first campaign run
-                metrics.messages_sent += self._deliver_and_react(settings, lake, sim, profile_index, reacted,
+                metrics.messages_sent += self._deliver_and_react(lake, sim, profile_index, reacted,
                                                                  day_end)
             if home is not None:
                 metrics.served_by_product, home.served = home.served, 0
@@ -328,7 +328,7 @@ class TwinLoop:
         self._runner = build_runner(settings, self._campaign_set(settings))
         self._runner.run(datetime.fromtimestamp(day_end / 1000, UTC) - timedelta(hours=6))
 
-    def _deliver_and_react(self, settings, lake: Lake, sim: HouseholdSimulator, profile_index: dict[str, int],
+    def _deliver_and_react(self, lake: Lake, sim: HouseholdSimulator, profile_index: dict[str, int],
                            reacted: set[str], day_end: int) -> int:
         """Delivers what came due during the day (hourly sweeps) and lets each household react to what it
         was sent. Returns the messages sent that households had not seen yet."""

@@ -185,13 +185,6 @@ class _Profile:
 class HouseholdSimulator:
     """Simulates the accounts `accounts` (a range) of the population, one day at a time, into `buffer`."""
 
-    def use_experiments(self, experiments: Experiments | None) -> None:
-        """The product's Top Picks experiments (experiments/*.yml) households are assigned to from now on, with
-        their windows in epoch ms (the twin switches from the baseline's to an arm's after a warm-up)."""
-        self._top_picks_tests = [(int(e.start.timestamp() * 1000), int(e.end.timestamp() * 1000), e)
-                                 for e in (experiments or Experiments()).tests if e.surface == SURFACE_TOP_PICKS]
-        self._variants: dict[tuple[str, int], str] = {}
-
     def __init__(self, catalog: Catalog, population: Population, start: date, seed: int, shard: int, accounts: range,
                  experiments: Experiments | None = None, knobs: Knobs | None = None):
         self.catalog, self.population, self.start = catalog, population, start
@@ -213,6 +206,13 @@ class HouseholdSimulator:
         self._day_lists: dict[tuple, list[int]] = {}
         self._lists_day = None
         self._planned: list[tuple[int, int, int, int]] = []  # today's sessions: (start ms, profile, account, device)
+
+    def use_experiments(self, experiments: Experiments | None) -> None:
+        """The product's Top Picks experiments (experiments/*.yml) households are assigned to from now on, with
+        their windows in epoch ms (the twin switches from the baseline's to an arm's after a warm-up)."""
+        self._top_picks_tests = [(int(e.start.timestamp() * 1000), int(e.end.timestamp() * 1000), e)
+                                 for e in (experiments or Experiments()).tests if e.surface == SURFACE_TOP_PICKS]
+        self._variants: dict[tuple[str, int], str] = {}
 
     # -- envelopes and small helpers -------------------------------------------------------------------
     def envelope(self, device: int, profile: int, account: int) -> str:
