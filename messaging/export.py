@@ -17,15 +17,20 @@ LEDGER_COLUMNS = tuple(n for n in MESSAGE_FIELDS if n not in ("owner", "lease_un
 LEDGER_SCHEMA = pa.schema([(n, pa.int64() if MESSAGE_FIELDS[n] == "int" else pa.string()) for n in LEDGER_COLUMNS])
 
 
-def export_events(ledger: MessagingState, lake: Lake) -> int:
-    pending = ledger.pending_events()
+def export_events(ledger: MessagingState, lake: Lake, events: list[dict] | None = None) -> int:
+    """Every pending message event, or only `events`: the ones this process just committed (a campaign run's
+    worker exports its shard's own, in parallel and without reading them back)."""
+    if events is None:
+        pending = [(orjson.loads(body), body) for _, body in ledger.pending_events()]
+    else:  # the ledger stored exactly these bytes (add_events)
+        pending = [(event, orjson.dumps(event).decode()) for event in events]
     if not pending:
         return 0
-    ids = [event_id for event_id, _ in pending]
+    ids = [event["event_id"] for event, _ in pending]
     valid, invalid, reasons = [], [], []
     valid_at, invalid_at = [], []  # positions in the pending set: (batch_id, record_index) names one record
-    for position, (_, body) in enumerate(pending):
-        errors = validate_event(orjson.loads(body))
+    for position, (event, body) in enumerate(pending):
+        errors = validate_event(event)
         if errors:
             invalid.append(body)
             invalid_at.append(position)

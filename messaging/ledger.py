@@ -86,7 +86,9 @@ create table if not exists triggers (
     fired_at text not null, due_at text not null, status text not null, context text
 );
 create index if not exists triggers_due on triggers (status, due_at);
-create table if not exists message_events (event_id text primary key, body text not null, exported integer not null)
+create table if not exists message_events (event_id text primary key, body text not null, exported integer not null);
+-- what is left to export, without scanning every event ever written
+create index if not exists message_events_pending on message_events (exported) where exported = 0
 """
 
 class Ledger:
@@ -104,6 +106,9 @@ class Ledger:
                                   check_same_thread=False)
             con.execute("pragma synchronous=normal")  # durable across process crashes in WAL mode
             con.execute("pragma cache_size=-131072")  # 128 MB: message ids are hashes, so inserts land anywhere
+            # checkpoint every ~80 MB of WAL, not SQLite's 4 MB: random keys dirty the same pages commit after
+            # commit, and each checkpoint writes them again (1M-profile run: 30 -> 21 s in transactions)
+            con.execute("pragma wal_autocheckpoint=20000")
             self._local.con = con
         return con
 
@@ -143,18 +148,22 @@ class Ledger:
                     "status, reason, is_held, decided_at, send_at, owner, lease_until, context) "
                     "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 if con.total_changes - before == len(rows):
-                    won.update(c.message_id for c in chunk)
+                    mine = {c.message_id for c in chunk}
                 else:
+                    mine = set()
                     ids = [c.message_id for c in chunk]
                     for i in range(0, len(ids), _CHUNK):
                         part = ids[i:i + _CHUNK]
                         marks = ",".join("?" * len(part))
-                        won.update(r[0] for r in con.execute(
+                        mine.update(r[0] for r in con.execute(
                             f"select message_id from messages where owner = ? and lease_until = ? "
                             f"and message_id in ({marks})", [owner, lease, *part]))
-                # held messages are nobody's work until their moment: any later run may deliver them
-                con.execute("update messages set owner = null, lease_until = null where owner = ? and is_held = 1",
-                            (owner,))
+                # held messages are nobody's work until their moment: any later run may deliver them.
+                # By key, not `where owner = ? and is_held = 1`: owner has no index, and that scan per chunk
+                # made a large run's claims quadratic (8 of 18 s for 600k claims).
+                con.executemany("update messages set owner = null, lease_until = null where message_id = ?",
+                                [(c.message_id,) for c in chunk if c.is_held and c.message_id in mine])
+                won |= mine
         return won
 
     def existing(self, message_ids: Iterable[str], campaign_id: str | None = None) -> set[str]:

@@ -130,3 +130,43 @@ def test_cli_workers_flag_runs_the_shipped_campaigns_like_one_process(tmp_path, 
     assert outputs["two"] == outputs["one"]
     summary = outputs["one"][0]
     assert sum(c["sent"] + c["held"] for c in summary["campaigns"]) > 0
+
+
+def _lake_events(lake) -> list[tuple]:
+    import orjson
+
+    tables = [lake.read_table(path) for path in lake.files("events")]
+    bodies = [raw for t in tables if t is not None for raw in t.column("raw").to_pylist()]
+    return sorted((orjson.loads(b)["event_id"], b) for b in bodies)
+
+
+def test_workers_export_their_own_events_and_the_parent_what_was_left(tmp_path):
+    """Each worker lands the events it committed; the parent lands events an earlier run left unexported.
+    The lake then holds exactly what one process lands: every event once, none left pending."""
+    from messaging.ledger import Ledger
+    from streamloop.core.lake import Lake
+
+    ids = not_in_control(120)
+    one, two = tmp_path / "one", tmp_path / "two"
+    policy = rules.Policy(daily_cap=2, control_percent=1.0, default_consent=frozenset({"in_app"}))
+    leftover = {"event_id": "m-left:sent", "event_type": "message_sent", "occurred_at": "2026-01-01T00:00:00Z",
+                "device_id": "d-left", "profile_id": "p-left", "account_id": None,
+                "context": {"country": "US", "device_type": "tv", "app_version": "1", "os": "tizen",
+                            "timezone": "UTC"},
+                "properties": {"campaign_id": "high", "message_id": "m-left", "channel": "in_app"},
+                "schema_version": 1}
+    for home in (one, two):
+        _setup(home, ids)
+        ledger = Ledger(home / "outbox.sqlite")
+        ledger.add_events([leftover])  # written by a run that died before its export
+        ledger.close()
+    single = runner(one, _campaigns(), policy=policy, lake=Lake(one / "lake")).run(AT)
+    split = runner(two, _campaigns(), policy=policy, lake=Lake(two / "lake")).run(AT, workers=2)
+    assert split.exported_events == single.exported_events > 1
+    assert len(Lake(two / "lake").files("events")) == 3  # one file per worker, one from the parent
+    events = _lake_events(Lake(two / "lake"))
+    assert events == _lake_events(Lake(one / "lake"))
+    assert len({e for e, _ in events}) == len(events) == split.exported_events and "m-left:sent" in dict(events)
+    con = sqlite3.connect(two / "outbox.sqlite")
+    assert con.execute("select count(*) from message_events where exported = 0").fetchone()[0] == 0
+    con.close()
