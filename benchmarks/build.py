@@ -172,10 +172,8 @@ def compare_with_full_refresh(build: str, lake: Path, incremental_home: Path, th
     """Builds the complete lake in one full refresh and compares it with the incremental warehouse (full build,
     then the held-back day), table by table, EXCEPT ALL both ways: every consumer table and the feature layer's
     daily aggregates (the same comparison as tests/test_warehouse_incremental.py, at this size)."""
-    import duckdb
-
     sys.path.insert(0, str(REPO / "tests"))
-    from test_warehouse_incremental import FEATURE_DAILY, attach_both, consumer_tables
+    from test_warehouse_incremental import FEATURE_DAILY, attach_both, consumer_tables, differing_tables
 
     home = incremental_home.parent.parent / "full-refresh" / "home"
     shutil.copytree(lake, home / "lake")
@@ -187,14 +185,8 @@ def compare_with_full_refresh(build: str, lake: Path, incremental_home: Path, th
     con = attach_both(incremental_home / "warehouse.duckdb", home / "warehouse.duckdb")
     con.execute(f"set threads = {threads}")
     rows = {t: con.execute(f'select count(*) from full_refresh."{t}"').fetchone()[0] for t in tables}
-    differing = {}
-    for table in tables:
-        columns = ", ".join(comparable(name, kind) for name, kind, *_ in con.execute(f'describe full_refresh."{table}"').fetchall())
-        only = [con.execute(f'select count(*) from (select {columns} from {a}."{table}" except all '
-                            f'select {columns} from {b}."{table}")').fetchone()[0]
-                for a, b in (("incremental", "full_refresh"), ("full_refresh", "incremental"))]
-        if only != [0, 0]:
-            differing[table] = tuple(only)
+    differing = differing_tables(con, tables, lambda table: ", ".join(
+        comparable(name, kind) for name, kind, *_ in con.execute(f'describe full_refresh."{table}"').fetchall()))
     con.close()
     return {"full_refresh": step, "tables": len(tables), "rows": sum(rows.values()), "differing": differing,
             "missing": missing}

@@ -153,9 +153,9 @@ def consumer_tables(path) -> list[str]:
     return sorted(n for n in names if not n.startswith(internal))
 
 
-def rows_only_in(con, left: str, right: str, table: str) -> int:
+def rows_only_in(con, left: str, right: str, table: str, columns: str = "*") -> int:
     return con.execute(
-        f'select count(*) from (select * from {left}."{table}" except all select * from {right}."{table}")'
+        f'select count(*) from (select {columns} from {left}."{table}" except all select {columns} from {right}."{table}")'
     ).fetchone()[0]
 
 
@@ -201,10 +201,12 @@ def attach_both(incremental, full) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def differing_tables(con, tables) -> dict[str, tuple[int, int]]:
-    """Table -> (rows only in the incremental build, rows only in the full refresh), for tables that differ."""
+def differing_tables(con, tables, columns_of=lambda table: "*") -> dict[str, tuple[int, int]]:
+    """Table -> (rows only in the incremental build, rows only in the full refresh), for tables that differ.
+    `columns_of(table)`: the select list compared (benchmarks/build.py rounds doubles at 10M rows)."""
     differences = {
-        table: (rows_only_in(con, "incremental", "full_refresh", table), rows_only_in(con, "full_refresh", "incremental", table))
+        table: (rows_only_in(con, "incremental", "full_refresh", table, columns_of(table)),
+                rows_only_in(con, "full_refresh", "incremental", table, columns_of(table)))
         for table in tables
     }
     return {t: d for t, d in differences.items() if d != (0, 0)}
