@@ -14,6 +14,11 @@ from scipy import stats as _scipy_stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 
+# relative size of the rounding noise that sum-of-squares minus squared-sum leaves (well above 2^-52 × n
+# for any n the warehouse sums)
+_CANCELLATION_NOISE = 1e-10
+
+
 @dataclass(frozen=True)
 class SampleStats:
     """Sufficient statistics of one group for one metric: count, sum and sum of squares."""
@@ -31,7 +36,13 @@ class SampleStats:
         """Unbiased sample variance (nan below two observations)."""
         if self.n < 2:
             return math.nan
-        return max(self.total_squares - self.total * self.total / self.n, 0.0) / (self.n - 1)
+        centered = self.total_squares - self.total * self.total / self.n
+        # The warehouse adds the sums in its threads' order, so their last bits vary from build to build
+        # and this subtraction magnifies them: a constant metric could come out with a tiny variance in one
+        # build and zero in the next, flipping its readout. Below that rounding noise the spread is zero.
+        if centered <= abs(self.total_squares) * _CANCELLATION_NOISE:
+            return 0.0
+        return centered / (self.n - 1)
 
 
 @dataclass(frozen=True)

@@ -141,3 +141,16 @@ def test_guardrail_is_harmed_only_when_the_interval_is_wholly_on_the_bad_side():
     assert is_harmed(worse) and not is_harmed(worse, higher_is_better=False)
     unclear = mean_difference(_suff([1.0, 3.0] * 5), _suff([1.2, 2.9] * 5))
     assert not is_harmed(unclear) and not is_harmed(unclear, higher_is_better=False)
+
+
+def test_a_constant_metric_has_zero_variance_whatever_order_its_sums_were_added_in():
+    # the warehouse sums doubles in its threads' order: a constant 0.1 per unit leaves a rounding residue
+    # in sum of squares - squared sum / n, which used to read as a tiny variance in one build and not the next
+    values = [0.1] * 999 + [0.1]
+    for order in (values, sorted(values), values[::-1]):
+        stats = SampleStats(len(order), sum(order), sum(v * v for v in order))
+        assert stats.variance == 0.0
+    other = SampleStats(1000, sum([0.1] * 1000), sum([0.01] * 1000))
+    assert mean_difference(other, other).reason.endswith("zero variance in both groups")
+    spread = SampleStats(3, 0.1 + 0.2 + 0.3, 0.01 + 0.04 + 0.09)
+    assert abs(spread.variance - 0.01) < 1e-12

@@ -108,3 +108,13 @@
 {% macro default__seconds_between(start, finish) -%}
   (cast(epoch_us({{ finish }}) - epoch_us({{ start }}) as double) / 1000000)
 {%- endmacro %}
+
+{#- `expression` as `type`, null when it does not fit (a rejected record's 1e308 as a bigint): a record's
+    content must never fail the build. dbt's safe_cast is a plain cast on DuckDB. -#}
+{% macro try_cast_to(expression, type) -%}
+  {{ return(adapter.dispatch('try_cast_to', 'streamloop')(expression, type)) }}
+{%- endmacro %}
+
+{% macro default__try_cast_to(expression, type) -%}
+  try_cast({{ expression }} as {{ type }})
+{%- endmacro %}

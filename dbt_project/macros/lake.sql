@@ -71,3 +71,16 @@
   {% endset %}
   {{ return(run_query(query).columns[0].values() | list) }}
 {% endmacro %}
+
+{#- Does any events file carry the typed columns the lake fills when it lands a record
+    (streamloop/core/lake.py, EVENTS_SCHEMA)? Lakes landed before them, or only by writers that do not
+    type (Firehose's conversion), have none: staging then parses every record. One footer per file. -#}
+{% macro lake_events_are_typed() %}
+  {% if not execute or not lake_has_files('events') %}{{ return(false) }}{% endif %}
+  {{ return(adapter.dispatch('lake_events_are_typed', 'streamloop')()) }}
+{% endmacro %}
+
+{% macro default__lake_events_are_typed() %}
+  {% set result = run_query("select count(*) from parquet_schema('" ~ lake_glob('events') ~ "') where name = 'landed_typed'") %}
+  {{ return(result.columns[0].values()[0] > 0) }}
+{% endmacro %}

@@ -8,8 +8,11 @@ Layout (identical under a local folder and under s3://bucket/prefix):
     ignored/received_date=YYYY-MM-DD/batch-<batch_id>.parquet    records acknowledged but not collected (Segment
                                                                  page/screen, ads, buffering), with reasons
 
-Every file has the columns of RAW_SCHEMA. `raw` keeps the record's original JSON text byte for byte,
-so the warehouse (dbt staging) can validate, type and reject it; nothing is parsed away at landing.
+Every file has the columns of RAW_SCHEMA. `raw` keeps the record's original JSON text byte for byte
+(forensics, rejects, privacy scans). `events` files add the typed columns of
+streamloop.core.contract.landed (EVENTS_SCHEMA), filled here for every record the contract accepts:
+records are parsed once, when landed, and dbt staging reads those columns instead of the JSON; it still
+parses, validates and rejects the rest (and files landed before typed columns existed).
 Files are written once and never modified: a batch id names them, so re-landing the same batch
 (a retried upload) overwrites the same file with the same content instead of duplicating it.
 Writes return only once durable: locally the file and its folder are fsynced after an atomic rename;
@@ -33,6 +36,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from streamloop.core.contract.landed import TYPED_FLAG, TYPED_SCHEMA, typed_columns
+
 RAW_SCHEMA = pa.schema([
     ("batch_id", pa.string()),
     ("record_index", pa.int32()),
@@ -41,6 +46,7 @@ RAW_SCHEMA = pa.schema([
     ("raw", pa.string()),          # the record's JSON text as received
 ])
 REJECTED_SCHEMA = pa.schema(list(RAW_SCHEMA) + [("reason", pa.string())])
+EVENTS_SCHEMA = pa.schema(list(RAW_SCHEMA) + list(TYPED_SCHEMA))
 
 KINDS = ("events", "catalog", "rejected", "ignored", "suppressed")
 # kinds holding received records, partitioned by received date: what compaction, retention and a privacy
@@ -77,6 +83,17 @@ def raw_table(columns: Mapping[str, Sequence], schema: pa.Schema) -> pa.Table:
         except (TypeError, ValueError, OverflowError, AttributeError):
             arrays.append(pa.array(list(values), type=field.type))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def with_typed_columns(table: pa.Table, typed: bool = True) -> pa.Table:
+    """A RAW_SCHEMA table of event records with EVENTS_SCHEMA's typed columns appended."""
+    if typed:
+        columns = typed_columns(table.column("raw").to_pylist(), table.column("received_at").to_pylist())
+    else:
+        columns = [pa.array([False] * table.num_rows, type=pa.bool_())]
+        columns += [pa.nulls(table.num_rows, type=field.type) for field in list(TYPED_SCHEMA)[1:]]
+    assert TYPED_SCHEMA.field(0).name == TYPED_FLAG
+    return pa.Table.from_arrays(list(table.columns) + columns, schema=EVENTS_SCHEMA)
 
 
 def _array_from_buffers(values: Sequence, kind: pa.DataType) -> pa.Array:
@@ -142,16 +159,23 @@ class Lake:
         return sorted(str(p) for p in base.rglob("*.parquet")) if base.exists() else []
 
     # -- writing -----------------------------------------------------------------------------------
-    def write_table(self, kind: str, table: pa.Table) -> list[str]:
+    def write_table(self, kind: str, table: pa.Table, typed: bool = True) -> list[str]:
         """Writes an Arrow table of RAW_SCHEMA (REJECTED_SCHEMA for `rejected`), split by received date.
 
-        The table's batch_id column must hold one value; files are named after it.
+        The table's batch_id column must hold one value; files are named after it. `events` get their
+        typed columns here (EVENTS_SCHEMA); `typed=False` lands every record untyped, for staging to
+        parse (tests compare both ways).
         """
         if kind not in KINDS:
             raise ValueError(f"unknown lake kind {kind!r}")
         if table.num_rows == 0:
             return []
-        table = table.cast(REJECTED_SCHEMA if kind in WITH_REASON else RAW_SCHEMA)
+        if kind == "events" and TYPED_FLAG in table.column_names:  # typed already (a rewrite of lake rows)
+            table = table.select(EVENTS_SCHEMA.names).cast(EVENTS_SCHEMA)
+        else:
+            table = table.cast(REJECTED_SCHEMA if kind in WITH_REASON else RAW_SCHEMA)
+            if kind == "events":
+                table = with_typed_columns(table, typed)
         batch_id = table.column("batch_id")[0].as_py()
         if kind == "catalog":
             return [self._write(self._path(kind, batch_id, None), table)]
@@ -185,9 +209,9 @@ class Lake:
 
     def write_records(self, kind: str, raws: Sequence[str], source: str, received_at: datetime | Sequence[datetime] | None = None,
                       batch_id: str | None = None, reasons: Sequence[str] | None = None,
-                      record_indexes: Sequence[int] | None = None) -> list[str]:
+                      record_indexes: Sequence[int] | None = None, typed: bool = True) -> list[str]:
         """Lands raw JSON texts of one kind (durable on return). `received_at` is one time for all, one
-        per record, or now; `record_indexes` default to 0..n-1."""
+        per record, or now; `record_indexes` default to 0..n-1; `typed` as in write_table."""
         n = len(raws)
         if n == 0:
             return []
@@ -206,7 +230,7 @@ class Lake:
         if kind in WITH_REASON:
             columns["reason"] = list(reasons or [""] * n)
         schema = REJECTED_SCHEMA if kind in WITH_REASON else RAW_SCHEMA
-        return self.write_table(kind, raw_table(columns, schema))
+        return self.write_table(kind, raw_table(columns, schema), typed=typed)
 
     def _write(self, path: str, table: pa.Table) -> str:
         if self.is_s3:

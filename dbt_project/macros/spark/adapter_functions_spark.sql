@@ -219,3 +219,10 @@
 {% macro spark__iso_text_to_utc_timestamp(text) -%}
   cast({{ text }} as timestamp)
 {%- endmacro %}
+
+{#- Spark SQL cannot read Parquet footers alone: the (merged, spark.sql.parquet.mergeSchema) schema of
+    the events folder, from a query that reads no row -#}
+{% macro spark__lake_events_are_typed() %}
+  {% set result = run_query("select * from parquet.`" ~ lake_root() ~ "/events` limit 0") %}
+  {{ return('landed_typed' in result.column_names) }}
+{% endmacro %}

@@ -94,7 +94,9 @@ def _emit_rule(src: _Source, rule: dict, var: str, static: str | None, runtime: 
     branches = []
     if "const" in rule:
         const = src.constant(rule["const"])
-        branches.append((f"{var} != {const}", f"f\"{{{field}}}: must be {{{const}!r}}\""))
+        # JSON Schema compares types too: `true` is not the constant 1, although Python's True == 1
+        test = f"{var} != {const} or isinstance({var}, bool) != {isinstance(rule['const'], bool)}"
+        branches.append((test, f"f\"{{{field}}}: must be {{{const}!r}}\""))
     if "enum" in rule:
         enum = rule["enum"]
         members = src.constant(_enum_members(enum))
@@ -130,9 +132,10 @@ def _value_checks(src: _Source, rule: dict, var: str, static: str | None, runtim
         text += [f"if len({var}) > {rule['maxLength']}:",
                  f"    errors.append(f\"{{{field}}}: longer than {rule['maxLength']} characters\")"]
     if "pattern" in rule:
-        pattern = src.constant(re.compile(rule["pattern"]))
+        pattern = src.constant(re.compile(_ecma_anchors(rule["pattern"])))
+        shown = src.constant(rule["pattern"])
         text += [f"if not {pattern}.search({var}):",
-                 f"    errors.append(f\"{{{field}}}: {{{var}!r}} does not match {{{pattern}.pattern}}\")"]
+                 f"    errors.append(f\"{{{field}}}: {{{var}!r}} does not match {{{shown}}}\")"]
     if rule.get("format") == "date-time":
         text += [f"if parse_timestamp({var}) is None:",
                  f"    errors.append(f\"{{{field}}}: not an RFC 3339 timestamp with offset (got {{{var}!r}})\")"]
@@ -188,6 +191,14 @@ def _object_checks(src: _Source, rule: dict, var: str, static: str | None, runti
         sub.emit(1, f"{local} = {var}[{key!r}]")
         _emit_rule(sub, child, local, name, expr, 1)
     return [((len(line) - len(line.lstrip(" "))) // 4, line.lstrip(" ")) for line in sub.lines]
+
+
+def _ecma_anchors(pattern: str) -> str:
+    """A JSON Schema (ECMA 262) pattern for Python's `re`: a final `$` matches only at the very end, where
+    Python's also matches before a trailing newline ("DE\\n" would pass `^[A-Z]{2}$`)."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        return pattern[:-1] + "\\Z"
+    return pattern
 
 
 def _enum_members(enum: list):

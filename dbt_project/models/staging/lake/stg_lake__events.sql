@@ -1,6 +1,9 @@
-{#- One row per received event record: the JSON parsed once, every field typed, and the first
-    contract violation as `rejection_reason` (null when the event is valid). The per-type rules are
-    compiled from the contract seeds, so a schema change needs no SQL edit here. -#}
+{#- One row per received event record: every field typed, and the first contract violation as
+    `rejection_reason` (null when the event is valid). Records the lake typed when it landed them
+    (`landed_typed`, streamloop/core/contract/landed.py: valid by the contract, their fields in
+    `<field>_value` columns) are read as they are, their JSON text never touched; every other record is
+    parsed and validated here. The per-type rules are compiled from the contract seeds, so a schema change
+    needs no SQL edit here. -#}
 
 {%- set fields = contract_event_fields() -%}
 {%- set properties = contract_properties(fields) -%}
@@ -22,6 +25,13 @@
     'properties': properties_shape if properties else {'_none': 'JSON'},
 } -%}
 {%- set rules_by_type = fields | groupby('event_type') -%}
+{%- set has_typed = lake_events_are_typed() -%}
+{#- the columns both branches give `renamed`, typed the same way -#}
+{%- set value_columns = [] -%}
+{%- for field in envelope_fields if field != 'occurred_at' %}{% do value_columns.append(field ~ '_value') %}{% endfor -%}
+{%- for name in context_fields %}{% do value_columns.append('context_' ~ name ~ '_value') %}{% endfor -%}
+{%- for property in properties %}{% do value_columns.append('property_' ~ property.name ~ '_value') %}{% endfor -%}
+{%- do value_columns.append('occurred_at_utc') -%}
 
 
 with source as (
@@ -36,6 +46,9 @@ parsed as (
         *,
         {{ parse_json_fields('raw', document_shape) }} as document
     from source
+    {%- if has_typed %}
+    where not coalesce(landed_typed, false)
+    {%- endif %}
 
 ),
 
@@ -170,6 +183,32 @@ validated as (
 
 ),
 
+checked as (
+
+    select
+        batch_id, record_index, received_at, received_date, source, raw,
+        {%- for column in value_columns %}
+        {{ column }},
+        {%- endfor %}
+        rejection_reason
+    from validated
+    {%- if has_typed %}
+
+    union all
+
+    -- typed at landing: valid by the contract; `raw` is not read (staging keeps it for rejects only)
+    select
+        batch_id, record_index, received_at, received_date, source, cast(null as {{ string_type() }}) as raw,
+        {%- for column in value_columns %}
+        {{ column }},
+        {%- endfor %}
+        cast(null as {{ string_type() }}) as rejection_reason
+    from source
+    where landed_typed
+    {%- endif %}
+
+),
+
 renamed as (
 
     select
@@ -185,14 +224,15 @@ renamed as (
         -- dimensions
         event_type_value as event_type,
         source,
-        cast(schema_version_value as integer) as schema_version,
+        {#- safe casts: a rejected record's number may not fit the column (2^60 as schema_version) -#}
+        {{ try_cast_to('schema_version_value', 'integer') }} as schema_version,
         {%- for name in context_fields %}
         context_{{ name }}_value as {{ name }},
         {%- endfor %}
 
         -- properties, typed as the contract says (null unless the value has that type)
         {%- for property in properties %}
-        cast(property_{{ property.name }}_value as {{ sql_type_of_json_type(property.json_type) }})
+        {{ try_cast_to('property_' ~ property.name ~ '_value', sql_type_of_json_type(property.json_type)) }}
             as {{ property_column_name(property.name) }},
         {%- endfor %}
 
@@ -206,7 +246,7 @@ renamed as (
         {{ to_utc_timestamp('received_at') }} as received_at,
         received_date
 
-    from validated
+    from checked
 
 )
 

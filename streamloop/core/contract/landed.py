@@ -1,0 +1,151 @@
+"""Parse once: the typed columns an event record carries in the raw lake, filled when it is landed.
+
+Every writer of the lake's `events` kind goes through `Lake.write_table`, which calls `typed_columns` on
+the records' texts: each text that parses to an event the contract accepts (the edge validator,
+streamloop.core.contract.validate) gets its fields as typed columns and `landed_typed = true`; dbt staging
+(stg_lake__events) then reads those columns and never parses its JSON again. Anything else — invalid,
+or a value whose SQL parse could differ from Python's (see `_typed_row`) — is left untyped, and staging
+parses and validates its text as before. Untyped is always safe; typed must equal what staging's own
+parse would give, which tests/test_lake_typed.py checks by landing the same records both ways.
+
+The column names are those of staging's parsed values (`<field>_value`, `context_<name>_value`,
+`property_<name>_value`, `occurred_at_utc`), so staging's two branches meet in one select list. The list of
+columns comes from the contract, as the dbt seeds do (export_seeds.field_rows): one source for both.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import orjson
+import pyarrow as pa
+
+from streamloop.core.contract.export_seeds import field_rows
+from streamloop.core.contract.schema import EVENT_SCHEMA
+from streamloop.core.contract.validate import parse_timestamp, validate_event
+
+TYPED_FLAG = "landed_typed"
+ENVELOPE_STRINGS = ("event_id", "event_type", "device_id", "profile_id", "account_id")
+CONTEXT_FIELDS = tuple(EVENT_SCHEMA["properties"]["context"]["required"])
+_ARROW_TYPES = {"string": pa.string(), "integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_()}
+# staging reads integers through a double (DuckDB's JSON number): beyond 2^53 the two could differ
+_EXACT_INTEGER = 2 ** 53
+# Duplicate keys parse differently (orjson keeps the last, DuckDB the first), so a record whose text has
+# more keys than its parsed objects hold stays untyped. Counting `":` is exact for texts with no whitespace
+# after a quote (compact JSON, json.dumps' default); a `":` inside a string only over-counts (untyped, safe).
+# Other texts take the regex of an object key, ~25x slower.
+_KEY_RE = re.compile(r'"(?:[^"\\]|\\.)*"\s*:')
+_QUOTE_SPACES = ('" ', '"\t', '"\n', '"\r')
+# DuckDB and Python both truncate fractions beyond microseconds; longer ones are left to staging anyway
+_LONG_FRACTION_RE = re.compile(r"\.\d{7,}")
+
+
+def _property_types() -> dict[str, str]:
+    types: dict[str, str] = {}
+    for row in field_rows():
+        if row["field"].startswith("properties."):
+            types[row["field"][len("properties."):]] = row["json_type"]
+    return dict(sorted(types.items()))
+
+
+PROPERTY_TYPES: dict[str, str] = _property_types()
+
+TYPED_SCHEMA = pa.schema(
+    [(TYPED_FLAG, pa.bool_())]
+    + [(f"{name}_value", pa.string()) for name in ENVELOPE_STRINGS]
+    + [("schema_version_value", pa.float64()), ("occurred_at_utc", pa.timestamp("us"))]
+    + [(f"context_{name}_value", pa.string()) for name in CONTEXT_FIELDS]
+    + [(f"property_{name}_value", _ARROW_TYPES[kind]) for name, kind in PROPERTY_TYPES.items()]
+)
+
+
+def _count_keys(value) -> int:
+    """Keys of every object in a parsed JSON value."""
+    count, pending = 0, [value]
+    while pending:
+        item = pending.pop()
+        children = item.values() if type(item) is dict else item
+        if type(item) is dict:
+            count += len(item)
+        pending += [child for child in children if type(child) in (dict, list)]
+    return count
+
+
+def _keys_in_text(raw: str) -> int:
+    if any(spaced in raw for spaced in _QUOTE_SPACES):
+        return len(_KEY_RE.findall(raw))
+    return raw.count('":')
+
+
+def _plain(value, kind: str):
+    """A property's value as staging types it: the value when it has the column's JSON type, else null
+    (as json_value_of_type does). Raises ValueError where staging's parse, through a double, might differ."""
+    if kind == "string":
+        return value if type(value) is str else None
+    if kind == "boolean":
+        return value if type(value) is bool else None
+    if type(value) not in (int, float):
+        return None
+    if not math.isfinite(value) or abs(value) > _EXACT_INTEGER:  # beyond 2^53 a double rounds it
+        raise ValueError
+    if kind == "integer":
+        return int(value) if value == int(value) else None
+    return float(value)
+
+
+def _typed_row(raw: str, received_at: datetime) -> list | None:
+    """(column position, value) pairs of one record's non-null typed values; None to leave it untyped.
+    Positions count from the first column after the flag. Only the fields present are visited: most of
+    the ~40 columns are properties of other event types."""
+    try:
+        event = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(event, dict) or validate_event(event, received_at):
+        return None
+    if _keys_in_text(raw) != _count_keys(event):
+        return None
+    occurred_at = event["occurred_at"]
+    if _LONG_FRACTION_RE.search(occurred_at):
+        return None
+    # the validator has checked the envelope's and context's types: no need to check them again
+    cells = [(_ENVELOPE_POSITION[name], event.get(name)) for name in ENVELOPE_STRINGS]
+    cells.append((_SCHEMA_VERSION_POSITION, float(event["schema_version"])))
+    cells.append((_OCCURRED_AT_POSITION, parse_timestamp(occurred_at).astimezone(UTC).replace(tzinfo=None)))
+    context = event["context"]
+    cells += [(_CONTEXT_POSITION[name], context[name]) for name in CONTEXT_FIELDS]
+    try:
+        for name, value in event["properties"].items():
+            if name in _PROPERTY_POSITION:
+                position, kind = _PROPERTY_POSITION[name]
+                cells.append((position, _plain(value, kind)))
+    except ValueError:
+        return None
+    return cells
+
+
+_POSITIONS = {field.name: i for i, field in enumerate(list(TYPED_SCHEMA)[1:])}
+_ENVELOPE_POSITION = {name: _POSITIONS[f"{name}_value"] for name in ENVELOPE_STRINGS}
+_SCHEMA_VERSION_POSITION = _POSITIONS["schema_version_value"]
+_OCCURRED_AT_POSITION = _POSITIONS["occurred_at_utc"]
+_CONTEXT_POSITION = {name: _POSITIONS[f"context_{name}_value"] for name in CONTEXT_FIELDS}
+_PROPERTY_POSITION = {name: (_POSITIONS[f"property_{name}_value"], kind) for name, kind in PROPERTY_TYPES.items()}
+
+
+def typed_columns(raws: Sequence[str], received_ats: Sequence[datetime]) -> list[pa.Array]:
+    """TYPED_SCHEMA's columns for landed records (their texts and received times), in its order."""
+    n = len(raws)
+    fields = list(TYPED_SCHEMA)[1:]
+    columns: list[list] = [[None] * n for _ in fields]
+    flags = [False] * n
+    for i, (raw, received_at) in enumerate(zip(raws, received_ats, strict=True)):
+        cells = _typed_row(raw, received_at) if raw else None
+        if cells is None:
+            continue
+        flags[i] = True
+        for position, value in cells:
+            columns[position][i] = value
+    return [pa.array(flags, type=pa.bool_())] + [pa.array(column, type=field.type)
+                                                 for column, field in zip(columns, fields, strict=True)]
