@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from scipy import stats as _scipy_stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-
 # relative size of the rounding noise that sum-of-squares minus squared-sum leaves (well above 2^-52 × n
 # for any n the warehouse sums)
 _CANCELLATION_NOISE = 1e-10

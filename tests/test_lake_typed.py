@@ -117,7 +117,7 @@ def mutations(events: list[dict], rng: random.Random, count: int) -> list[str]:
 @pytest.fixture(scope="module")
 def staged(tmp_path_factory):
     mp = pytest.MonkeyPatch()
-    home = use_home(mp, tmp_path_factory.mktemp("typed") / "home")
+    use_home(mp, tmp_path_factory.mktemp("typed") / "home")
     run_simulation(SimulationConfig(profiles=40, days=6, seed=3, workers=1, malformed_rate=0.05))
     lake = Lake(get_settings().lake_root)
     simulated = []
