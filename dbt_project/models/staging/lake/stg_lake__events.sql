@@ -28,9 +28,8 @@
 {%- set has_typed = lake_events_are_typed() -%}
 {#- the columns both branches give `renamed`, typed the same way -#}
 {%- set value_columns = [] -%}
-{%- for field in envelope_fields if field != 'occurred_at' -%}
-    {% do value_columns.append(field ~ '_value') %}
-{%- endfor -%}
+{%- set envelope_values = envelope_fields | reject('equalto', 'occurred_at') | list -%}
+{%- for field in envelope_values %}{% do value_columns.append(field ~ '_value') %}{% endfor -%}
 {%- for name in context_fields %}{% do value_columns.append('context_' ~ name ~ '_value') %}{% endfor -%}
 {%- for property in properties %}{% do value_columns.append('property_' ~ property.name ~ '_value') %}{% endfor -%}
 {%- do value_columns.append('occurred_at_utc') -%}
