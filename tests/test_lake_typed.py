@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import orjson
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from support.home import use_home
@@ -33,7 +34,7 @@ EVENT = {
 
 def typed(raw: str) -> dict | None:
     """The typed row of one record (column name -> value), None when it is left untyped."""
-    columns = typed_columns([raw], [RECEIVED_AT])
+    columns = typed_columns([raw], pa.array([RECEIVED_AT], type=pa.timestamp("us", tz="UTC")))
     if not columns[0][0].as_py():
         return None
     return {field.name: column[0].as_py() for field, column in zip(TYPED_SCHEMA, columns, strict=True)}

@@ -88,7 +88,7 @@ def raw_table(columns: Mapping[str, Sequence], schema: pa.Schema) -> pa.Table:
 def with_typed_columns(table: pa.Table, typed: bool = True) -> pa.Table:
     """A RAW_SCHEMA table of event records with EVENTS_SCHEMA's typed columns appended."""
     if typed:
-        columns = typed_columns(table.column("raw").to_pylist(), table.column("received_at").to_pylist())
+        columns = typed_columns(table.column("raw").to_pylist(), table.column("received_at").combine_chunks())
     else:
         columns = [pa.array([False] * table.num_rows, type=pa.bool_())]
         columns += [pa.nulls(table.num_rows, type=field.type) for field in list(TYPED_SCHEMA)[1:]]

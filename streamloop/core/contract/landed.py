@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
+from itertools import accumulate
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from streamloop.core.contract.export_seeds import field_rows
-from streamloop.core.contract.schema import EVENT_SCHEMA
+from streamloop.core.contract.schema import EVENT_SCHEMA, MAX_FUTURE_SKEW_SECONDS
 from streamloop.core.contract.validate import parse_timestamp, validate_event
 
 TYPED_FLAG = "landed_typed"
@@ -95,7 +98,12 @@ def _plain(value, kind: str):
     return float(value)
 
 
-def _typed_row(raw: str, received_at: datetime) -> list | None:
+# the future-skew rule needs each record's received time: checked on the columns (typed_columns), not by
+# the validator per record, because turning an Arrow timestamp into a datetime costs ~2 µs a record
+_NO_SKEW_LIMIT = datetime.max.replace(tzinfo=UTC) - timedelta(days=2)
+
+
+def _typed_row(raw: str) -> list | None:
     """(column position, value) pairs of one record's non-null typed values; None to leave it untyped.
     Positions count from the first column after the flag. Only the fields present are visited: most of
     the ~40 columns are properties of other event types."""
@@ -103,7 +111,7 @@ def _typed_row(raw: str, received_at: datetime) -> list | None:
         event = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(event, dict) or validate_event(event, received_at):
+    if not isinstance(event, dict) or validate_event(event, _NO_SKEW_LIMIT):
         return None
     if _keys_in_text(raw) != _count_keys(event):
         return None
@@ -134,18 +142,76 @@ _CONTEXT_POSITION = {name: _POSITIONS[f"context_{name}_value"] for name in CONTE
 _PROPERTY_POSITION = {name: (_POSITIONS[f"property_{name}_value"], kind) for name, kind in PROPERTY_TYPES.items()}
 
 
-def typed_columns(raws: Sequence[str], received_ats: Sequence[datetime]) -> list[pa.Array]:
-    """TYPED_SCHEMA's columns for landed records (their texts and received times), in its order."""
+def typed_columns(raws: Sequence[str], received_ats: pa.Array) -> list[pa.Array]:
+    """TYPED_SCHEMA's columns for landed records (their texts, and received times as an Arrow timestamp
+    array), in its order."""
     n = len(raws)
     fields = list(TYPED_SCHEMA)[1:]
-    columns: list[list] = [[None] * n for _ in fields]
-    flags = [False] * n
-    for i, (raw, received_at) in enumerate(zip(raws, received_ats, strict=True)):
-        cells = _typed_row(raw, received_at) if raw else None
-        if cells is None:
+    cells: list[dict[int, object]] = [{} for _ in fields]  # per column, row -> value, non-null values only
+    typed_rows: list[int] = []
+    for i, raw in enumerate(raws):
+        row = _typed_row(raw) if raw else None
+        if row is None:
             continue
-        flags[i] = True
-        for position, value in cells:
-            columns[position][i] = value
-    return [pa.array(flags, type=pa.bool_())] + [pa.array(column, type=field.type)
-                                                 for column, field in zip(columns, fields, strict=True)]
+        typed_rows.append(i)
+        for position, value in row:
+            if value is not None:
+                cells[position][i] = value
+    arrays = [_bool_array(n, typed_rows)] + [_sparse_array(n, column, field.type)
+                                             for column, field in zip(cells, fields, strict=True)]
+    # the contract's future-skew rule, as staging applies it: occurred_at more than the skew after received_at
+    # (in microseconds: a Python scalar would go through pyarrow's conversion, which imports pandas)
+    ahead = pc.subtract(arrays[1 + _OCCURRED_AT_POSITION].view(pa.int64()), received_ats.view(pa.int64()))
+    later = pc.greater(ahead, _SKEW)
+    too_late = pc.and_kleene(later, pc.is_valid(later))  # null (untyped rows) → false
+    if pc.any(too_late).as_py():
+        arrays = [pc.and_not(arrays[0], too_late)] + [pc.if_else(too_late, pa.nulls(n, a.type), a) for a in arrays[1:]]
+    return arrays
+
+
+# -- Arrow arrays from Python values, built from buffers ----------------------------------------------
+# Why not pa.array(list): converting Python sequences makes pyarrow import pandas (its array-like check),
+# ~0.4 s on a cold collector Lambda (tests/test_lake_tables.py), as streamloop.core.lake.raw_table says.
+# Most typed columns are null in most rows (properties of other event types): only set values are visited.
+_SKEW = pa.Array.from_buffers(pa.int64(), 1, [None, pa.py_buffer(array("q", [MAX_FUTURE_SKEW_SECONDS * 1_000_000]))])[0]
+_EPOCH = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _bitmap(n: int, rows) -> pa.Buffer:
+    bits = bytearray((n + 7) // 8)
+    for i in rows:
+        bits[i >> 3] |= 1 << (i & 7)
+    return pa.py_buffer(bits)
+
+
+def _bool_array(n: int, true_rows: list[int]) -> pa.Array:
+    return pa.Array.from_buffers(pa.bool_(), n, [None, _bitmap(n, true_rows)])
+
+
+def _sparse_array(n: int, values: dict[int, object], kind: pa.DataType) -> pa.Array:
+    if not values:
+        return pa.nulls(n, kind)
+    validity = _bitmap(n, values)
+    if kind == pa.string():
+        lengths = [0] * (n + 1)
+        encoded = []
+        for i, value in values.items():  # rows in increasing order (filled in order)
+            data = value.encode()
+            lengths[i + 1] = len(data)
+            encoded.append(data)
+        offsets = array("i", accumulate(lengths))
+        return pa.Array.from_buffers(kind, n, [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))],
+                                     null_count=n - len(values))
+    if kind == pa.bool_():
+        return pa.Array.from_buffers(kind, n, [validity, _bitmap(n, [i for i, v in values.items() if v])],
+                                     null_count=n - len(values))
+    code = "d" if kind == pa.float64() else "q"
+    data = array(code, bytes(8 * n))
+    if kind == pa.timestamp("us"):
+        for i, value in values.items():
+            data[i] = (value - _EPOCH) // _MICROSECOND
+    else:
+        for i, value in values.items():
+            data[i] = value
+    return pa.Array.from_buffers(kind, n, [validity, pa.py_buffer(data)], null_count=n - len(values))
