@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 import re
 from array import array
-from itertools import accumulate
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 
 import orjson
 import pyarrow as pa
