@@ -17,9 +17,10 @@ import pytest
 from support.home import use_home
 
 from streamloop.app.build import run_build
+from streamloop.core.compaction import compact
 from streamloop.core.contract import validate_event
 from streamloop.core.contract.landed import PROPERTY_TYPES, TYPED_FLAG, TYPED_SCHEMA, typed_columns
-from streamloop.core.lake import EVENTS_SCHEMA, Lake
+from streamloop.core.lake import EVENTS_SCHEMA, RAW_SCHEMA, Lake, raw_table
 from streamloop.core.settings import get_settings
 from streamloop.core.simulate import SimulationConfig, run_simulation
 
@@ -115,6 +116,18 @@ def mutations(events: list[dict], rng: random.Random, count: int) -> list[str]:
     return out
 
 
+def land_legacy(lake: Lake, raws: list[str], times: list[datetime], batch_id: str) -> None:
+    """Files as the lake wrote them before typed columns existed: RAW_SCHEMA only."""
+    table = raw_table({"batch_id": [batch_id] * len(raws), "record_index": list(range(len(raws))),
+                       "received_at": times, "source": ["test"] * len(raws), "raw": raws}, RAW_SCHEMA)
+    dates = {at.date().isoformat() for at in times}
+    for day in sorted(dates):
+        rows = [i for i, at in enumerate(times) if at.date().isoformat() == day]
+        folder = Path(lake.root) / "events" / f"received_date={day}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table.take(rows), folder / f"batch-{batch_id}.parquet")
+
+
 @pytest.fixture(scope="module")
 def staged(tmp_path_factory):
     mp = pytest.MonkeyPatch()
@@ -142,6 +155,7 @@ def staged(tmp_path_factory):
     times = [at for _, at in records]
     lake.write_records("events", raws, "test", times, batch_id="typed")
     lake.write_records("events", raws, "test", times, batch_id="untyped", typed=False)
+    land_legacy(lake, raws, times, batch_id="legacy")
     run_build()
     yield {"path": get_settings().warehouse_file, "lake": lake, "records": len(records)}
     mp.undo()
@@ -159,8 +173,10 @@ def test_typed_and_untyped_records_stage_to_the_same_rows(staged):
         counts = dict(con.execute("select batch_id, count(*) from int_events_received group by 1").fetchall())
         valid = con.execute("select count(*) filter (where is_valid), count(*) filter (where not is_valid) "
                             "from int_events_received where batch_id = 'typed'").fetchone()
-    assert counts == {"typed": staged["records"], "untyped": staged["records"]}
+        only_legacy = con.execute(f"{rows('legacy')} except all {rows('untyped')}").fetchall()
+    assert counts == {"typed": staged["records"], "untyped": staged["records"], "legacy": staged["records"]}
     assert only_typed == [] and only_untyped == []
+    assert only_legacy == []  # files landed before typed columns existed are read beside typed ones
     assert valid[0] > 1000 and valid[1] > 500  # both branches of staging were exercised
 
 
@@ -169,6 +185,8 @@ def test_most_simulated_records_were_typed_at_landing(staged):
     lake = staged["lake"]
     typed_count = untyped = 0
     for path in lake.files("events"):
+        if "batch-legacy" in path:
+            continue
         flags = pq.read_table(path, columns=[TYPED_FLAG]).column(TYPED_FLAG).to_pylist()
         if "batch-typed" in path:
             typed_count += sum(flags)
@@ -181,3 +199,19 @@ def test_most_simulated_records_were_typed_at_landing(staged):
 def test_received_times_bound_the_future_skew_as_staging_does():
     late = (RECEIVED_AT + timedelta(hours=25)).isoformat()
     assert typed(json.dumps({**EVENT, "occurred_at": late})) is None
+
+
+def test_compaction_keeps_typed_columns_beside_files_landed_without_them(tmp_path):
+    lake = Lake(tmp_path)
+    day = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    lake.write_records("events", [json.dumps({**EVENT, "occurred_at": "2026-03-01T10:00:00Z"})], "test", day,
+                       batch_id="new")
+    land_legacy(lake, [json.dumps({**EVENT, "event_id": "e-old", "occurred_at": "2026-03-01T09:00:00Z"})], [day],
+                batch_id="old")
+    report = compact(lake, processed=lambda _: {"new", "old"}, now=datetime(2026, 3, 3, tzinfo=UTC))
+    [compacted] = report.compacted
+    table = pa.concat_tables([pq.read_table(path) for path in compacted.outputs])
+    flags = dict(zip(table.column("batch_id").to_pylist(), table.column(TYPED_FLAG).to_pylist(), strict=True))
+    assert flags == {"new": True, "old": None}  # null: staging parses the legacy record's text
+    ids = dict(zip(table.column("batch_id").to_pylist(), table.column("event_id_value").to_pylist(), strict=True))
+    assert ids == {"new": "e-1", "old": None}
