@@ -124,6 +124,7 @@ class Collector:
             else:
                 valid[event["event_id"]] = index
         landed_texts = {index: _text(landed[index]) for index in valid.values()}
+        as_validated = dict(landed_texts)  # the texts the events were parsed from, before any rewrite
         ignored_texts = [(index, _text(raws[index]), reason) for index, reason in sorted(ignored.items())]
         if self.privacy is not None:  # personal context (ip, user agent) never lands, whatever the record's fate
             landed_texts = {index: self.privacy.minimized_text(events[index], text)
@@ -150,8 +151,10 @@ class Collector:
             # a row per dropped record, its text left out: ingestion_reconciliation counts them
             "suppressed": [(index, SUPPRESSED_RAW, None) for index in sorted(gone)],
         }
+        # the lake types what it lands; an event whose text was not rewritten is the one just validated
+        validated = {index: events[index] for index, text in landed_texts.items() if text is as_validated[index]}
         try:
-            self._land(source, received_at, raws, batch)
+            self._land(source, received_at, raws, batch, validated)
         except Exception as exc:
             log.exception("landing failed; nothing was claimed")
             raise LandingError(f"could not land events in the lake: {type(exc).__name__}") from exc
@@ -178,14 +181,14 @@ class Collector:
                 result.warnings.append("messaging triggers and consent not updated: the messaging store failed")
         return result
 
-    def _land(self, source: str, received_at: datetime, raws: list, batch: dict) -> None:
+    def _land(self, source: str, received_at: datetime, raws: list, batch: dict, validated: dict) -> None:
         if not any(batch.values()):
             return
         from streamloop.core.lake import new_batch_id
 
         # the same request on the same day is the same batch: a retry rewrites its files, never adds any
         batch_id = new_batch_id("collector", source, received_at.date().isoformat(), *map(_text, raws))
-        self.lake().write_batch(batch, source=source, received_at=received_at, batch_id=batch_id)
+        self.lake().write_batch(batch, source=source, received_at=received_at, batch_id=batch_id, validated=validated)
 
     def _update_state(self, events: list[dict]) -> None:
         by_profile: dict[str, list[dict]] = defaultdict(list)

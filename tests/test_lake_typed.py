@@ -215,3 +215,31 @@ def test_compaction_keeps_typed_columns_beside_files_landed_without_them(tmp_pat
     assert flags == {"new": True, "old": None}  # null: staging parses the legacy record's text
     ids = dict(zip(table.column("batch_id").to_pylist(), table.column("event_id_value").to_pylist(), strict=True))
     assert ids == {"new": "e-1", "old": None}
+
+
+def test_events_the_edge_already_validated_are_typed_as_if_parsed_again():
+    # the collector hands the lake the events it parsed and validated from the very texts it lands
+    rng = random.Random(5)
+    base = [EVENT, {**EVENT, "event_type": "impression", "event_id": "e-2",
+                    "properties": {"title_id": "t-2", "row_id": "top:1", "rank": 3, "propensity": 0.25}}]
+    raws = [json.dumps(e) for e in base] + mutations(base, rng, 400)
+    events = [orjson.loads(raw) for raw in raws]
+    validated = [e if isinstance(e, dict) and not validate_event(e, RECEIVED_AT) else None for e in events]
+    received = pa.array([RECEIVED_AT] * len(raws), type=pa.timestamp("us", tz="UTC"))
+    again = typed_columns(raws, received)
+    handed = typed_columns(raws, received, validated)
+    assert [a.equals(b) for a, b in zip(again, handed, strict=True)] == [True] * len(again)
+    assert again[0].true_count == sum(v is not None for v in validated) > 50
+
+
+def test_the_collector_lands_accepted_events_typed(tmp_path):
+    from support.functions import make_services
+
+    services = make_services(tmp_path)
+    event = {**EVENT, "occurred_at": datetime.now(UTC).isoformat()}
+    result = services.collector.ingest([event, {**event, "event_id": ""}])
+    assert result.accepted == 1 and len(result.rejected) == 1
+    [path] = Lake(services.collector.lake_root).files("events")
+    table = pq.read_table(path)
+    assert table.column(TYPED_FLAG).to_pylist() == [True]
+    assert table.column("event_id_value").to_pylist() == ["e-1"]

@@ -75,11 +75,11 @@ class _GatedLake(Lake):
         self.gate = threading.Event()
         self.fail = fail
 
-    def write_table(self, kind, table):
+    def write_table(self, kind, table, **options):
         self.gate.wait(10)
         if self.fail:
             raise OSError("disk full")
-        return super().write_table(kind, table)
+        return super().write_table(kind, table, **options)
 
 
 def test_a_request_is_not_acknowledged_before_its_flush_is_durable(tmp_path):

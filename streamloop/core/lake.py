@@ -85,10 +85,12 @@ def raw_table(columns: Mapping[str, Sequence], schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def with_typed_columns(table: pa.Table, typed: bool = True) -> pa.Table:
-    """A RAW_SCHEMA table of event records with EVENTS_SCHEMA's typed columns appended."""
+def with_typed_columns(table: pa.Table, typed: bool = True, validated: Sequence[dict | None] | None = None) -> pa.Table:
+    """A RAW_SCHEMA table of event records with EVENTS_SCHEMA's typed columns appended (`validated` as
+    typed_columns takes it, one per row)."""
     if typed:
-        columns = typed_columns(table.column("raw").to_pylist(), table.column("received_at").combine_chunks())
+        columns = typed_columns(table.column("raw").to_pylist(), table.column("received_at").combine_chunks(),
+                                validated)
     else:
         columns = [pa.array([False] * table.num_rows, type=pa.bool_())]
         columns += [pa.nulls(table.num_rows, type=field.type) for field in list(TYPED_SCHEMA)[1:]]
@@ -159,12 +161,14 @@ class Lake:
         return sorted(str(p) for p in base.rglob("*.parquet")) if base.exists() else []
 
     # -- writing -----------------------------------------------------------------------------------
-    def write_table(self, kind: str, table: pa.Table, typed: bool = True) -> list[str]:
+    def write_table(self, kind: str, table: pa.Table, typed: bool = True,
+                    validated: Sequence[dict | None] | None = None) -> list[str]:
         """Writes an Arrow table of RAW_SCHEMA (REJECTED_SCHEMA for `rejected`), split by received date.
 
         The table's batch_id column must hold one value; files are named after it. `events` get their
         typed columns here (EVENTS_SCHEMA); `typed=False` lands every record untyped, for staging to
-        parse (tests compare both ways).
+        parse (tests compare both ways). `validated`: per row, the event the edge parsed from exactly
+        that text and found valid, or None (streamloop.core.contract.landed.typed_columns).
         """
         if kind not in KINDS:
             raise ValueError(f"unknown lake kind {kind!r}")
@@ -175,7 +179,7 @@ class Lake:
         else:
             table = table.cast(REJECTED_SCHEMA if kind in WITH_REASON else RAW_SCHEMA)
             if kind == "events":
-                table = with_typed_columns(table, typed)
+                table = with_typed_columns(table, typed, validated)
         batch_id = table.column("batch_id")[0].as_py()
         if kind == "catalog":
             return [self._write(self._path(kind, batch_id, None), table)]
@@ -189,29 +193,34 @@ class Lake:
         return paths
 
     def write_batch(self, batch: Mapping[str, Sequence[tuple[int, str, str | None]]], source: str,
-                    received_at: datetime, batch_id: str) -> list[str]:
+                    received_at: datetime, batch_id: str, validated: Mapping[int, dict] | None = None) -> list[str]:
         """Lands one request's records, every kind under one batch id, and returns once all are durable.
 
         `batch` maps a kind to (record_index, raw text, reason or None) triples; record indexes are the
         records' positions in the request, so no two records of the batch share a key. Re-landing the
         same batch (a client's retry) rewrites the same files: nothing is duplicated, whatever step a
         crash interrupted. Kinds are written rejected/ignored first and events last (any order would do:
-        the warehouse reads a batch only through its files, each complete or absent)."""
+        the warehouse reads a batch only through its files, each complete or absent). `validated` maps an
+        event's record index to the event the edge parsed from its landed text and found valid at
+        `received_at`: typing it then skips a second parse and validation."""
         paths: list[str] = []
         for kind in sorted(batch, key=lambda k: k == "events"):
             triples = batch[kind]
             if not triples:
                 continue
             indexes, raws, reasons = zip(*triples, strict=True)
+            events = [validated.get(i) for i in indexes] if validated and kind == "events" else None
             paths += self.write_records(kind, raws, source=source, received_at=received_at, batch_id=batch_id,
-                                        reasons=reasons if kind in WITH_REASON else None, record_indexes=indexes)
+                                        reasons=reasons if kind in WITH_REASON else None, record_indexes=indexes,
+                                        validated=events)
         return paths
 
     def write_records(self, kind: str, raws: Sequence[str], source: str, received_at: datetime | Sequence[datetime] | None = None,
                       batch_id: str | None = None, reasons: Sequence[str] | None = None,
-                      record_indexes: Sequence[int] | None = None, typed: bool = True) -> list[str]:
+                      record_indexes: Sequence[int] | None = None, typed: bool = True,
+                      validated: Sequence[dict | None] | None = None) -> list[str]:
         """Lands raw JSON texts of one kind (durable on return). `received_at` is one time for all, one
-        per record, or now; `record_indexes` default to 0..n-1; `typed` as in write_table."""
+        per record, or now; `record_indexes` default to 0..n-1; `typed` and `validated` as in write_table."""
         n = len(raws)
         if n == 0:
             return []
@@ -230,7 +239,7 @@ class Lake:
         if kind in WITH_REASON:
             columns["reason"] = list(reasons or [""] * n)
         schema = REJECTED_SCHEMA if kind in WITH_REASON else RAW_SCHEMA
-        return self.write_table(kind, raw_table(columns, schema), typed=typed)
+        return self.write_table(kind, raw_table(columns, schema), typed=typed, validated=validated)
 
     def _write(self, path: str, table: pa.Table) -> str:
         if self.is_s3:

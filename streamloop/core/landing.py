@@ -53,7 +53,8 @@ class LandingError(StreamloopError):
 class _LakeWriter:
     """Lake.write_records on top of write_batch, so any writer of the raw lake can take any landing."""
 
-    def write_batch(self, batch: Batch, source: str, received_at: datetime, batch_id: str) -> list[str]:
+    def write_batch(self, batch: Batch, source: str, received_at: datetime, batch_id: str,
+                    validated: Mapping[int, dict] | None = None) -> list[str]:
         raise NotImplementedError
 
     def write_records(self, kind: str, raws: Sequence[str], source: str, received_at: datetime,
@@ -73,6 +74,7 @@ class _Pending:
     source: str
     received_at: datetime
     done: Future
+    validated: Mapping[int, dict] | None = None  # record index -> the edge's parsed event (Lake.write_batch)
 
 
 class BufferedLanding(_LakeWriter):
@@ -94,11 +96,12 @@ class BufferedLanding(_LakeWriter):
         self._flusher.start()
         self.flushes = 0  # files written per kind are counted by callers through the lake
 
-    def write_batch(self, batch: Batch, source: str, received_at: datetime, batch_id: str | None = None) -> list[str]:
+    def write_batch(self, batch: Batch, source: str, received_at: datetime, batch_id: str | None = None,
+                    validated: Mapping[int, dict] | None = None) -> list[str]:
         """Queues the batch and blocks until the flush holding it is durable; returns that flush's files."""
         if not any(batch.values()):
             return []
-        pending = _Pending(batch, source, received_at, Future())
+        pending = _Pending(batch, source, received_at, Future(), validated)
         with self._lock:
             if self._closed:
                 raise LandingError("the landing buffer is closed")
@@ -169,7 +172,10 @@ class BufferedLanding(_LakeWriter):
                 columns["reason"] = [row[3] or "" for row in rows]
             offset += len(rows)
             schema = REJECTED_SCHEMA if kind in WITH_REASON else RAW_SCHEMA
-            paths += self.lake.write_table(kind, raw_table(columns, schema))
+            validated = None
+            if kind == "events" and any(p.validated for p in taken):
+                validated = [(p.validated or {}).get(index) for p in taken for index, _, _ in p.batch.get(kind, ())]
+            paths += self.lake.write_table(kind, raw_table(columns, schema), validated=validated)
         return paths
 
 
@@ -192,7 +198,9 @@ class FirehoseLanding(_LakeWriter):
         self.backoff_s = backoff_s
         self.max_entry_bytes = max_entry_bytes
 
-    def write_batch(self, batch: Batch, source: str, received_at: datetime, batch_id: str) -> list[str]:
+    def write_batch(self, batch: Batch, source: str, received_at: datetime, batch_id: str,
+                    validated: Mapping[int, dict] | None = None) -> list[str]:
+        # `validated` is not used: Firehose's conversion writes RAW_SCHEMA files, which staging parses
         delivered = []
         for kind, triples in batch.items():
             if not triples:

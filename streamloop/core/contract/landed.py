@@ -103,16 +103,18 @@ def _plain(value, kind: str):
 _NO_SKEW_LIMIT = datetime.max.replace(tzinfo=UTC) - timedelta(days=2)
 
 
-def _typed_row(raw: str) -> list | None:
+def _typed_row(raw: str, event: dict | None = None) -> list | None:
     """(column position, value) pairs of one record's non-null typed values; None to leave it untyped.
-    Positions count from the first column after the flag. Only the fields present are visited: most of
-    the ~40 columns are properties of other event types."""
-    try:
-        event = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(event, dict) or validate_event(event, _NO_SKEW_LIMIT):
-        return None
+    `event`: the record as the edge already parsed and validated it from this very text (the collector),
+    which saves parsing and validating it again. Positions count from the first column after the flag.
+    Only the fields present are visited: most of the ~40 columns are properties of other event types."""
+    if event is None:
+        try:
+            event = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(event, dict) or validate_event(event, _NO_SKEW_LIMIT):
+            return None
     if _keys_in_text(raw) != _count_keys(event):
         return None
     occurred_at = event["occurred_at"]
@@ -142,15 +144,17 @@ _CONTEXT_POSITION = {name: _POSITIONS[f"context_{name}_value"] for name in CONTE
 _PROPERTY_POSITION = {name: (_POSITIONS[f"property_{name}_value"], kind) for name, kind in PROPERTY_TYPES.items()}
 
 
-def typed_columns(raws: Sequence[str], received_ats: pa.Array) -> list[pa.Array]:
+def typed_columns(raws: Sequence[str], received_ats: pa.Array,
+                  validated: Sequence[dict | None] | None = None) -> list[pa.Array]:
     """TYPED_SCHEMA's columns for landed records (their texts, and received times as an Arrow timestamp
-    array), in its order."""
+    array), in its order. `validated`, per record, the event the edge parsed from that text and found valid
+    (None: unknown), as _typed_row takes it."""
     n = len(raws)
     fields = list(TYPED_SCHEMA)[1:]
     cells: list[dict[int, object]] = [{} for _ in fields]  # per column, row -> value, non-null values only
     typed_rows: list[int] = []
     for i, raw in enumerate(raws):
-        row = _typed_row(raw) if raw else None
+        row = _typed_row(raw, validated[i] if validated is not None else None) if raw else None
         if row is None:
             continue
         typed_rows.append(i)
