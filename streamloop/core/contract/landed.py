@@ -4,7 +4,7 @@ Every writer of the lake's `events` kind goes through `Lake.write_table`, which 
 the records' texts: each text that parses to an event the contract accepts (the edge validator,
 streamloop.core.contract.validate) gets its fields as typed columns and `landed_typed = true`; dbt staging
 (stg_lake__events) then reads those columns and never parses its JSON again. Anything else — invalid,
-or a value whose SQL parse could differ from Python's (see `_typed_row`) — is left untyped, and staging
+or a value whose SQL parse could differ from Python's (see `_type_into`) — is left untyped, and staging
 parses and validates its text as before. Untyped is always safe; typed must equal what staging's own
 parse would give, which tests/test_lake_typed.py checks by landing the same records both ways.
 
@@ -40,7 +40,6 @@ _EXACT_INTEGER = 2 ** 53
 # after a quote (compact JSON, json.dumps' default); a `":` inside a string only over-counts (untyped, safe).
 # Other texts take the regex of an object key, ~25x slower.
 _KEY_RE = re.compile(r'"(?:[^"\\]|\\.)*"\s*:')
-_QUOTE_SPACES = ('" ', '"\t', '"\n', '"\r')
 # DuckDB and Python both truncate fractions beyond microseconds; longer ones are left to staging anyway
 _LONG_FRACTION_RE = re.compile(r"\.\d{7,}")
 
@@ -77,7 +76,7 @@ def _count_keys(value) -> int:
 
 
 def _keys_in_text(raw: str) -> int:
-    if any(spaced in raw for spaced in _QUOTE_SPACES):
+    if '" ' in raw or '"\n' in raw or '"\t' in raw or '"\r' in raw:  # whitespace after a quote
         return len(_KEY_RE.findall(raw))
     return raw.count('":')
 
@@ -101,46 +100,56 @@ def _plain(value, kind: str):
 # the future-skew rule needs each record's received time: checked on the columns (typed_columns), not by
 # the validator per record, because turning an Arrow timestamp into a datetime costs ~2 µs a record
 _NO_SKEW_LIMIT = datetime.max.replace(tzinfo=UTC) - timedelta(days=2)
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
-def _typed_row(raw: str, event: dict | None = None) -> list | None:
-    """(column position, value) pairs of one record's non-null typed values; None to leave it untyped.
-    `event`: the record as the edge already parsed and validated it from this very text (the collector),
-    which saves parsing and validating it again. Positions count from the first column after the flag.
-    Only the fields present are visited: most of the ~40 columns are properties of other event types."""
+def _type_into(columns: list[dict[int, object]], i: int, raw: str, event: dict | None = None) -> bool:
+    """Writes row `i`'s non-null typed values into `columns` (per column position: row -> value) and says
+    whether the record is typed; nothing is written when it is not. `event`: the record as the edge already
+    parsed and validated it from this very text (the collector), which saves parsing and validating it
+    again. Only the fields present are visited: most of the ~40 columns are properties of other types."""
     if event is None:
         try:
             event = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            return None
+            return False
         if not isinstance(event, dict) or validate_event(event, _NO_SKEW_LIMIT):
-            return None
+            return False
     if _keys_in_text(raw) != _count_keys(event):
-        return None
+        return False
     occurred_at = event["occurred_at"]
     if _LONG_FRACTION_RE.search(occurred_at):
-        return None
-    # the validator has checked the envelope's and context's types: no need to check them again
-    cells = [(_ENVELOPE_POSITION[name], event.get(name)) for name in ENVELOPE_STRINGS]
-    cells.append((_SCHEMA_VERSION_POSITION, float(event["schema_version"])))
-    cells.append((_OCCURRED_AT_POSITION, parse_timestamp(occurred_at).astimezone(UTC).replace(tzinfo=None)))
-    context = event["context"]
-    cells += [(_CONTEXT_POSITION[name], context[name]) for name in CONTEXT_FIELDS]
+        return False
+    properties = []
     try:
         for name, value in event["properties"].items():
             if name in _PROPERTY_POSITION:
                 position, kind = _PROPERTY_POSITION[name]
-                cells.append((position, _plain(value, kind)))
+                properties.append((position, _plain(value, kind)))
     except ValueError:
-        return None
-    return cells
+        return False
+    for position, value in properties:
+        if value is not None:
+            columns[position][i] = value
+    # the validator has checked the envelope's and context's types: no need to check them again
+    for name, position in _ENVELOPE_POSITIONS:
+        value = event.get(name)
+        if value is not None:
+            columns[position][i] = value
+    context = event["context"]
+    for name, position in _CONTEXT_POSITIONS:
+        columns[position][i] = context[name]
+    columns[_SCHEMA_VERSION_POSITION][i] = float(event["schema_version"])
+    columns[_OCCURRED_AT_POSITION][i] = (parse_timestamp(occurred_at) - _EPOCH_UTC) // _MICROSECOND
+    return True
 
 
 _POSITIONS = {field.name: i for i, field in enumerate(list(TYPED_SCHEMA)[1:])}
-_ENVELOPE_POSITION = {name: _POSITIONS[f"{name}_value"] for name in ENVELOPE_STRINGS}
+_ENVELOPE_POSITIONS = [(name, _POSITIONS[f"{name}_value"]) for name in ENVELOPE_STRINGS]
 _SCHEMA_VERSION_POSITION = _POSITIONS["schema_version_value"]
 _OCCURRED_AT_POSITION = _POSITIONS["occurred_at_utc"]
-_CONTEXT_POSITION = {name: _POSITIONS[f"context_{name}_value"] for name in CONTEXT_FIELDS}
+_CONTEXT_POSITIONS = [(name, _POSITIONS[f"context_{name}_value"]) for name in CONTEXT_FIELDS]
 _PROPERTY_POSITION = {name: (_POSITIONS[f"property_{name}_value"], kind) for name, kind in PROPERTY_TYPES.items()}
 
 
@@ -148,19 +157,12 @@ def typed_columns(raws: Sequence[str], received_ats: pa.Array,
                   validated: Sequence[dict | None] | None = None) -> list[pa.Array]:
     """TYPED_SCHEMA's columns for landed records (their texts, and received times as an Arrow timestamp
     array), in its order. `validated`, per record, the event the edge parsed from that text and found valid
-    (None: unknown), as _typed_row takes it."""
+    (None: unknown), as _type_into takes it."""
     n = len(raws)
     fields = list(TYPED_SCHEMA)[1:]
     cells: list[dict[int, object]] = [{} for _ in fields]  # per column, row -> value, non-null values only
-    typed_rows: list[int] = []
-    for i, raw in enumerate(raws):
-        row = _typed_row(raw, validated[i] if validated is not None else None) if raw else None
-        if row is None:
-            continue
-        typed_rows.append(i)
-        for position, value in row:
-            if value is not None:
-                cells[position][i] = value
+    typed_rows = [i for i, raw in enumerate(raws)
+                  if raw and _type_into(cells, i, raw, validated[i] if validated is not None else None)]
     arrays = [_bool_array(n, typed_rows)] + [_sparse_array(n, column, field.type)
                                              for column, field in zip(cells, fields, strict=True)]
     # the contract's future-skew rule, as staging applies it: occurred_at more than the skew after received_at
@@ -178,8 +180,6 @@ def typed_columns(raws: Sequence[str], received_ats: pa.Array,
 # ~0.4 s on a cold collector Lambda (tests/test_lake_tables.py), as streamloop.core.lake.raw_table says.
 # Most typed columns are null in most rows (properties of other event types): only set values are visited.
 _SKEW = pa.Array.from_buffers(pa.int64(), 1, [None, pa.py_buffer(array("q", [MAX_FUTURE_SKEW_SECONDS * 1_000_000]))])[0]
-_EPOCH = datetime(1970, 1, 1)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 def _bitmap(n: int, rows) -> pa.Buffer:
@@ -212,10 +212,6 @@ def _sparse_array(n: int, values: dict[int, object], kind: pa.DataType) -> pa.Ar
                                      null_count=n - len(values))
     code = "d" if kind == pa.float64() else "q"
     data = array(code, bytes(8 * n))
-    if kind == pa.timestamp("us"):
-        for i, value in values.items():
-            data[i] = (value - _EPOCH) // _MICROSECOND
-    else:
-        for i, value in values.items():
-            data[i] = value
+    for i, value in values.items():  # timestamps come as microseconds since the epoch
+        data[i] = value
     return pa.Array.from_buffers(kind, n, [validity, pa.py_buffer(data)], null_count=n - len(values))
