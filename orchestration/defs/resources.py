@@ -7,9 +7,14 @@ Assets never branch on the environment: they only see the resources bound here.
 """
 from __future__ import annotations
 
+import sys
+from functools import cached_property
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
+from packaging.version import Version
 
 from orchestration.defs.dbt.project import dbt_executable, dbt_project
 from streamloop.core.lake import Lake
@@ -18,6 +23,29 @@ from streamloop.core.settings import Settings, get_settings
 # DuckDB allows one writer per file: every step that opens the warehouse runs in this concurrency
 # pool, limited to one at a time by the instance (streamloop ui writes that limit to dagster.yaml)
 WAREHOUSE_POOL = "warehouse"
+
+
+class StreamloopDbtCliResource(DbtCliResource):
+    """dagster-dbt's dbt resource without two start-up costs a build does not use, ~4 CPU-s per run:
+    - it runs `dbt --version` in a subprocess to tell dbt Core from the Fusion engine; the `dbt` beside this
+      Python is the dbt-core package installed here, whose version is read directly;
+    - it opens a dbt adapter in this process (importing dbt and loading the project and profile) for
+      `fetch_row_counts` / `fetch_column_metadata`, which the assets do not call. Without it dagster-dbt
+      passes no adapter, as it does when opening one fails.
+    Both override private methods of dagster-dbt (pinned <0.30); tests/test_orchestration.py runs builds
+    through this resource."""
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        if Path(self.dbt_executable).resolve() == Path(dbt_executable()).resolve() and \
+                Path(dbt_executable()).parent == Path(sys.executable).parent:
+            from dbt.version import __version__
+
+            return Version(__version__)
+        return super()._cli_version
+
+    def _initialize_dbt_core_adapter(self, args):
+        return None
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -74,7 +102,7 @@ def local_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
                                             sqlite_path=str(settings.online_store_file),
                                             dynamodb_table=settings.dynamodb_table,
                                             aws_region=settings.aws_region),
-        "dbt": DbtCliResource(project_dir=dbt_project, target=settings.dbt_target, dbt_executable=dbt_executable()),
+        "dbt": StreamloopDbtCliResource(project_dir=dbt_project, target=settings.dbt_target, dbt_executable=dbt_executable()),
     }
 
 
@@ -87,7 +115,7 @@ def aws_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "online_store": OnlineStoreResource(backend="dynamodb",
                                             dynamodb_table=dg.EnvVar("STREAMLOOP_DYNAMODB_TABLE"),
                                             aws_region=dg.EnvVar("STREAMLOOP_AWS_REGION")),
-        "dbt": DbtCliResource(project_dir=dbt_project, target=settings.dbt_target, dbt_executable=dbt_executable()),
+        "dbt": StreamloopDbtCliResource(project_dir=dbt_project, target=settings.dbt_target, dbt_executable=dbt_executable()),
     }
 
 

@@ -18,7 +18,7 @@ from orchestration.defs.dbt.environment import dbt_environment
 from orchestration.defs.dbt.failures import describe_failure
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.dbt.translator import StreamloopDbtTranslator
-from orchestration.defs.resources import WAREHOUSE_POOL, LakeResource, WarehouseResource
+from orchestration.defs.resources import WAREHOUSE_POOL, LakeResource, StreamloopDbtCliResource, WarehouseResource
 from streamloop.core.privacy import rebuild as privacy_rebuild
 from streamloop.core.settings import get_settings
 
@@ -45,7 +45,8 @@ def warehouse_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, 
     if config.whole_table_tests:
         args += ["--vars", json.dumps(WHOLE_TABLE_TESTS_VARS)]
     if config.target and config.target != dbt.target:  # the resource puts its --target last: rebind it
-        dbt = DbtCliResource(project_dir=dbt_project, target=config.target, dbt_executable=dbt.dbt_executable)
+        dbt = StreamloopDbtCliResource(project_dir=dbt_project, target=config.target,
+                                       dbt_executable=dbt.dbt_executable)
     # one artifacts folder, reused: dbt's partial parsing then skips re-parsing an unchanged project
     target_path = get_settings().home_dir / "dbt" / "build-target"
     (target_path / "run_results.json").unlink(missing_ok=True)  # a failure is read from this run's results only
