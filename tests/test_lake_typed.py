@@ -243,3 +243,19 @@ def test_the_collector_lands_accepted_events_typed(tmp_path):
     table = pq.read_table(path)
     assert table.column(TYPED_FLAG).to_pylist() == [True]
     assert table.column("event_id_value").to_pylist() == ["e-1"]
+
+
+def test_ingest_lands_the_events_it_accepted_typed(tmp_path, monkeypatch):
+    from streamloop.core.ingest import ingest_paths
+
+    use_home(monkeypatch, tmp_path / "home")
+    event = {**EVENT, "occurred_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}
+    source = tmp_path / "events.jsonl"
+    source.write_text("\n".join([json.dumps(event), json.dumps({**event, "event_id": ""}), "{broken"]) + "\n")
+    summary = ingest_paths([str(source)])
+    assert summary.total.accepted == 1 and summary.total.rejected == 2
+    [path] = Lake(get_settings().lake_root).files("events")
+    table = pq.read_table(path)
+    assert table.column(TYPED_FLAG).to_pylist() == [True]
+    assert table.column("event_id_value").to_pylist() == ["e-1"]
+    get_settings.cache_clear()

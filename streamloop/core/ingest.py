@@ -106,6 +106,9 @@ class Screened:
     rejected: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     accepted_records: list[dict] = field(default_factory=list)
+    # per accepted text, its record when the text lands as parsed (not rewritten by privacy minimization):
+    # the lake then types it without a second parse and validation (Lake.write_table's `validated`)
+    accepted_validated: list[dict | None] = field(default_factory=list)
     accepted_positions: list[int] = field(default_factory=list)
     rejected_positions: list[int] = field(default_factory=list)
     suppressed_positions: list[int] = field(default_factory=list)  # landed as `suppressed` rows, text left out
@@ -171,8 +174,10 @@ class Landing:
                 continue
             seen.add(record_id)
             tally.accepted += 1
-            out.accepted.append(raw if self.privacy is None else self.privacy.minimized_text(record, raw))
+            text = raw if self.privacy is None else self.privacy.minimized_text(record, raw)
+            out.accepted.append(text)
             out.accepted_records.append(record)
+            out.accepted_validated.append(record if text is raw else None)
             out.accepted_positions.append(position)
         return out
 
@@ -195,9 +200,10 @@ class Landing:
                 if key not in self._recorded:  # landed before the ledger (or a crash before its entry)
                     self._record(kind, batch_id, len(raws))
                 continue
+            validated = screened.accepted_validated if kind == "events" and raws is screened.accepted else None
             self.files_written += self.lake.write_records(kind, raws, source=source, received_at=self.received_at,
                                                           batch_id=batch_id, reasons=reasons,
-                                                          record_indexes=positions)
+                                                          record_indexes=positions, validated=validated)
             self._record(kind, batch_id, len(raws))  # after the batch is durable: an entry never lies
             self._landed.add(key)
         return already

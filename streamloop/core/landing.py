@@ -59,13 +59,15 @@ class _LakeWriter:
 
     def write_records(self, kind: str, raws: Sequence[str], source: str, received_at: datetime,
                       batch_id: str | None = None, reasons: Sequence[str] | None = None,
-                      record_indexes: Sequence[int] | None = None) -> list[str]:
+                      record_indexes: Sequence[int] | None = None,
+                      validated: Sequence[dict | None] | None = None) -> list[str]:
         indexes = list(record_indexes) if record_indexes is not None else list(range(len(raws)))
         reasons = list(reasons) if reasons is not None else [None] * len(raws)
+        by_index = {i: v for i, v in zip(indexes, validated, strict=True) if v is not None} if validated else None
         from streamloop.core.lake import new_batch_id
 
         return self.write_batch({kind: list(zip(indexes, raws, reasons, strict=True))}, source, received_at,
-                                batch_id or new_batch_id())
+                                batch_id or new_batch_id(), validated=by_index)
 
 
 @dataclass
