@@ -26,7 +26,8 @@ WAREHOUSE_POOL = "warehouse"
 
 
 class StreamloopDbtCliResource(DbtCliResource):
-    """dagster-dbt's dbt resource without two start-up costs a build does not use, ~4 CPU-s per run:
+    """dagster-dbt's dbt resource without two start-up costs a build does not use (a small nothing-new
+    `streamloop build`: 22.4–24.0 → 21.0–22.6 CPU-s, docs/benchmarks.md):
     - it runs `dbt --version` in a subprocess to tell dbt Core from the Fusion engine; the `dbt` beside this
       Python is the dbt-core package installed here, whose version is read directly;
     - it opens a dbt adapter in this process (importing dbt and loading the project and profile) for

@@ -36,7 +36,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from streamloop.core.contract.landed import TYPED_FLAG, TYPED_SCHEMA, typed_columns
+from streamloop.core.contract.landed import TYPED_FLAG, TYPED_SCHEMA, typed_columns, untyped_columns
 
 RAW_SCHEMA = pa.schema([
     ("batch_id", pa.string()),
@@ -92,9 +92,7 @@ def with_typed_columns(table: pa.Table, typed: bool = True, validated: Sequence[
         columns = typed_columns(table.column("raw").to_pylist(), table.column("received_at").combine_chunks(),
                                 validated)
     else:
-        columns = [pa.array([False] * table.num_rows, type=pa.bool_())]
-        columns += [pa.nulls(table.num_rows, type=field.type) for field in list(TYPED_SCHEMA)[1:]]
-    assert TYPED_SCHEMA.field(0).name == TYPED_FLAG
+        columns = untyped_columns(table.num_rows)
     return pa.Table.from_arrays(list(table.columns) + columns, schema=EVENTS_SCHEMA)
 
 

@@ -175,6 +175,11 @@ def typed_columns(raws: Sequence[str], received_ats: pa.Array,
     return arrays
 
 
+def untyped_columns(n: int) -> list[pa.Array]:
+    """TYPED_SCHEMA's columns for `n` records left for staging to parse: the flag false, every value null."""
+    return [_bool_array(n, [])] + [pa.nulls(n, field.type) for field in list(TYPED_SCHEMA)[1:]]
+
+
 # -- Arrow arrays from Python values, built from buffers ----------------------------------------------
 # Why not pa.array(list): converting Python sequences makes pyarrow import pandas (its array-like check),
 # ~0.4 s on a cold collector Lambda (tests/test_lake_tables.py), as streamloop.core.lake.raw_table says.
