@@ -100,9 +100,13 @@ def node_seconds(split: str) -> float:
     return models + tests
 
 
-def dbt_split(home: Path, top: int = 6) -> str:
-    """Seconds dbt spent in models vs tests, and the slowest nodes (from the last run_results.json)."""
+def dbt_split(home: Path, top: int = 6, keep_as: Path | None = None) -> str:
+    """Seconds dbt spent in models vs tests, and the slowest nodes (from the last run_results.json, copied
+    to `keep_as` when given, for a node-by-node look afterwards)."""
     latest = max(home.glob("dbt/*/run_results.json"), key=lambda path: path.stat().st_mtime)
+    if keep_as:
+        keep_as.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(latest, keep_as)
     results = json.loads(latest.read_text())["results"]
     models = sum(r["execution_time"] for r in results if r["unique_id"].startswith(("model.", "seed.")))
     tests = sum(r["execution_time"] for r in results if r["unique_id"].startswith(("test.", "unit_test.")))
@@ -145,8 +149,9 @@ def lake_source(args, tmp: Path) -> Path:
     return home / "lake"
 
 
-def run_mode(build: str, lake: Path, home: Path, threads: int) -> dict:
-    """Full build without the last day, the incremental build after it lands, then one with nothing new."""
+def run_mode(build: str, lake: Path, home: Path, threads: int, results: Path | None = None) -> dict:
+    """Full build without the last day, the incremental build after it lands, then one with nothing new.
+    With `results`, each build's run_results.json is kept there as <step>.json."""
     shutil.copytree(lake, home / "lake")
     events = home / "lake" / "events"
     last_day = day_to_hold_back(events)
@@ -156,15 +161,15 @@ def run_mode(build: str, lake: Path, home: Path, threads: int) -> dict:
     steps["floors"] = (run_step(SCAN.format(threads=threads, glob=steps["glob"]), home, threads),
                        run_step(PARSE_SCAN.format(threads=threads, glob=steps["glob"]), home, threads))
     steps["full"] = run_step(build.format(full_refresh=True), home, threads)
-    steps["full_split"] = dbt_split(home)
+    steps["full_split"] = dbt_split(home, keep_as=results and results / "full.json")
     shutil.move(str(held), str(events / last_day))
     steps["added"] = run_step(SCAN.format(threads=threads, glob=f"{events}/{last_day}/*.parquet"), home, threads)
     steps["incremental"] = run_step(build.format(full_refresh=False), home, threads)
-    steps["incremental_split"] = dbt_split(home)
+    steps["incremental_split"] = dbt_split(home, keep_as=results and results / "incremental.json")
     steps["recomputed"] = recomputed_share(home / "warehouse.duckdb")
     # nothing new: what every build pays whatever it finds (start-up, parse, orchestration, empty queries)
     steps["noop"] = run_step(build.format(full_refresh=False), home, threads)
-    steps["noop_split"] = dbt_split(home)
+    steps["noop_split"] = dbt_split(home, keep_as=results and results / "noop.json")
     return steps
 
 
@@ -215,13 +220,16 @@ def main() -> None:
     parser.add_argument("--equality", action="store_true",
                         help="also build the whole lake in one full refresh (the first mode's door) and compare it with the "
                              "incremental warehouse row for row (EXCEPT ALL both ways)")
+    parser.add_argument("--results", default=None, metavar="DIR",
+                        help="keep each build's dbt run_results.json in DIR/<mode>/<step>.json")
     args = parser.parse_args()
     modes = {"dbt only": DBT_BUILD} if args.dbt_only else {"streamloop build": BUILD, "dbt only": DBT_BUILD}
     load_before = os.getloadavg()
 
     with tempfile.TemporaryDirectory(prefix="streamloop-build-bench-") as tmp:
         lake = lake_source(args, Path(tmp))
-        runs = {name: run_mode(build, lake, Path(tmp) / f"mode{i}" / "home", args.threads)
+        runs = {name: run_mode(build, lake, Path(tmp) / f"mode{i}" / "home", args.threads,
+                               args.results and Path(args.results) / name.replace(" ", "_"))
                 for i, (name, build) in enumerate(modes.items())}
         print(json.dumps(runs), file=sys.stderr)  # the raw figures, should the report below be wanted otherwise
         if args.equality:  # against the first mode's incremental warehouse, built by the same door

@@ -6,23 +6,30 @@
     `meta: {changed_rows: …}`:
       - 'window:<time column>': the rows of the devices in int_device_rebuild_windows at or after their rebuild_from
       - 'devices': the rows of the devices in int_device_rebuild_windows
-      - 'staged': the rows staged by the latest build (`_staged_at`, the largest in the table)
-      - 'staged_event_ids': the event_ids holding a record staged by the latest build
+      - 'staged': the rows staged by this build (`_staged_at` after the last successful build's start;
+        in a separate `dbt test`, the largest `_staged_at` in the table)
+      - 'staged_event_ids': the event_ids holding a record staged by this build (as 'staged')
     The tests read the whole table when the var streamloop_tests_on_changed_rows is false
     (`streamloop build --whole-table-tests`, the nightly_warehouse_build schedule), on --full-refresh,
     before the first build, for a model without `changed_rows` and where incremental models are rebuilt
     in full (Spark). Singular tests (tests/) always read whole tables. A `relationships` test filters only
     the tested model, never the model it points to. -#}
 
-{#- dbt's get_where_subquery (applies a test's `where` config), with the changed-rows condition added -#}
+{#- dbt's get_where_subquery (applies a test's `where` config), with the changed rows selected -#}
 {% macro get_where_subquery(relation) -%}
   {%- set conditions = [] -%}
   {%- set where = config.get('where', '') -%}
   {%- if where -%}{%- do conditions.append('(' ~ where ~ ')') -%}{%- endif -%}
   {%- set changed = changed_rows_condition(relation, 'tested_rows') -%}
-  {%- if changed -%}{%- do conditions.append('(' ~ changed ~ ')') -%}{%- endif -%}
-  {%- if conditions -%}
-    {%- do return('(select * from ' ~ relation ~ ' as tested_rows where ' ~ conditions | join(' and ') ~ ') dbt_subquery') -%}
+  {%- set join = '' -%}
+  {%- if changed and changed.startswith('inner join') -%}
+    {%- set join = ' ' ~ changed -%}
+  {%- elif changed -%}
+    {%- do conditions.append('(' ~ changed ~ ')') -%}
+  {%- endif -%}
+  {%- if conditions or join -%}
+    {%- do return('(select tested_rows.* from ' ~ relation ~ ' as tested_rows' ~ join
+                  ~ (' where ' ~ conditions | join(' and ') if conditions else '') ~ ') dbt_subquery') -%}
   {%- else -%}
     {%- do return(relation) -%}
   {%- endif -%}
@@ -36,8 +43,8 @@
   {{ return(none) }}
 {% endmacro %}
 
-{#- SQL condition on `alias` (a row of `relation`) selecting the rows the latest build changed, or none
-    when the test reads the whole table -#}
+{#- SQL condition on `alias` (a row of `relation`) selecting the rows the latest build changed (for
+    'window:' an `inner join` clause, one row per window), or none when the test reads the whole table -#}
 {% macro changed_rows_condition(relation, alias) %}
   {% if not execute or not var('streamloop_tests_on_changed_rows') or flags.FULL_REFRESH %}{{ return(none) }}{% endif %}
   {% set node = model_node_named(relation.identifier) %}
@@ -47,15 +54,24 @@
   {% set windows = model_node_named('int_device_rebuild_windows').relation_name %}
   {% set received = model_node_named('int_events_received').relation_name %}
   {% if kind.startswith('window:') %}
-    {{ return("exists (select 1 from " ~ windows ~ " as windows where windows.device_id = " ~ alias ~ ".device_id and "
-              ~ alias ~ "." ~ kind.split(':')[1] ~ " >= windows.rebuild_from)") }}
+    {#- a join, not a correlated exists, which DuckDB decorrelates by grouping every (device_id, time) pair
+        of the table (~1.5 s at 10M rows when nothing changed); the windows' columns are renamed so a
+        test's `where` can name the model's own columns unqualified -#}
+    {{ return("inner join (select device_id as _changed_device_id, rebuild_from as _changed_from from " ~ windows
+              ~ ") as changed_windows on changed_windows._changed_device_id = " ~ alias ~ ".device_id and "
+              ~ alias ~ "." ~ kind.split(':')[1] ~ " >= changed_windows._changed_from") }}
   {% elif kind == 'devices' %}
     {{ return(alias ~ ".device_id in (select device_id from " ~ windows ~ ")") }}
-  {% elif kind == 'staged' %}
-    {{ return(alias ~ "._staged_at = (select max(_staged_at) from " ~ relation ~ ")") }}
+  {% endif %}
+  {#- within a build, the records staged since the last successful build's start (none when nothing new
+      landed); a separate `dbt test` checks the latest build that staged any -#}
+  {% set staged_by_this_build = "_staged_at > cast('" ~ build_watermark() ~ "' as timestamp)"
+     if flags.WHICH in ('build', 'run') else none %}
+  {% if kind == 'staged' %}
+    {{ return(alias ~ "." ~ (staged_by_this_build or "_staged_at = (select max(_staged_at) from " ~ relation ~ ")")) }}
   {% elif kind == 'staged_event_ids' %}
-    {{ return(alias ~ ".event_id in (select event_id from " ~ received ~ " where _staged_at = (select max(_staged_at) from "
-              ~ received ~ "))") }}
+    {{ return(alias ~ ".event_id in (select event_id from " ~ received ~ " where "
+              ~ (staged_by_this_build or "_staged_at = (select max(_staged_at) from " ~ received ~ ")") ~ ")") }}
   {% endif %}
   {{ exceptions.raise_compiler_error("model " ~ node.name ~ ": unknown meta changed_rows '" ~ kind ~ "'") }}
 {% endmacro %}

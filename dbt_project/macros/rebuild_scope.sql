@@ -39,6 +39,22 @@
     rebuild_from on); `time_column` is the mart's time of the row's first event -#}
 {% macro delete_rebuilt_rows(time_column) %}
   {% if is_incremental() %}
+    {{ adapter.dispatch('delete_rebuilt_rows', 'streamloop')(time_column) }}
+  {% endif %}
+{% endmacro %}
+
+{#- A join, not a correlated `exists`: DuckDB decorrelates `exists (… device_id = … and time >= …)`
+    by grouping every (device_id, time) pair of the mart, ~2.5 CPU-s at 10M events even when no
+    device is rebuilt; `using` hash-joins the (few) windows instead, ~0.04 CPU-s. -#}
+{% macro default__delete_rebuilt_rows(time_column) %}
+    delete from {{ this }} as target
+    using {{ ref('int_device_rebuild_windows') }} as windows
+    where windows.device_id = target.device_id
+      and target.{{ time_column }} >= windows.rebuild_from
+{% endmacro %}
+
+{#- Spark has no `delete … using` (and rebuilds incremental models in full, so this rarely runs) -#}
+{% macro spark__delete_rebuilt_rows(time_column) %}
     delete from {{ this }} as target
     where exists (
         select 1
@@ -46,7 +62,6 @@
         where windows.device_id = target.device_id
           and target.{{ time_column }} >= windows.rebuild_from
     )
-  {% endif %}
 {% endmacro %}
 
 {#- The events mart's rows that this run rebuilt (every row in a full rebuild): what sessions, plays

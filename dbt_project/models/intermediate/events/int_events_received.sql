@@ -37,8 +37,9 @@ new_records as (
     from staged
     {%- if is_incremental() %}
     where not exists (
+        -- against the distinct processed batches, not every processed record (a hash of 10M keys)
         select 1
-        from {{ this }} as processed
+        from (select distinct received_date, batch_id from {{ this }}) as processed
         where processed.received_date = staged.received_date
           and processed.batch_id = staged.batch_id
     )
