@@ -118,3 +118,17 @@
 {% macro default__try_cast_to(expression, type) -%}
   try_cast({{ expression }} as {{ type }})
 {%- endmacro %}
+
+{#- `with name as {{ inlined_cte() }} (…)`: DuckDB materializes a CTE read more than once (all its
+    rows, before any consumer's filter); inlined, each consumer's joins filter its own scan. Spark
+    has no such hint (and inlines by default). -#}
+{% macro inlined_cte() -%}
+  {{ return(adapter.dispatch('inlined_cte', 'streamloop')()) }}
+{%- endmacro %}
+
+{% macro default__inlined_cte() -%}
+  not materialized
+{%- endmacro %}
+
+{% macro spark__inlined_cte() -%}
+{%- endmacro %}

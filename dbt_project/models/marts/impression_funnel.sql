@@ -59,7 +59,7 @@ plays as (
 
 ),
 
-clicked as (
+clicked as {{ inlined_cte() }} (
 
     select
         impressions.*,

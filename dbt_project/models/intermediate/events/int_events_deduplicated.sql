@@ -12,7 +12,7 @@
     only the event_ids that received a copy since the last build. Narrow (what identity stitching
     and sessions need): the other columns stay in int_events_received, found by record_key. -#}
 
-with valid_records as (
+with valid_records as {{ inlined_cte() }} (
 
     select
         event_id, record_key, batch_id, record_index, received_at, device_id, event_type, occurred_at,

@@ -10,7 +10,7 @@
     changes only when it is new or when its event_id received a new copy (which may now win), so a
     build recounts the received dates holding such records and keeps the others. -#}
 
-with ledger as (
+with ledger as {{ inlined_cte() }} (
 
     select received_date, record_key, event_id, is_valid, _staged_at
     from {{ ref('int_events_received') }}

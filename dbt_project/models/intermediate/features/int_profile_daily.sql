@@ -12,7 +12,7 @@
 
 with
 
-events as (
+events as {{ inlined_cte() }} (
 
     select
         profile_id,
@@ -29,7 +29,7 @@ events as (
 
 ),
 
-plays as (
+plays as {{ inlined_cte() }} (
 
     select
         profile_id,

@@ -3,7 +3,7 @@
     and play matching lives there only). `model_version`: the model that produced the row, '(none)'
     when the impression did not name one (rows of fixed lists, or apps that do not send it). -#}
 
-with funnel as (
+with funnel as {{ inlined_cte() }} (
 
     select * from {{ ref('impression_funnel') }}
 

@@ -4,7 +4,7 @@
     (first exposure before it), or the bandit arm of the page; '(none)' outside experiments, so every
     impression counts once per experiment it was part of plus once under '(none)'. -#}
 
-with impressions as (
+with impressions as {{ inlined_cte() }} (
 
     select * from {{ ref('recommendation_impressions') }}
 

@@ -37,7 +37,7 @@ accounts as (
 
 ),
 
-events as (
+events as {{ inlined_cte() }} (
 
     select * from {{ ref('events') }}
     where profile_id is not null
