@@ -430,6 +430,48 @@ def test_ui_keeps_dagster_state_under_streamloop_home(home, monkeypatch):
     assert location["python_module"]["module_name"] == "orchestration.definitions"
 
 
+def test_the_run_history_keeps_one_connection_per_shard_and_another_process_reads_every_event(home):
+    import subprocess
+    import sys
+
+    from orchestration.event_log import PooledSqliteEventLogStorage
+    from orchestration.instance import prepare_dagster_home
+
+    @dg.asset
+    def counted(context) -> None:
+        for i in range(40):
+            context.log.info(f"event {i}")
+
+    dagster_home = prepare_dagster_home(get_settings())
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        storage = instance.event_log_storage
+        assert isinstance(storage, PooledSqliteEventLogStorage)
+        result = dg.materialize([counted], instance=instance)
+        assert result.success
+        stored = len(instance.all_logs(result.run_id))
+        assert stored > 40
+        # one engine for the run's shard and one for the index, however many events were stored
+        assert len(storage._engines) <= 2
+    # `streamloop ui` is another process: it reads what this one committed, event by event
+    read = subprocess.run(
+        [sys.executable, "-c", "import dagster as dg, sys; i = dg.DagsterInstance.from_config(sys.argv[1]); "
+         "print(len(i.all_logs(sys.argv[2])), i.get_latest_materialization_event(dg.AssetKey('counted')) is not None)",
+         str(dagster_home), result.run_id], capture_output=True, text=True, check=True)
+    assert read.stdout.split() == [str(stored), "True"]
+
+
+def test_the_instance_config_is_rewritten_only_while_streamloop_owns_it(home):
+    from orchestration.instance import _EARLIER_CONFIGS, prepare_dagster_home
+
+    config = prepare_dagster_home(get_settings()) / "dagster.yaml"
+    config.write_text(_EARLIER_CONFIGS[0])  # what an earlier version wrote: brought up to date
+    prepare_dagster_home(get_settings())
+    assert "PooledSqliteEventLogStorage" in config.read_text()
+    config.write_text("telemetry:\n  enabled: false\n")  # a user's own: kept
+    prepare_dagster_home(get_settings())
+    assert config.read_text() == "telemetry:\n  enabled: false\n"
+
+
 # -- the dbt manifest -----------------------------------------------------------------------------------
 
 _ASSET_KEYS = ("from streamloop.app.build import warehouse_assets; "
