@@ -453,10 +453,10 @@ def test_the_run_history_keeps_one_connection_per_shard_and_another_process_read
         # one engine for the run's shard and one for the index, however many events were stored
         assert len(storage._engines) <= 2
     # `streamloop ui` is another process: it reads what this one committed, event by event
-    read = subprocess.run(
-        [sys.executable, "-c", "import dagster as dg, sys; i = dg.DagsterInstance.from_config(sys.argv[1]); "
-         "print(len(i.all_logs(sys.argv[2])), i.get_latest_materialization_event(dg.AssetKey('counted')) is not None)",
-         str(dagster_home), result.run_id], capture_output=True, text=True, check=True)
+    reader = ("import dagster as dg, sys; i = dg.DagsterInstance.from_config(sys.argv[1]); "
+              "print(len(i.all_logs(sys.argv[2])), i.get_latest_materialization_event(dg.AssetKey('counted')) is not None)")
+    read = subprocess.run([sys.executable, "-c", reader, str(dagster_home), result.run_id],
+                          capture_output=True, text=True, check=True)
     assert read.stdout.split() == [str(stored), "True"]
 
 
