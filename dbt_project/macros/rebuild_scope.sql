@@ -89,3 +89,31 @@
 {% macro in_rebuilt_devices() -%}
   device_id in (select device_id from {{ ref('int_device_rebuild_windows') }})
 {%- endmacro %}
+
+{#- pre_hook of recommendation_impressions: drop its rows from the first impression date that this run
+    can change; the model recomputes every impression after the last date kept. What can change:
+      - an impression's funnel row, click or play: only in the rebuild windows (a window starts a session,
+        and the funnel and plays stay within a session);
+      - a profile's active days (daily_engagement): only from the earliest window's day on (sessions and
+        plays count on the day they end, never before they start), so the retention of impressions up
+        to 36 days before it (where the 30-day window ends), with a day of margin;
+      - a retention flag still null because its window was not observed yet (the new days may fill it).
+    Everything when the run rebuilds every device (needs_full_rebuild). -#}
+{% macro delete_recomputed_impressions() %}
+  {% if is_incremental() %}
+    delete from {{ this }}
+    {%- if not needs_full_rebuild() %}
+    where impressed_date >= (
+        select min(from_date)
+        from (
+            select cast(min(rebuild_from) as date) - 37 as from_date
+            from {{ ref('int_device_rebuild_windows') }}
+            union all
+            select min(impressed_date) as from_date
+            from {{ this }}
+            where is_retained_30d is null and profile_id is not null
+        ) as bounds
+    )
+    {%- endif %}
+  {% endif %}
+{% endmacro %}

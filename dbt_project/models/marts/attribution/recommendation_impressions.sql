@@ -1,11 +1,28 @@
+-- depends_on: {{ ref('int_device_rebuild_windows') }}, {{ ref('int_catalog_received') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_recomputed_impressions() }}",
+    )
+}}
 {#- One row per impression of a recommended title, followed through: clicked → played → watch time
     of that play → was the profile active 7 and 30 days later. Built on impression_funnel (the click
     and play matching lives there only). `model_version`: the model that produced the row, '(none)'
-    when the impression did not name one (rows of fixed lists, or apps that do not send it). -#}
+    when the impression did not name one (rows of fixed lists, or apps that do not send it).
+    Incremental: the pre_hook (delete_recomputed_impressions) drops every row from the first impression
+    date that can have changed, and this recomputes the impressions after the last date kept. -#}
 
 with funnel as {{ inlined_cte() }} (
 
     select * from {{ ref('impression_funnel') }}
+    {%- if is_incremental() %}
+    -- the rows the pre_hook kept are every impression up to their last date (none kept: all)
+    where cast(impressed_at as date) > coalesce(
+        (select max(impressed_date) from {{ this }}), cast('0001-01-01' as date)
+    )
+    {%- endif %}
 
 ),
 

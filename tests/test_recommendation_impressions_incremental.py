@@ -1,0 +1,95 @@
+"""recommendation_impressions recomputes only the impressions a build can change (delete_recomputed_impressions):
+retention flags fill in as later days arrive, a late event re-decides an old impression's retention, and
+everything else keeps its rows; the table always equals a full refresh."""
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+import pytest
+from support.home import land_events, use_home
+
+from orchestration.dbt_runner import run_dbt
+from streamloop.core.settings import get_settings
+
+DAY = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
+CONTEXT = {"country": "DE", "device_type": "tv", "app_version": "5.1", "os": "tizen", "timezone": "UTC"}
+# the models this test needs, and the event chain whose success advances the build watermark
+SELECTION = ["--select", "+recommendation_impressions", "+sessions", "--exclude", "resource_type:test",
+             "resource_type:unit_test"]
+
+
+def _event(event_id, event_type, at, profile, properties=None):
+    return {"event_id": event_id, "event_type": event_type, "occurred_at": at.isoformat(), "device_id": f"dev-{profile}",
+            "profile_id": profile, "account_id": f"a-{profile}", "context": dict(CONTEXT),
+            "properties": properties or {}, "schema_version": 1}
+
+
+def _impression(event_id, at, profile, title="t1"):
+    return _event(event_id, "impression", at, profile,
+                  {"title_id": title, "row_id": "top_picks", "rank": 1, "request_id": f"rq-{event_id}"})
+
+
+def _active(event_id, at, profile):
+    return _event(event_id, "search", at, profile, {"query": "x", "results_count": 1})
+
+
+def _land(events, days_after: int, batch: str) -> None:
+    land_events(events, DAY + timedelta(days=days_after, hours=1), batch_id=batch)
+
+
+def _rows(path) -> dict[str, tuple]:
+    """impression → (watch seconds, retained 7d, retained 30d)"""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {r[0]: r[1:] for r in con.execute(
+            "select impression_event_id, watch_seconds, is_retained_7d, is_retained_30d from recommendation_impressions"
+        ).fetchall()}
+
+
+def _mark(path, watch_seconds: int) -> None:
+    """Overwrites every row's watch_seconds: a row a build recomputes gets its true value (0) back."""
+    with duckdb.connect(str(path)) as con:
+        con.execute("update recommendation_impressions set watch_seconds = ?", [watch_seconds])
+
+
+@pytest.mark.slow  # four small dbt builds
+def test_impressions_are_recomputed_from_the_first_day_a_build_can_change(tmp_path, monkeypatch):
+    home = use_home(monkeypatch, tmp_path / "home")
+    # p0's impression is long past: both retention windows observed (active 8 and 31 days later)
+    _land([_impression("i-old", DAY - timedelta(days=80), "p0"), _active("a0-7", DAY - timedelta(days=72), "p0"),
+           _active("a0-30", DAY - timedelta(days=49), "p0"),
+           # p1's impression today, active 8 days later; the data end 10 days after it
+           _impression("i-new", DAY, "p1"), _active("a1-7", DAY + timedelta(days=8), "p1"),
+           _active("a2-10", DAY + timedelta(days=10), "p2")], 10, "b1")
+    run_dbt(["build", *SELECTION])
+    warehouse = home / "warehouse.duckdb"
+    first = _rows(warehouse)
+    assert first == {"i-old": (0, True, True), "i-new": (0, None, None)}  # i-new: neither window observed yet
+    _mark(warehouse, -1)
+
+    # four more days: i-new's 7-day window (days 7–13) is now observed, its 30-day one is not
+    _land([_active("a2-14", DAY + timedelta(days=14), "p2")], 14, "b2")
+    run_dbt(["build", *SELECTION])
+    # i-new was recomputed; i-old could not change, so its row was kept as it was (marked)
+    assert _rows(warehouse) == {"i-old": (-1, True, True), "i-new": (0, True, None)}
+
+    # a late event: p1 was active 31 days after i-new, delivered with day 40's data
+    _land([_active("a1-31", DAY + timedelta(days=31), "p1"), _active("a2-40", DAY + timedelta(days=40), "p2")],
+          40, "b3")
+    run_dbt(["build", *SELECTION])
+    assert _rows(warehouse) == {"i-old": (-1, True, True), "i-new": (0, True, True)}
+    _mark(warehouse, 0)  # the true value back, for the comparison below
+
+    # the same lake in one full refresh gives the same rows
+    full_home = tmp_path / "full"
+    shutil.copytree(home / "lake", full_home / "lake")
+    use_home(monkeypatch, full_home)
+    run_dbt(["build", "--full-refresh", *SELECTION])
+    with duckdb.connect() as con:
+        con.execute(f"attach '{warehouse}' as incremental (read_only)")
+        con.execute(f"attach '{get_settings().warehouse_file}' as full_refresh (read_only)")
+        for left, right in (("incremental", "full_refresh"), ("full_refresh", "incremental")):
+            assert con.execute(f"select count(*) from (select * from {left}.recommendation_impressions except all "
+                               f"select * from {right}.recommendation_impressions)").fetchone()[0] == 0
+        assert con.execute("select count(*) from full_refresh.recommendation_impressions").fetchone()[0] == 2
