@@ -53,7 +53,7 @@ def _mark(path, watch_seconds: int) -> None:
         con.execute("update recommendation_impressions set watch_seconds = ?", [watch_seconds])
 
 
-@pytest.mark.slow  # four small dbt builds
+@pytest.mark.slow  # five small dbt builds
 def test_impressions_are_recomputed_from_the_first_day_a_build_can_change(tmp_path, monkeypatch):
     home = use_home(monkeypatch, tmp_path / "home")
     # p0's impression is long past: both retention windows observed (active 8 and 31 days later)
@@ -67,6 +67,9 @@ def test_impressions_are_recomputed_from_the_first_day_a_build_can_change(tmp_pa
     first = _rows(warehouse)
     assert first == {"i-old": (0, True, True), "i-new": (0, None, None)}  # i-new: neither window observed yet
     _mark(warehouse, -1)
+    # nothing new: no row can change, none is recomputed (i-new's windows are as unobserved as before)
+    run_dbt(["build", *SELECTION])
+    assert _rows(warehouse) == {"i-old": (-1, True, True), "i-new": (-1, None, None)}
 
     # four more days: i-new's 7-day window (days 7–13) is now observed, its 30-day one is not
     _land([_active("a2-14", DAY + timedelta(days=14), "p2")], 14, "b2")

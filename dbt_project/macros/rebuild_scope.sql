@@ -97,13 +97,17 @@
       - a profile's active days (daily_engagement): only from the earliest window's day on (sessions and
         plays count on the day they end, never before they start), so the retention of impressions up
         to 36 days before it (where the 30-day window ends), with a day of margin;
-      - a retention flag still null because its window was not observed yet (the new days may fill it).
+      - a retention flag still null whose window the data now reach (the last active day, as the model
+        reads it, is at least 13 / 36 days after the impression).
     Everything when the run rebuilds every device (needs_full_rebuild). -#}
 {% macro delete_recomputed_impressions() %}
   {% if is_incremental() %}
     delete from {{ this }}
     {%- if not needs_full_rebuild() %}
     where impressed_date >= (
+        with last_activity as (
+            select max(activity_date) as last_day from {{ ref('daily_engagement') }}
+        )
         select min(from_date)
         from (
             select cast(min(rebuild_from) as date) - 37 as from_date
@@ -111,7 +115,11 @@
             union all
             select min(impressed_date) as from_date
             from {{ this }}
-            where is_retained_30d is null and profile_id is not null
+            where profile_id is not null
+              and (
+                  (is_retained_7d is null and impressed_date + 13 <= (select last_day from last_activity))
+                  or (is_retained_30d is null and impressed_date + 36 <= (select last_day from last_activity))
+              )
         ) as bounds
     )
     {%- endif %}
