@@ -153,3 +153,12 @@
 {% macro default__iso_text_to_utc_timestamp(text) -%}
   cast(cast({{ text }} as timestamptz) at time zone 'UTC' as timestamp)
 {%- endmacro %}
+
+{#- A sum of doubles that does not depend on the order the engine's threads add the rows in: each value
+    rounded to 1e-12 and summed exactly as a decimal, then a double again. A plain double sum differs
+    in its last bits from run to run, and statistics that subtract such sums (Σy² − (Σy)²/n) carry the
+    difference into their 12th digit: two builds of the same data gave different interval bounds.
+    Exact for |sum| < 1e26. -#}
+{% macro order_free_sum(expression) -%}
+  cast(sum(cast({{ expression }} as decimal(38, 12))) as double)
+{%- endmacro %}

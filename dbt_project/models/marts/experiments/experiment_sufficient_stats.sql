@@ -18,12 +18,14 @@ with experiment_metrics as (
         variant,
         '{{ metric }}' as metric,
         count({{ metric }}) as n,
-        sum(cast({{ metric }} as double)) as total,
-        sum(cast({{ metric }} as double) * {{ metric }}) as total_squares,
-        sum(case when {{ metric }} is not null then cast(pre_{{ metric }} as double) end) as pre_total,
-        sum(case when {{ metric }} is not null then cast(pre_{{ metric }} as double) * pre_{{ metric }} end)
-            as pre_total_squares,
-        sum(cast({{ metric }} as double) * pre_{{ metric }}) as cross_total
+        -- order-free: the same data give the same sums, bit for bit, whatever the threads did
+        {{ order_free_sum('cast(' ~ metric ~ ' as double)') }} as total,
+        {{ order_free_sum('cast(' ~ metric ~ ' as double) * ' ~ metric) }} as total_squares,
+        {{ order_free_sum('case when ' ~ metric ~ ' is not null then cast(pre_' ~ metric ~ ' as double) end') }}
+            as pre_total,
+        {{ order_free_sum('case when ' ~ metric ~ ' is not null then cast(pre_' ~ metric ~ ' as double) * pre_'
+                          ~ metric ~ ' end') }} as pre_total_squares,
+        {{ order_free_sum('cast(' ~ metric ~ ' as double) * pre_' ~ metric) }} as cross_total
     from experiment_metrics
     group by experiment_id, variant
     having count({{ metric }}) > 0
