@@ -76,6 +76,28 @@
   )
 {%- endmacro %}
 
+{#- The first UTC day whose daily aggregates (the feature layer's int_*_daily models) this run can
+    change, as a SQL date literal: the earliest rebuild window's day. Events count on their own day,
+    plays and sessions on the day they end, and a rebuilt (or replaced) play or session starts at or
+    after its device's rebuild_from (a window starts at a session start), so no earlier day changes,
+    whichever profile a re-stitched event moves from or to. `cast(null as date)` when no device is
+    rebuilt: every comparison with it is false, nothing is deleted or recomputed. Read once at compile
+    time, so DuckDB can skip row groups by their min/max. -#}
+{% macro recomputed_from_date() %}
+  {% if not execute %}{{ return("cast(null as date)") }}{% endif %}
+  {% set result = run_query("select cast(cast(min(rebuild_from) as date) as varchar) from "
+                            ~ ref('int_device_rebuild_windows')) %}
+  {% set day = result.columns[0].values()[0] %}
+  {{ return("cast(null as date)" if day is none else "cast('" ~ day ~ "' as date)") }}
+{% endmacro %}
+
+{#- pre_hook of the daily aggregates: drop the days this run recomputes (recomputed_from_date on) -#}
+{% macro delete_recomputed_days(date_column='activity_date') %}
+  {% if is_incremental() %}
+    delete from {{ this }} where {{ date_column }} >= {{ recomputed_from_date() }}
+  {% endif %}
+{% endmacro %}
+
 {#- pre_hook of per-device incremental models: drop the rows of the devices this run recomputes -#}
 {% macro delete_rebuilt_devices() %}
   {% if is_incremental() %}

@@ -10,13 +10,20 @@ profile_daily as (
 
 ),
 
+profiles as (
+
+    -- the profile's account as of now (profiles), not stored per day: it can change for any past day
+    select profile_id, account_id from {{ ref('profiles') }}
+
+),
+
 final as (
 
     select
         -- ids
-        profile_id,
-        account_id,
-        activity_date,
+        profile_daily.profile_id,
+        profiles.account_id,
+        profile_daily.activity_date,
 
         -- engagement
         sessions,
@@ -37,6 +44,8 @@ final as (
         clicks
 
     from profile_daily
+    left join profiles
+        on profile_daily.profile_id = profiles.profile_id
 
 )
 

@@ -1,14 +1,28 @@
+-- depends_on: {{ ref('int_device_rebuild_windows') }}
+{{
+    config(
+        materialized='incremental',
+        meta={'changed_rows': 'from_date:activity_date'},
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_recomputed_days('activity_date') }}",
+    )
+}}
 -- One row per profile per UTC day with any activity: the additive daily measures profile features
 -- and daily_engagement are windowed sums of.
 -- Day attribution keeps the point-in-time rule exact at day level: event counts use the event's
 -- own day; a play or session counts on the day it *ended*, so a snapshot at d (which sums days
 -- before d) only sees plays and sessions whose every event happened before d.
+-- Incremental: each run recomputes the days from the earliest rebuild window's day on
+-- (recomputed_from_date: no earlier day can change) and keeps the rest.
 
 {%- set event_counts = {'searches': 'search', 'list_adds': 'add_to_list', 'list_removes': 'remove_from_list',
                        'ratings': 'rating', 'impressions': 'impression', 'clicks': 'click'} %}
 {#- local hours [first, last] of each part of the day -#}
 {%- set day_parts = {'morning': [6, 11], 'afternoon': [12, 17], 'evening': [18, 23], 'night': [0, 5]} %}
 {%- set device_types = var('streamloop_device_types') %}
+{#- the first recomputed day (a SQL date), or none: a full build computes every day -#}
+{%- set from_date = recomputed_from_date() if is_incremental() else none %}
 
 with
 
@@ -23,6 +37,9 @@ events as {{ inlined_cte() }} (
         timezone
     from {{ ref('events') }}
     where profile_id is not null
+        {%- if from_date %}
+        and occurred_date >= {{ from_date }}
+        {%- endif %}
         and event_type in (
             'play_start', 'search', 'add_to_list', 'remove_from_list', 'rating', 'impression', 'click'
         )
@@ -41,6 +58,13 @@ plays as {{ inlined_cte() }} (
         is_completed
     from {{ ref('plays') }}
     where profile_id is not null
+    {%- if from_date %}
+        -- every play of a session with a play that ended on a recomputed day: a session's binge flag
+        -- reads all its plays (days before from_date are cut from the result below)
+        and session_id in (
+            select session_id from {{ ref('plays') }} where cast(ended_at as date) >= {{ from_date }}
+        )
+    {%- endif %}
 
 ),
 
@@ -52,12 +76,9 @@ sessions as (
         duration_seconds
     from {{ ref('sessions') }}
     where profile_id is not null
-
-),
-
-profiles as (
-
-    select profile_id, account_id from {{ ref('profiles') }}
+    {%- if from_date %}
+        and cast(ended_at as date) >= {{ from_date }}
+    {%- endif %}
 
 ),
 
@@ -192,7 +213,6 @@ final as (
     select
         -- ids
         profile_days.profile_id,
-        profiles.account_id,
         profile_days.activity_date,
 
         -- sessions
@@ -212,11 +232,12 @@ final as (
         {{ features_zero_filled('event_days', event_counts.keys() | list) }}
 
     from profile_days
-    left join profiles
-        on profile_days.profile_id = profiles.profile_id
     {{- features_left_join_on_keys('profile_days',
                                    ['event_days', 'play_start_days', 'play_days', 'watch_session_days', 'session_days'],
                                    ['profile_id', 'activity_date']) }}
+    {%- if from_date %}
+    where profile_days.activity_date >= {{ from_date }}
+    {%- endif %}
 
 )
 
