@@ -53,7 +53,7 @@ def _mark(path, watch_seconds: int) -> None:
         con.execute("update recommendation_impressions set watch_seconds = ?", [watch_seconds])
 
 
-@pytest.mark.slow  # five small dbt builds
+@pytest.mark.slow  # six small dbt builds
 def test_impressions_are_recomputed_from_the_first_day_a_build_can_change(tmp_path, monkeypatch):
     home = use_home(monkeypatch, tmp_path / "home")
     # p0's impression is long past: both retention windows observed (active 8 and 31 days later)
@@ -74,15 +74,32 @@ def test_impressions_are_recomputed_from_the_first_day_a_build_can_change(tmp_pa
     # four more days: i-new's 7-day window (days 7–13) is now observed, its 30-day one is not
     _land([_active("a2-14", DAY + timedelta(days=14), "p2")], 14, "b2")
     run_dbt(["build", *SELECTION])
-    # i-new was recomputed; i-old could not change, so its row was kept as it was (marked)
-    assert _rows(warehouse) == {"i-old": (-1, True, True), "i-new": (0, True, None)}
+    # i-new's retention flag was refreshed in place (the post_hook: its funnel row cannot change outside a
+    # rebuild window, so the row is kept, marked); i-old could not change at all
+    assert _rows(warehouse) == {"i-old": (-1, True, True), "i-new": (-1, True, None)}
 
-    # a late event: p1 was active 31 days after i-new, delivered with day 40's data
-    _land([_active("a1-31", DAY + timedelta(days=31), "p1"), _active("a2-40", DAY + timedelta(days=40), "p2")],
-          40, "b3")
+    # a late event: p1 was active 31 days after i-new, delivered with day 40's data with an impression of
+    # p2 on day 40; i-p2 is shown, then a late click and a play of it arrive
+    _land([_active("a1-31", DAY + timedelta(days=31), "p1"), _active("a2-40", DAY + timedelta(days=40), "p2"),
+           _impression("i-p2", DAY + timedelta(days=40), "p2")], 40, "b3")
     run_dbt(["build", *SELECTION])
-    assert _rows(warehouse) == {"i-old": (-1, True, True), "i-new": (0, True, True)}
-    _mark(warehouse, 0)  # the true value back, for the comparison below
+    # the late activity re-decided i-new's 30-day retention (its active days changed within 36 days after it)
+    assert _rows(warehouse) == {"i-old": (-1, True, True), "i-new": (-1, True, True), "i-p2": (0, None, None)}
+    _mark(warehouse, -1)
+    click_at = DAY + timedelta(days=40, minutes=1)
+    _land([_event("c-p2", "click", click_at, "p2", {"title_id": "t1", "row_id": "top_picks", "rank": 1,
+                                                   "request_id": "rq-i-p2"}),
+           _event("ps-p2", "play_start", click_at + timedelta(minutes=1), "p2",
+                  {"title_id": "t1", "position_s": 0, "duration_s": 1000}),
+           _event("pq-p2", "play_stop", click_at + timedelta(minutes=6), "p2", {"title_id": "t1", "position_s": 300})],
+          41, "b4")
+    run_dbt(["build", *SELECTION])
+    # i-p2's session is p2's rebuild window: its row was recomputed (clicked, played 300 s); the others kept
+    rows = _rows(warehouse)
+    assert rows["i-old"] == (-1, True, True) and rows["i-new"] == (-1, True, True)
+    assert rows["i-p2"] == (300, None, None)
+    with duckdb.connect(str(warehouse)) as con:  # the true value back (no play: 0), for the comparison below
+        con.execute("update recommendation_impressions set watch_seconds = 0 where watch_seconds = -1")
 
     # the same lake in one full refresh gives the same rows
     full_home = tmp_path / "full"
@@ -95,4 +112,4 @@ def test_impressions_are_recomputed_from_the_first_day_a_build_can_change(tmp_pa
         for left, right in (("incremental", "full_refresh"), ("full_refresh", "incremental")):
             assert con.execute(f"select count(*) from (select * from {left}.recommendation_impressions except all "
                                f"select * from {right}.recommendation_impressions)").fetchone()[0] == 0
-        assert con.execute("select count(*) from full_refresh.recommendation_impressions").fetchone()[0] == 2
+        assert con.execute("select count(*) from full_refresh.recommendation_impressions").fetchone()[0] == 3

@@ -112,38 +112,70 @@
   device_id in (select device_id from {{ ref('int_device_rebuild_windows') }})
 {%- endmacro %}
 
-{#- pre_hook of recommendation_impressions: drop its rows from the first impression date that this run
-    can change; the model recomputes every impression after the last date kept. What can change:
-      - an impression's funnel row, click or play: only in the rebuild windows (a window starts a session,
-        and the funnel and plays stay within a session);
-      - a profile's active days (daily_engagement): only from the earliest window's day on (sessions and
-        plays count on the day they end, never before they start), so the retention of impressions up
-        to 36 days before it (where the 30-day window ends), with a day of margin;
-      - a retention flag still null whose window the data now reach (the last active day, as the model
-        reads it, is at least 13 / 36 days after the impression).
-    Everything when the run rebuilds every device (needs_full_rebuild). -#}
+{#- recommendation_impressions, incremental in two parts (a daily build recomputes the days of its windows
+    and refreshes the retention flags of a few weeks, not every row of those weeks):
+      - an impression's funnel row, click, play and watch time change only in the rebuild windows (a window
+        starts a session, and the funnel and plays stay within a session): the pre_hook drops the rows from
+        the first recomputed day on (recomputed_from_date) and the model recomputes them;
+      - a kept impression's retention flags change when its profile's active days do (daily_engagement:
+        only from the first recomputed day on, so impressions up to 36 days before it, where the 30-day
+        window ends) or when the data reach a window still unobserved (a flag still null whose window the
+        last active day now reaches): the post_hook recomputes those flags in place.
+    Everything when the run rebuilds every device (the windows start at -infinity). -#}
 {% macro delete_recomputed_impressions() %}
   {% if is_incremental() %}
-    delete from {{ this }}
-    {%- if not needs_full_rebuild() %}
-    where impressed_date >= (
-        with last_activity as (
-            select max(activity_date) as last_day from {{ ref('daily_engagement') }}
-        )
-        select min(from_date)
-        from (
-            select cast(min(rebuild_from) as date) - 37 as from_date
-            from {{ ref('int_device_rebuild_windows') }}
-            union all
-            select min(impressed_date) as from_date
-            from {{ this }}
-            where profile_id is not null
-              and (
-                  (is_retained_7d is null and impressed_date + 13 <= (select last_day from last_activity))
-                  or (is_retained_30d is null and impressed_date + 36 <= (select last_day from last_activity))
-              )
-        ) as bounds
-    )
-    {%- endif %}
+    delete from {{ this }} where impressed_date >= {{ recomputed_from_date() }}
   {% endif %}
 {% endmacro %}
+
+{% macro update_kept_impression_retention() %}
+  {% if is_incremental() %}
+    {%- set from_date = recomputed_from_date() %}
+    update {{ this }} as kept
+    set
+        is_retained_7d = retention.is_retained_7d,
+        is_retained_30d = retention.is_retained_30d
+    from (
+        {{ impression_retention("(
+            select distinct profile_id, impressed_date
+            from " ~ this ~ "
+            where profile_id is not null
+              and impressed_date < coalesce(" ~ from_date ~ ", cast('9999-12-31' as date))
+              and (
+                  impressed_date >= " ~ from_date ~ " - 37
+                  or (is_retained_7d is null and impressed_date + 13 <= (
+                      select max(activity_date) from " ~ ref('daily_engagement') ~ "))
+                  or (is_retained_30d is null and impressed_date + 36 <= (
+                      select max(activity_date) from " ~ ref('daily_engagement') ~ "))
+              )
+        )") }}
+    ) as retention
+    where kept.profile_id = retention.profile_id
+      and kept.impressed_date = retention.impressed_date
+      and (kept.is_retained_7d is distinct from retention.is_retained_7d
+           or kept.is_retained_30d is distinct from retention.is_retained_30d)
+  {% endif %}
+{% endmacro %}
+
+{#- Retention of the (profile_id, impressed_date) pairs of `impression_days` (a relation or subquery): was the
+    profile active (daily_engagement) 7–13 and 30–36 days after; null until the last active day reaches the
+    window's end. recommendation_impressions and its post_hook both read it. -#}
+{% macro impression_retention(impression_days) -%}
+    select
+        impression_days.profile_id,
+        impression_days.impressed_date,
+        case when max(last_day.last_activity_date) >= impression_days.impressed_date + 13
+                then max(case when active_days.activity_date between impression_days.impressed_date + 7
+                        and impression_days.impressed_date + 13 then 1 else 0 end) = 1
+        end as is_retained_7d,
+        case when max(last_day.last_activity_date) >= impression_days.impressed_date + 36
+                then max(case when active_days.activity_date between impression_days.impressed_date + 30
+                        and impression_days.impressed_date + 36 then 1 else 0 end) = 1
+        end as is_retained_30d
+    from {{ impression_days }} as impression_days
+    cross join (select max(activity_date) as last_activity_date from {{ ref('daily_engagement') }}) as last_day
+    left join (select distinct profile_id, activity_date from {{ ref('daily_engagement') }}) as active_days
+        on impression_days.profile_id = active_days.profile_id
+        and active_days.activity_date between impression_days.impressed_date + 7 and impression_days.impressed_date + 36
+    group by impression_days.profile_id, impression_days.impressed_date
+{%- endmacro %}

@@ -2,17 +2,20 @@
 {{
     config(
         materialized='incremental',
+        meta={'changed_rows': 'from_date:impressed_date'},
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{{ delete_recomputed_impressions() }}",
+        post_hook="{{ update_kept_impression_retention() }}",
     )
 }}
 {#- One row per impression of a recommended title, followed through: clicked → played → watch time
     of that play → was the profile active 7 and 30 days later. Built on impression_funnel (the click
     and play matching lives there only). `model_version`: the model that produced the row, '(none)'
     when the impression did not name one (rows of fixed lists, or apps that do not send it).
-    Incremental: the pre_hook (delete_recomputed_impressions) drops every row from the first impression
-    date that can have changed, and this recomputes the impressions after the last date kept. -#}
+    Incremental: the pre_hook (delete_recomputed_impressions) drops the rows from the first day the rebuild
+    windows can change, this recomputes the impressions after the last date kept, and the post_hook
+    (update_kept_impression_retention) refreshes the retention flags of kept rows that can have changed. -#}
 
 with funnel as {{ inlined_cte() }} (
 
@@ -32,18 +35,6 @@ plays as (
 
 ),
 
-active_days as (
-
-    select distinct profile_id, activity_date from {{ ref('daily_engagement') }}
-
-),
-
-last_day as (
-
-    select max(activity_date) as last_activity_date from {{ ref('daily_engagement') }}
-
-),
-
 impression_days as (
 
     select distinct profile_id, cast(impressed_at as date) as impressed_date
@@ -54,22 +45,7 @@ impression_days as (
 
 retention as (
 
-    select
-        impression_days.profile_id,
-        impression_days.impressed_date,
-        max(case when active_days.activity_date between impression_days.impressed_date + 7
-                and impression_days.impressed_date + 13 then 1
-            else 0
-        end) as active_7d,
-        max(case when active_days.activity_date between impression_days.impressed_date + 30
-                and impression_days.impressed_date + 36 then 1
-            else 0
-        end) as active_30d
-    from impression_days
-    left join active_days
-        on impression_days.profile_id = active_days.profile_id
-        and active_days.activity_date between impression_days.impressed_date + 7 and impression_days.impressed_date + 36
-    group by impression_days.profile_id, impression_days.impressed_date
+    {{ impression_retention('impression_days') }}
 
 ),
 
@@ -93,19 +69,14 @@ final as (
         coalesce(plays.watch_seconds, 0) as watch_seconds,
         coalesce(plays.is_completed, false) as is_play_completed,
         -- null until the follow-up window has been observed
-        case when last_day.last_activity_date >= cast(funnel.impressed_at as date) + 13
-                then retention.active_7d = 1
-        end as is_retained_7d,
-        case when last_day.last_activity_date >= cast(funnel.impressed_at as date) + 36
-                then retention.active_30d = 1
-        end as is_retained_30d
+        retention.is_retained_7d,
+        retention.is_retained_30d
     from funnel
     left join plays
         on funnel.play_id = plays.play_id
     left join retention
         on funnel.profile_id = retention.profile_id
         and cast(funnel.impressed_at as date) = retention.impressed_date
-    cross join last_day
 
 )
 
