@@ -6,6 +6,7 @@
     `meta: {changed_rows: …}`:
       - 'window:<time column>': the rows of the devices in int_device_rebuild_windows at or after their rebuild_from
       - 'devices': the rows of the devices in int_device_rebuild_windows
+      - 'window_days:<date column>': the rows of those devices from the day of their rebuild_from on
       - 'from_date:<date column>': the rows on or after the earliest rebuild window's day (daily aggregates)
       - 'staged': the rows staged by this build (`_staged_at` after the last successful build's start;
         in a separate `dbt test`, the largest `_staged_at` in the table)
@@ -60,6 +61,10 @@
     {{ return("inner join (select device_id as _changed_device_id, rebuild_from as _changed_from from " ~ windows
               ~ ") as changed_windows on changed_windows._changed_device_id = " ~ alias ~ ".device_id and "
               ~ alias ~ "." ~ kind.split(':')[1] ~ " >= changed_windows._changed_from") }}
+  {% elif kind.startswith('window_days:') %}
+    {{ return("inner join (select device_id as _changed_device_id, cast(rebuild_from as date) as _changed_from_date from "
+              ~ windows ~ ") as changed_windows on changed_windows._changed_device_id = " ~ alias ~ ".device_id and "
+              ~ alias ~ "." ~ kind.split(':')[1] ~ " >= changed_windows._changed_from_date") }}
   {% elif kind.startswith('from_date:') %}
     {{ return(alias ~ "." ~ kind.split(':')[1] ~ " >= (select cast(min(rebuild_from) as date) from " ~ windows ~ ")") }}
   {% elif kind == 'devices' %}

@@ -98,6 +98,29 @@
   {% endif %}
 {% endmacro %}
 
+{#- The events mart's rows on the rebuilt days of the rebuilt devices (every row in a full rebuild): each
+    device's events from the UTC day of its rebuild_from on, whole days. What the per-device-day partials
+    (int_profile_device_activity, int_account_device_activity) are recomputed from. -#}
+{% macro events_of_rebuilt_device_days() -%}
+  (
+    select events.*
+    from {{ ref('events') }} as events
+    inner join {{ ref('int_device_rebuild_windows') }} as windows
+        on events.device_id = windows.device_id
+        and events.occurred_date >= cast(windows.rebuild_from as date)
+  )
+{%- endmacro %}
+
+{#- pre_hook of the per-device-day partials: drop each rebuilt device's rows from its rebuild_from's day on -#}
+{% macro delete_rebuilt_device_days() %}
+  {% if is_incremental() %}
+    delete from {{ this }} as target
+    using {{ ref('int_device_rebuild_windows') }} as windows
+    where windows.device_id = target.device_id
+      and target.activity_date >= cast(windows.rebuild_from as date)
+  {% endif %}
+{% endmacro %}
+
 {#- pre_hook of per-device incremental models: drop the rows of the devices this run recomputes -#}
 {% macro delete_rebuilt_devices() %}
   {% if is_incremental() %}

@@ -2,16 +2,17 @@
 {{
     config(
         materialized='incremental',
-        meta={'changed_rows': 'devices'},
+        meta={'changed_rows': 'window_days:activity_date'},
         incremental_strategy='append',
-        pre_hook="{{ delete_rebuilt_devices() }}",
+        on_schema_change='fail',
+        pre_hook="{{ delete_rebuilt_device_days() }}",
     )
 }}
-{#- One row per account, device and profile (null: none) of the events that have an account: what
-    the accounts mart needs from them. A "latest" value is kept with its event's (occurred_at,
+{#- One row per account, device, profile (null: none) and UTC day of the events that have an account:
+    what the accounts mart needs from them. A "latest" value is kept with its event's (occurred_at,
     event_id), so accounts takes the latest across rows with max() and equals an aggregate over all
-    the account's events. Incremental: rows change only for the devices in the rebuild windows,
-    whose rows are dropped (pre_hook) and recomputed from all their events. -#}
+    the account's events; counts add up. Incremental: rows change only for the devices in the rebuild
+    windows, from the day of their rebuild_from on; those days are dropped (pre_hook) and recomputed. -#}
 
 with account_events as (
 
@@ -19,6 +20,7 @@ with account_events as (
         account_id,
         device_id,
         profile_id,
+        occurred_date as activity_date,
         event_id,
         event_type,
         country,
@@ -27,11 +29,8 @@ with account_events as (
         currency,
         is_trial,
         occurred_at
-    from {{ ref('events') }}
+    from {{ events_of_rebuilt_device_days() if is_incremental() else ref('events') }}
     where account_id is not null
-    {%- if is_incremental() %}
-      and {{ in_rebuilt_devices() }}
-    {%- endif %}
 
 ),
 
@@ -41,6 +40,7 @@ final as (
         account_id,
         device_id,
         profile_id,
+        activity_date,
         -- struct order compares occurred_at, then event_id (unique): max() is the latest event
         max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id",
                          'plan': "plan", 'price_cents': "price_cents"}) }}) filter (
@@ -62,7 +62,7 @@ final as (
         max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id", 'country': "country"}) }})
             as latest_context
     from account_events
-    group by account_id, device_id, profile_id
+    group by account_id, device_id, profile_id, activity_date
 
 )
 

@@ -2,36 +2,38 @@
 {{
     config(
         materialized='incremental',
-        meta={'changed_rows': 'devices'},
+        meta={'changed_rows': 'window_days:activity_date'},
         incremental_strategy='append',
-        pre_hook="{{ delete_rebuilt_devices() }}",
+        on_schema_change='fail',
+        pre_hook="{{ delete_rebuilt_device_days() }}",
     )
 }}
-{#- One row per profile (null: anonymous events) per device: what the profiles mart needs from the
-    profile's events on that device. A "latest" value is kept with its event's (occurred_at,
-    event_id), so profiles takes the latest across devices with max() and equals an aggregate over
-    all the profile's events. Incremental: rows change only for the devices in the rebuild windows,
-    whose rows are dropped (pre_hook) and recomputed from all their events. -#}
+{#- One row per profile (null: anonymous events) per device per UTC day: what the profiles and devices
+    marts need from the profile's events on that device that day. A "latest" value is kept with its
+    event's (occurred_at, event_id), so a mart takes the latest across rows with max() and equals an
+    aggregate over all the events. Incremental: rows change only for the devices in the rebuild windows,
+    from the day of their rebuild_from on; those days are dropped (pre_hook) and recomputed from all
+    their events (a device's earlier days, most of its history, are kept). -#}
 
 with device_events as (
 
     select
         profile_id,
         device_id,
+        occurred_date as activity_date,
         event_id,
         event_type,
         account_id,
         country,
         timezone,
+        device_type,
+        os,
         is_kids,
         maturity_rating,
         language,
         profile_timezone,
         occurred_at
-    from {{ ref('events') }}
-    {%- if is_incremental() %}
-    where {{ in_rebuilt_devices() }}
-    {%- endif %}
+    from {{ events_of_rebuilt_device_days() if is_incremental() else ref('events') }}
 
 ),
 
@@ -40,6 +42,7 @@ final as (
     select
         profile_id,
         device_id,
+        activity_date,
         -- struct order compares occurred_at, then event_id (unique): max() is the latest event
         max(
             {{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id",
@@ -62,10 +65,12 @@ final as (
         max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id",
                          'country': "country", 'timezone': "timezone"}) }})
             as latest_context,
+        max({{ struct_of({'occurred_at': "occurred_at", 'event_id': "event_id",
+                         'device_type': "device_type", 'os': "os"}) }}) as latest_device,
         min(occurred_at) as first_seen_at,
         max(occurred_at) as last_seen_at
     from device_events
-    group by profile_id, device_id
+    group by profile_id, device_id, activity_date
 
 )
 
