@@ -4,15 +4,14 @@ int_title_daily) recompute only the days a build can change: from the earliest r
 events included; the tables always equal a full refresh."""
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
 from support.home import land_events, use_home
+from support.warehouse import compare_with_full_refresh
 
 from orchestration.dbt_runner import run_dbt
-from streamloop.core.settings import get_settings
 
 DAY1 = datetime(2026, 5, 1, tzinfo=UTC)
 CONTEXT = {"country": "DE", "device_type": "tv", "app_version": "5.1", "os": "tizen", "timezone": "UTC"}
@@ -107,15 +106,7 @@ def test_daily_aggregates_recompute_from_the_first_day_a_build_can_change(tmp_pa
             con.execute(f"update {table} set watch_seconds = watch_seconds - {MARK} where watch_seconds >= {MARK}")
 
     # the same lake in one full refresh gives the same rows
-    full_home = tmp_path / "full"
-    shutil.copytree(home / "lake", full_home / "lake")
-    use_home(monkeypatch, full_home)
-    run_dbt(["build", "--full-refresh", *SELECTION])
-    with duckdb.connect() as con:
-        con.execute(f"attach '{warehouse}' as incremental (read_only)")
-        con.execute(f"attach '{get_settings().warehouse_file}' as full_refresh (read_only)")
-        for table in [*DAILY, "daily_engagement"]:
-            assert con.execute(f"select count(*) from full_refresh.{table}").fetchone()[0] > 0, table
-            for left, right in (("incremental", "full_refresh"), ("full_refresh", "incremental")):
-                assert con.execute(f"select count(*) from (select * from {left}.{table} except all "
-                                   f"select * from {right}.{table})").fetchone()[0] == 0, (table, left)
+    compared = compare_with_full_refresh(monkeypatch, home, tmp_path / "full", SELECTION, [*DAILY, "daily_engagement"])
+    assert {table: (only_incremental, only_full) for table, (only_incremental, only_full, _) in compared.items()} \
+        == {table: (0, 0) for table in compared}
+    assert all(rows > 0 for _, _, rows in compared.values()), compared

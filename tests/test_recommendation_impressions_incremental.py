@@ -3,15 +3,14 @@ retention flags fill in as later days arrive, a late event re-decides an old imp
 everything else keeps its rows; the table always equals a full refresh."""
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
 from support.home import land_events, use_home
+from support.warehouse import compare_with_full_refresh
 
 from orchestration.dbt_runner import run_dbt
-from streamloop.core.settings import get_settings
 
 DAY = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 CONTEXT = {"country": "DE", "device_type": "tv", "app_version": "5.1", "os": "tizen", "timezone": "UTC"}
@@ -102,14 +101,5 @@ def test_impressions_are_recomputed_from_the_first_day_a_build_can_change(tmp_pa
         con.execute("update recommendation_impressions set watch_seconds = 0 where watch_seconds = -1")
 
     # the same lake in one full refresh gives the same rows
-    full_home = tmp_path / "full"
-    shutil.copytree(home / "lake", full_home / "lake")
-    use_home(monkeypatch, full_home)
-    run_dbt(["build", "--full-refresh", *SELECTION])
-    with duckdb.connect() as con:
-        con.execute(f"attach '{warehouse}' as incremental (read_only)")
-        con.execute(f"attach '{get_settings().warehouse_file}' as full_refresh (read_only)")
-        for left, right in (("incremental", "full_refresh"), ("full_refresh", "incremental")):
-            assert con.execute(f"select count(*) from (select * from {left}.recommendation_impressions except all "
-                               f"select * from {right}.recommendation_impressions)").fetchone()[0] == 0
-        assert con.execute("select count(*) from full_refresh.recommendation_impressions").fetchone()[0] == 3
+    compared = compare_with_full_refresh(monkeypatch, home, tmp_path / "full", SELECTION, ["recommendation_impressions"])
+    assert compared == {"recommendation_impressions": (0, 0, 3)}

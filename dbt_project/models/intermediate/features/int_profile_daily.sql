@@ -1,20 +1,10 @@
 -- depends_on: {{ ref('int_device_rebuild_windows') }}
-{{
-    config(
-        materialized='incremental',
-        meta={'changed_rows': 'from_date:activity_date'},
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook="{{ delete_recomputed_days('activity_date') }}",
-    )
-}}
 -- One row per profile per UTC day with any activity: the additive daily measures profile features
 -- and daily_engagement are windowed sums of.
 -- Day attribution keeps the point-in-time rule exact at day level: event counts use the event's
 -- own day; a play or session counts on the day it *ended*, so a snapshot at d (which sums days
 -- before d) only sees plays and sessions whose every event happened before d.
--- Incremental: each run recomputes the days from the earliest rebuild window's day on
--- (recomputed_from_date: no earlier day can change) and keeps the rest.
+-- Incremental by day, configured with the other daily aggregates in dbt_project.yml.
 
 {%- set event_counts = {'searches': 'search', 'list_adds': 'add_to_list', 'list_removes': 'remove_from_list',
                        'ratings': 'rating', 'impressions': 'impression', 'clicks': 'click'} %}

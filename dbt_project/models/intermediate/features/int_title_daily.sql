@@ -1,18 +1,8 @@
 -- depends_on: {{ ref('int_device_rebuild_windows') }}
-{{
-    config(
-        materialized='incremental',
-        meta={'changed_rows': 'from_date:activity_date'},
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook="{{ delete_recomputed_days('activity_date') }}",
-    )
-}}
 -- One row per title (movie or series; episodes roll up to their series) per UTC day with any
 -- activity: additive measures title features window over. Plays count on the day they ended,
 -- other events on their own day.
--- Incremental: each run recomputes the days from the earliest rebuild window's day on
--- (recomputed_from_date: no earlier day can change) and keeps the rest.
+-- Incremental by day, configured with the other daily aggregates in dbt_project.yml.
 
 {#- the first recomputed day (a SQL date), or none: a full build computes every day -#}
 {%- set from_date = recomputed_from_date() if is_incremental() else none %}

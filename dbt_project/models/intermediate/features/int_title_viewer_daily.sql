@@ -1,19 +1,9 @@
 -- depends_on: {{ ref('int_device_rebuild_windows') }}
-{{
-    config(
-        materialized='incremental',
-        meta={'changed_rows': 'from_date:activity_date'},
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook="{{ delete_recomputed_days('activity_date') }}",
-    )
-}}
 -- One row per title per viewer per UTC day per country: plays of a movie or series (an episode
 -- counts toward its series) by one viewer. The viewer is the profile, or the device for plays no
 -- profile could be resolved for. Kept at viewer grain so windows can count unique viewers, which
 -- are not additive over days. Plays count on the day they ended.
--- Incremental: each run recomputes the days from the earliest rebuild window's day on
--- (recomputed_from_date: no earlier day can change) and keeps the rest.
+-- Incremental by day, configured with the other daily aggregates in dbt_project.yml.
 
 {#- the first recomputed day (a SQL date), or none: a full build computes every day -#}
 {%- set from_date = recomputed_from_date() if is_incremental() else none %}
