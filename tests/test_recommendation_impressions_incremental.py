@@ -1,4 +1,4 @@
-"""recommendation_impressions recomputes only the impressions a build can change (delete_recomputed_impressions):
+"""recommendation_impressions recomputes only the impressions a build can change (delete_recomputed_days, update_kept_impression_retention):
 retention flags fill in as later days arrive, a late event re-decides an old impression's retention, and
 everything else keeps its rows; the table always equals a full refresh."""
 from __future__ import annotations

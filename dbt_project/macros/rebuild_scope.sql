@@ -65,14 +65,20 @@
 {% endmacro %}
 
 {#- The events mart's rows that this run rebuilt (every row in a full rebuild): what sessions, plays
-    and the funnel are recomputed from. Reads only the columns a model selects. -#}
-{% macro rebuilt_events() -%}
+    and the funnel are recomputed from. With whole_days, each device's events from the UTC day of its
+    rebuild_from on: what the per-device-day partials (int_profile_device_activity,
+    int_account_device_activity) are recomputed from. Reads only the columns a model selects. -#}
+{% macro rebuilt_events(whole_days=false) -%}
   (
     select events.*
     from {{ ref('events') }} as events
     inner join {{ ref('int_device_rebuild_windows') }} as windows
         on events.device_id = windows.device_id
+        {%- if whole_days %}
+        and events.occurred_date >= cast(windows.rebuild_from as date)
+        {%- else %}
         and events.occurred_at >= windows.rebuild_from
+        {%- endif %}
   )
 {%- endmacro %}
 
@@ -97,19 +103,6 @@
     delete from {{ this }} where {{ date_column }} >= {{ recomputed_from_date() }}
   {% endif %}
 {% endmacro %}
-
-{#- The events mart's rows on the rebuilt days of the rebuilt devices (every row in a full rebuild): each
-    device's events from the UTC day of its rebuild_from on, whole days. What the per-device-day partials
-    (int_profile_device_activity, int_account_device_activity) are recomputed from. -#}
-{% macro events_of_rebuilt_device_days() -%}
-  (
-    select events.*
-    from {{ ref('events') }} as events
-    inner join {{ ref('int_device_rebuild_windows') }} as windows
-        on events.device_id = windows.device_id
-        and events.occurred_date >= cast(windows.rebuild_from as date)
-  )
-{%- endmacro %}
 
 {#- pre_hook of the per-device-day partials: drop each rebuilt device's rows from its rebuild_from's day on -#}
 {% macro delete_rebuilt_device_days() %}
@@ -139,18 +132,13 @@
     and refreshes the retention flags of a few weeks, not every row of those weeks):
       - an impression's funnel row, click, play and watch time change only in the rebuild windows (a window
         starts a session, and the funnel and plays stay within a session): the pre_hook drops the rows from
-        the first recomputed day on (recomputed_from_date) and the model recomputes them;
+        the first recomputed day on (delete_recomputed_days, as the daily aggregates) and the model
+        recomputes them;
       - a kept impression's retention flags change when its profile's active days do (daily_engagement:
         only from the first recomputed day on, so impressions up to 36 days before it, where the 30-day
         window ends) or when the data reach a window still unobserved (a flag still null whose window the
         last active day now reaches): the post_hook recomputes those flags in place.
     Everything when the run rebuilds every device (the windows start at -infinity). -#}
-{% macro delete_recomputed_impressions() %}
-  {% if is_incremental() %}
-    delete from {{ this }} where impressed_date >= {{ recomputed_from_date() }}
-  {% endif %}
-{% endmacro %}
-
 {% macro update_kept_impression_retention() %}
   {% if is_incremental() %}
     {%- set from_date = recomputed_from_date() %}

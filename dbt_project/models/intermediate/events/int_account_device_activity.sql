@@ -29,7 +29,7 @@ with account_events as (
         currency,
         is_trial,
         occurred_at
-    from {{ events_of_rebuilt_device_days() if is_incremental() else ref('events') }}
+    from {{ rebuilt_events(whole_days=true) if is_incremental() else ref('events') }}
     where account_id is not null
 
 ),

@@ -33,7 +33,7 @@ with device_events as (
         language,
         profile_timezone,
         occurred_at
-    from {{ events_of_rebuilt_device_days() if is_incremental() else ref('events') }}
+    from {{ rebuilt_events(whole_days=true) if is_incremental() else ref('events') }}
 
 ),
 

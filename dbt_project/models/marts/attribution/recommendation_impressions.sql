@@ -5,7 +5,7 @@
         meta={'changed_rows': 'from_date:impressed_date'},
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_recomputed_impressions() }}",
+        pre_hook="{{ delete_recomputed_days('impressed_date') }}",
         post_hook="{{ update_kept_impression_retention() }}",
     )
 }}
@@ -13,7 +13,7 @@
     of that play → was the profile active 7 and 30 days later. Built on impression_funnel (the click
     and play matching lives there only). `model_version`: the model that produced the row, '(none)'
     when the impression did not name one (rows of fixed lists, or apps that do not send it).
-    Incremental: the pre_hook (delete_recomputed_impressions) drops the rows from the first day the rebuild
+    Incremental: the pre_hook (delete_recomputed_days) drops the rows from the first day the rebuild
     windows can change, this recomputes the impressions after the last date kept, and the post_hook
     (update_kept_impression_retention) refreshes the retention flags of kept rows that can have changed. -#}
 
