@@ -70,12 +70,15 @@ print(summary.render(), file=sys.stderr)
 result = {{"received": summary.received, "accepted": summary.accepted, "events": summary.rows_per_mart.get("events")}}
 """
 
-# --dbt-only: the same `dbt build` in-process, without the Dagster job around it (isolates the SQL)
+# --dbt-only: the same `dbt build` in-process, without the Dagster job around it (isolates the SQL); a daily
+# build groups each model's tests as the Dagster job does (its manifest: the previous build's)
 DBT_BUILD = """
-from orchestration.dbt_runner import run_dbt
+from orchestration.dbt_runner import build_test_selection, run_dbt
 from streamloop.app.build import summarize_warehouse
 from streamloop.core.settings import get_settings
-run_dbt(["build", "--exclude", "resource_type:unit_test"] + (["--full-refresh"] if {full_refresh} else []))
+manifest = get_settings().home_dir / "dbt" / "target" / "manifest.json"
+selection = build_test_selection({{}} if {full_refresh} else json.loads(manifest.read_text()), grouped=not {full_refresh})
+run_dbt(["build", "--exclude", "resource_type:unit_test"] + selection + (["--full-refresh"] if {full_refresh} else []))
 summary = summarize_warehouse(get_settings().warehouse_file)
 result = {{"received": summary.received, "accepted": summary.accepted, "events": summary.rows_per_mart.get("events")}}
 """

@@ -15,6 +15,44 @@ from streamloop.core.settings import DBT_PROJECT_DIR, get_settings
 FAILED_STATUSES = ("error", "fail", "runtime error")  # a dbt node result's statuses that fail a build
 # dbt vars of a build whose data tests read whole tables, not only the rows it changed (macros/changed_rows_tests.sql)
 WHOLE_TABLE_TESTS_VARS = {"streamloop_tests_on_changed_rows": False}
+GROUPED_TEST = "grouped_data_tests"  # the generic test running a model's other tests in one node (macros/grouped_data_tests.sql)
+
+
+def build_test_selection(manifest: dict, grouped: bool) -> list[str]:
+    """dbt `--exclude` arguments choosing how a build runs its data tests.
+
+    grouped (a daily build, whose tests read the rows it changed): each model's groupable tests are left
+    out and its `grouped_data_tests` node runs them in one query, one node per model instead of one per
+    test (dbt's per-node cost was most of a daily build's test time). Otherwise (a full refresh, a
+    whole-table build) the groups are left out and every test is its own node, as in the Dagster UI's
+    asset checks.
+    """
+    if not grouped:
+        return ["--exclude", f"test_name:{GROUPED_TEST}"]
+    nodes = manifest["nodes"]
+    # dbt selects by name, not unique id: a test's fully qualified name (project, folders, test name)
+    grouped_names = sorted("fqn:" + ".".join(nodes[test_id]["fqn"]) for test_id in grouped_test_ids(manifest))
+    # one space-separated value: how dagster-dbt's cli() reads a runtime --exclude (and dbt splits it)
+    return ["--exclude", " ".join(grouped_names)] if grouped_names else []
+
+
+def grouped_test_ids(manifest: dict) -> set[str]:
+    """The generic data tests a model's group can run in its place: a test of that one model (a
+    relationships test also needs its other model built first, which the group does not wait for), at
+    error severity with dbt's default failure count and no `where`/`limit` of its own (the group applies
+    neither), on a model that declares the group."""
+    nodes = manifest["nodes"]
+    tests = [node for node in nodes.values() if node["resource_type"] == "test" and node.get("test_metadata")]
+    with_group = {node["attached_node"] for node in tests if node["test_metadata"]["name"] == GROUPED_TEST}
+    return {
+        node["unique_id"] for node in tests
+        if node["test_metadata"]["name"] != GROUPED_TEST
+        and node.get("attached_node") in with_group
+        and node["depends_on"]["nodes"] == [node["attached_node"]]
+        and str(node["config"].get("severity", "error")).lower() == "error"
+        and node["config"].get("fail_calc", "count(*)") == "count(*)"
+        and not node["config"].get("where") and node["config"].get("limit") is None
+    }
 
 
 def dbt_environment(target: str | None = None) -> dict[str, str]:
@@ -123,18 +161,22 @@ def _describe_failure(run_result) -> str:
     for node_result in getattr(run_result, "results", None) or []:
         status = str(node_result.status)
         if status in FAILED_STATUSES:
-            return describe_node(node_result.node.to_dict(), node_result.message or status)
+            node = node_result.node.to_dict()
+            return describe_node(node, node_result.message or status, node.get("compiled_code"))
     return "see the dbt log for details"
 
 
-def describe_node(node: dict, message: str) -> str:
+def describe_node(node: dict, message: str, compiled_sql: str | None = None) -> str:
     """A failed node in words. A data test names its test, model and column, how many rows broke it,
     and a hint where to look: 'data test unique on rejected_events (column record_key): 2 failing rows.
-    Hint: …'. Any other node: its type, name and the first line of the database's words. `node` is the
+    Hint: …'. A model's grouped test names its failing tests (from its query, `compiled_sql`, rerun).
+    Any other node: its type, name and the first line of the database's words. `node` is the
     node as manifest.json holds it (dbt's in-process results give the same through `to_dict()`)."""
     if node.get("resource_type") != "test":
         return node_failure(node.get("resource_type", "node"), node.get("name", "?"), message)
     metadata = node.get("test_metadata") or {}
+    if metadata.get("name") == GROUPED_TEST:
+        return _describe_group(node, message, compiled_sql)
     kwargs = metadata.get("kwargs") or {}
     test = metadata.get("name") or node.get("name", "?")
     model = (node.get("attached_node") or "").split(".")[-1] or _first_ref(node)
@@ -144,6 +186,37 @@ def describe_node(node: dict, message: str) -> str:
                else _first_line(message or "failed"))
     subject = f"data test {test}" + (f" on {model}" if model else "") + (f" (column {column})" if column else "")
     return f"{subject}: {outcome}. Hint: {_hint(test if metadata else None, model, column, kwargs, node)}"
+
+
+def _describe_group(node: dict, message: str, compiled_sql: str | None) -> str:
+    """'data tests of events (the rows this build changed): not_null_events_event_id 3 failing rows. Hint: …'"""
+    model = (node.get("attached_node") or "").split(".")[-1] or _first_ref(node) or "?"
+    failing = _failing_group_members(node, compiled_sql)
+    if failing:
+        outcome = ", ".join(f"{name} {rows} failing row{'s' if rows != 1 else ''}" for name, rows in failing)
+    else:
+        rows = re.search(r"Got (\d+) results?", message or "")
+        outcome = f"{rows.group(1)} failing rows" if rows else _first_line(message or "failed")
+    return (f"data tests of {model} (the rows this build changed): {outcome}. Hint: each test alone, on the "
+            f"whole table: dbt test --select {model} (or streamloop build --whole-table-tests)")
+
+
+def _failing_group_members(node: dict, compiled_sql: str | None) -> list[tuple[str, int]]:
+    """The failing tests of a grouped test, from its query rerun on the DuckDB warehouse (it returns one
+    row per failing test); empty when that cannot be done (another engine, no query, an error)."""
+    settings = get_settings()
+    if not compiled_sql or settings.dbt_target != "duckdb" or not settings.warehouse_file.exists():
+        return []
+    import duckdb
+
+    try:
+        with duckdb.connect() as con:
+            database = node.get("database") or settings.warehouse_file.stem
+            con.execute(f"attach '{settings.warehouse_file}' as \"{database}\" (read_only)")
+            rows = con.execute(f"select data_test, failing_rows from ({compiled_sql}) order by data_test").fetchall()
+    except duckdb.Error:
+        return []
+    return [(name, int(failing)) for name, failing in rows]
 
 
 def _first_ref(node: dict) -> str | None:

@@ -3,8 +3,9 @@
 One `dbt build` per run: models materialize and their tests run as asset checks, in dbt's own
 order. Runs are incremental (the models find new lake records themselves); a run configured with
 `full_refresh: true` rebuilds every incremental model from the whole lake. Data tests on incremental
-models read only the rows the run changed, unless the run is a full refresh or is configured with
-`whole_table_tests: true` (the nightly schedule). `streamloop build` runs this same asset through the
+models read only the rows the run changed, and each model's tests run as one grouped check
+(`grouped_data_tests`), unless the run is a full refresh or is configured with `whole_table_tests: true`
+(the nightly schedule): then every test reads its whole table and is its own check. `streamloop build` runs this same asset through the
 `warehouse_build` job.
 """
 
@@ -13,7 +14,7 @@ import json
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.dbt_runner import WHOLE_TABLE_TESTS_VARS
+from orchestration.dbt_runner import WHOLE_TABLE_TESTS_VARS, build_test_selection
 from orchestration.defs.dbt.environment import dbt_environment
 from orchestration.defs.dbt.failures import describe_failure
 from orchestration.defs.dbt.project import dbt_project
@@ -44,6 +45,9 @@ def warehouse_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, 
     args = ["build", "--full-refresh"] if full_refresh else ["build"]
     if config.whole_table_tests:
         args += ["--vars", json.dumps(WHOLE_TABLE_TESTS_VARS)]
+    # a daily build's tests read the rows it changed: one grouped test node per model runs them
+    args += build_test_selection(json.loads(dbt_project.manifest_path.read_text()),
+                                 grouped=not (full_refresh or config.whole_table_tests))
     if config.target and config.target != dbt.target:  # the resource puts its --target last: rebind it
         dbt = StreamloopDbtCliResource(project_dir=dbt_project, target=config.target,
                                        dbt_executable=dbt.dbt_executable)

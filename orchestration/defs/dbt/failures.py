@@ -18,7 +18,7 @@ def describe_failure(invocation: DbtCliInvocation) -> str:
     for result in results:
         if result.get("status") in FAILED_STATUSES:
             return describe_node(_manifest_node(invocation, result["unique_id"]),
-                                 result.get("message") or result["status"])
+                                 result.get("message") or result["status"], result.get("compiled_code"))
     error = invocation.get_error()
     text = error.description if error is not None and error.description else "see the dbt log"
     # dbt's own message ("Encountered an error:\nCould not find adapter type spark!") as one line

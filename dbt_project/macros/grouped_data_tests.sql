@@ -1,0 +1,65 @@
+{#- One data-test node per model for the daily build.
+
+    Each dbt data test is a node with a fixed cost (~35 ms to compile it, run its query and record its
+    result) whatever it reads. On a daily build its query is cheap (macros/changed_rows_tests.sql: the rows
+    the build changed), so that fixed cost was most of the build's test time: 198 generic tests, 9 s of
+    node time. A model's `grouped_data_tests` test runs, in one query, the model's generic tests that this
+    invocation did not select: `streamloop build` leaves out those it can group (a test of this one model,
+    error severity, dbt's default fail_calc; orchestration/dbt_runner.py `grouped_test_exclusions`) on a
+    daily build, and leaves out the grouped tests instead on a full refresh or a whole-table (nightly)
+    build, where every test runs as its own node. A plain `dbt build` selects every test, so its groups
+    run nothing.
+
+    Each member is the test's own macro (dbt's not_null, unique, …, or this project's) on the same
+    changed-rows relation its own node would read; the group returns one row per member that found
+    problems (its name and failing rows), and fails with their sum, so it fails exactly when a member
+    would. streamloop names the failing members from those rows (orchestration/dbt_runner.py).
+    Declared on every model that has generic tests (tests/test_grouped_data_tests.py checks it):
+      data_tests: [grouped_data_tests] -#}
+{% test grouped_data_tests(model) %}
+  {{ config(fail_calc='coalesce(sum(failing_rows), 0)') }}
+  {%- set members = grouped_test_members() if execute else [] %}
+  {%- if members %}
+select data_test, failing_rows
+from (
+    {%- for member in members %}
+    select '{{ member.name }}' as data_test,
+        (select count(*) from ({{ grouped_member_sql(member, model) }}) as member_rows) as failing_rows
+    {{- ' union all' if not loop.last }}
+    {%- endfor %}
+) as members
+where failing_rows > 0
+  {%- else %}
+select cast(null as {{ string_type() }}) as data_test, 0 as failing_rows
+where 1 = 0
+  {%- endif %}
+{% endtest %}
+
+{#- The generic tests of the model this group is attached to that the invocation did not select -#}
+{% macro grouped_test_members() %}
+  {% set group = context['model'] %}
+  {% set members = [] %}
+  {% for node in graph.nodes.values() %}
+    {% if node.resource_type == 'test' and node.attached_node == group.attached_node
+          and node.test_metadata and node.test_metadata.name != 'grouped_data_tests'
+          and node.unique_id not in selected_resources %}
+      {% do members.append(node) %}
+    {% endif %}
+  {% endfor %}
+  {{ return(members | sort(attribute='name')) }}
+{% endmacro %}
+
+{#- A member test's SQL: its generic test macro (test_<name>, dbt's or this project's) with its own
+    arguments, on `model` (the group's relation: the rows the build changed, as the member's would be) -#}
+{% macro grouped_member_sql(member, model) %}
+  {% set test_macro = context.get('test_' ~ member.test_metadata.name) %}
+  {% if test_macro is none %}
+    {{ exceptions.raise_compiler_error("grouped_data_tests: no macro test_" ~ member.test_metadata.name
+                                       ~ " for " ~ member.name) }}
+  {% endif %}
+  {% set arguments = {} %}
+  {% for key, value in member.test_metadata.kwargs.items() if key != 'model' %}
+    {% do arguments.update({key: value}) %}
+  {% endfor %}
+  {{ return(test_macro(model=model, **arguments)) }}
+{% endmacro %}
