@@ -37,18 +37,18 @@ def build_test_selection(manifest: dict, grouped: bool) -> list[str]:
 
 
 def grouped_test_ids(manifest: dict) -> set[str]:
-    """The generic data tests a model's group can run in its place: a test of that one model (a
-    relationships test also needs its other model built first, which the group does not wait for), at
-    error severity with dbt's default failure count and no `where`/`limit` of its own (the group applies
-    neither), on a model that declares the group."""
-    nodes = manifest["nodes"]
+    """The generic data tests a model's group can run in its place: a test of that model whose other
+    models (a relationships test's `to`) are its ancestors, so built before the group runs (the group
+    waits for its model only), at error severity with dbt's default failure count and no `where`/`limit`
+    of its own (the group applies neither), on a model that declares the group."""
+    nodes, parents = manifest["nodes"], manifest.get("parent_map") or {}
     tests = [node for node in nodes.values() if node["resource_type"] == "test" and node.get("test_metadata")]
     with_group = {node["attached_node"] for node in tests if node["test_metadata"]["name"] == GROUPED_TEST}
     return {
         node["unique_id"] for node in tests
         if node["test_metadata"]["name"] != GROUPED_TEST
         and node.get("attached_node") in with_group
-        and node["depends_on"]["nodes"] == [node["attached_node"]]
+        and set(node["depends_on"]["nodes"]) - {node["attached_node"]} <= _ancestors(parents, node["attached_node"])
         and str(node["config"].get("severity", "error")).lower() == "error"
         and node["config"].get("fail_calc", "count(*)") == "count(*)"
         and not node["config"].get("where") and node["config"].get("limit") is None
@@ -186,6 +186,16 @@ def describe_node(node: dict, message: str, compiled_sql: str | None = None) -> 
                else _first_line(message or "failed"))
     subject = f"data test {test}" + (f" on {model}" if model else "") + (f" (column {column})" if column else "")
     return f"{subject}: {outcome}. Hint: {_hint(test if metadata else None, model, column, kwargs, node)}"
+
+
+def _ancestors(parents: dict[str, list[str]], unique_id: str) -> set[str]:
+    found, todo = set(), list(parents.get(unique_id, []))
+    while todo:
+        parent = todo.pop()
+        if parent not in found:
+            found.add(parent)
+            todo.extend(parents.get(parent, []))
+    return found
 
 
 def _describe_group(node: dict, message: str, compiled_sql: str | None) -> str:

@@ -80,7 +80,7 @@ def import_(kind, path):
 @main.command()
 @click.option("--full-refresh", is_flag=True, help="rebuild every incremental model from the whole lake")
 @click.option("--whole-table-tests", is_flag=True,
-              help="data tests read whole tables (by default those on incremental models read the rows this build changed)")
+              help="data tests read whole tables, one node each (by default those on incremental models read the rows this build changed, grouped per model)")
 @click.option("--target", type=click.Choice(["duckdb", "spark"]), default=None, help="dbt target (default from settings)")
 def build(full_refresh, whole_table_tests, target):
     """Run the dbt build (incremental by default) and print a summary."""

@@ -16,6 +16,7 @@ docs/deploy_spark.md (minutes; the JVM starts once).
 """
 from __future__ import annotations
 
+import json
 import shutil
 from importlib.util import find_spec
 from pathlib import Path
@@ -25,7 +26,7 @@ import pandas as pd
 import pytest
 from conftest import use_home
 
-from orchestration.dbt_runner import run_dbt
+from orchestration.dbt_runner import build_test_selection, run_dbt
 from streamloop.app.build import summarize_connection
 from streamloop.core.settings import DBT_PROJECT_DIR, get_settings
 from streamloop.core.simulate import SimulationConfig, run_simulation
@@ -141,3 +142,18 @@ def test_spark_second_build_includes_late_events(warehouses):
         f" and occurred_at < timestamp '{CUTOFF}'"
     ).fetchone()[0]
     assert late > 0
+
+
+def test_a_daily_builds_grouped_data_tests_run_on_spark(warehouses):
+    """The one query per model that a daily build runs instead of its tests (macros/grouped_data_tests.sql)
+    is Spark SQL too: the events mart's tests and a feature table's, the relationships ones included."""
+    home = get_settings().home_dir
+    manifest = json.loads((home / "dbt" / "target" / "manifest.json").read_text())
+    run_dbt(["test", "--select", "events profile_features", *build_test_selection(manifest, grouped=True)],
+            target="spark")
+    results = json.loads((home / "dbt" / "target" / "run_results.json").read_text())["results"]
+    groups = {r["unique_id"].split(".")[2]: r for r in results if ".grouped_data_tests_" in r["unique_id"]}
+    assert set(groups) == {"grouped_data_tests_events_", "grouped_data_tests_profile_features_"}
+    assert all(r["status"] == "pass" for r in groups.values())
+    assert "unique_events_event_id" in groups["grouped_data_tests_events_"]["compiled_code"]
+    assert "relationships_profile_features_profile_id" in groups["grouped_data_tests_profile_features_"]["compiled_code"]

@@ -4,8 +4,9 @@
     result) whatever it reads. On a daily build its query is cheap (macros/changed_rows_tests.sql: the rows
     the build changed), so that fixed cost was most of the build's test time: 198 generic tests, 9 s of
     node time. A model's `grouped_data_tests` test runs, in one query, the model's generic tests that this
-    invocation did not select: `streamloop build` leaves out those it can group (a test of this one model,
-    error severity, dbt's default fail_calc; orchestration/dbt_runner.py `grouped_test_exclusions`) on a
+    invocation did not select: `streamloop build` leaves out those it can group (a test of this model and
+    of models built before it, error severity, dbt's default fail_calc; orchestration/dbt_runner.py
+    `build_test_selection`) on a
     daily build, and leaves out the grouped tests instead on a full refresh or a whole-table (nightly)
     build, where every test runs as its own node. A plain `dbt build` selects every test, so its groups
     run nothing.
@@ -59,6 +60,11 @@ where 1 = 0
   {% endif %}
   {% set arguments = {} %}
   {% for key, value in member.test_metadata.kwargs.items() if key != 'model' %}
+    {#- a model argument (a relationships test's `to`) is held as its jinja text, "ref('profiles')": the
+        group names the relation itself (a model built before the group, see build_test_selection) -#}
+    {% if value is string and value.replace('"', "'").startswith("ref('") %}
+      {% set value = model_node_named(value.replace('"', "'").split("'")[1]).relation_name %}
+    {% endif %}
     {% do arguments.update({key: value}) %}
   {% endfor %}
   {{ return(test_macro(model=model, **arguments)) }}

@@ -52,11 +52,12 @@ class BuildSummary:
 
 def run_build(full_refresh: bool = False, target: str | None = None, whole_table_tests: bool = False) -> BuildSummary:
     """Builds (seeds, models, tests) the warehouse from the lake; incremental unless `full_refresh`.
-    Data tests on incremental models read the rows this build changed unless `whole_table_tests`
-    (or `full_refresh`).
+    Data tests on incremental models read the rows this build changed, and each model's tests run as
+    one grouped test, unless `whole_table_tests` (or `full_refresh`).
 
     Runs the Dagster `warehouse_build` job (the one the hourly schedule and the lake sensor run), so
-    the build is recorded where `streamloop ui` shows it and dbt tests land as asset checks.
+    the build is recorded where `streamloop ui` shows it and dbt tests land as asset checks (one per
+    model's group, or one per test on a whole-table build).
     """
     from orchestration.failures import failure_message
     from orchestration.runs import execute_job
