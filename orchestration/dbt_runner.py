@@ -16,6 +16,8 @@ FAILED_STATUSES = ("error", "fail", "runtime error")  # a dbt node result's stat
 # dbt vars of a build whose data tests read whole tables, not only the rows it changed (macros/changed_rows_tests.sql)
 WHOLE_TABLE_TESTS_VARS = {"streamloop_tests_on_changed_rows": False}
 GROUPED_TEST = "grouped_data_tests"  # the generic test running a model's other tests in one node (macros/grouped_data_tests.sql)
+# singular tests recounting whole tables (dbt_project/tests/features/): only whole-table builds run them
+WHOLE_TABLE_ONLY_TAG = "whole_table_only"
 
 
 def build_test_selection(manifest: dict, grouped: bool) -> list[str]:
@@ -23,9 +25,9 @@ def build_test_selection(manifest: dict, grouped: bool) -> list[str]:
 
     grouped (a daily build, whose tests read the rows it changed): each model's groupable tests are left
     out and its `grouped_data_tests` node runs them in one query, one node per model instead of one per
-    test (dbt's per-node cost was most of a daily build's test time). Otherwise (a full refresh, a
-    whole-table build) the groups are left out and every test is its own node, as in the Dagster UI's
-    asset checks.
+    test (dbt's per-node cost was most of a daily build's test time), and the whole-table recounts tagged
+    `whole_table_only` wait for a whole-table build. Otherwise (a full refresh, a whole-table build) the
+    groups are left out and every test is its own node, as in the Dagster UI's asset checks.
     """
     if not grouped:
         return ["--exclude", f"test_name:{GROUPED_TEST}"]
@@ -33,7 +35,7 @@ def build_test_selection(manifest: dict, grouped: bool) -> list[str]:
     # dbt selects by name, not unique id: a test's fully qualified name (project, folders, test name)
     grouped_names = sorted("fqn:" + ".".join(nodes[test_id]["fqn"]) for test_id in grouped_test_ids(manifest))
     # one space-separated value: how dagster-dbt's cli() reads a runtime --exclude (and dbt splits it)
-    return ["--exclude", " ".join(grouped_names)] if grouped_names else []
+    return ["--exclude", " ".join([f"tag:{WHOLE_TABLE_ONLY_TAG}", *grouped_names])]
 
 
 def grouped_test_ids(manifest: dict) -> set[str]:

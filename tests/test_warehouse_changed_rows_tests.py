@@ -17,7 +17,7 @@ import duckdb
 import pytest
 from support.home import land_events, use_home
 
-from orchestration.dbt_runner import GROUPED_TEST, describe_node, grouped_test_ids
+from orchestration.dbt_runner import GROUPED_TEST, WHOLE_TABLE_ONLY_TAG, describe_node, grouped_test_ids
 from orchestration.defs.dbt.project import dbt_project
 from streamloop.app.build import run_build
 from streamloop.core.errors import StreamloopError
@@ -86,10 +86,12 @@ def test_a_daily_build_runs_every_test_once_grouped_per_model(home):
                  if r["unique_id"].startswith("test.") and ".grouped_data_tests_" not in r["unique_id"]}
     assert grouped_members(home) == grouped and not grouped & ran_alone
     assert any(name.startswith("relationships_") for name in ran_alone)  # not groupable: they run alone
+    recounts = {n["name"] for n in manifest["nodes"].values() if WHOLE_TABLE_ONLY_TAG in n.get("tags", [])}
+    assert "assert_daily_engagement_sums_match_plays" in recounts and not recounts & ran_alone
 
-    run_build(whole_table_tests=True)  # every test its own node, no group
+    run_build(whole_table_tests=True)  # every test its own node, no group, the whole-table recounts too
     ran = {r["unique_id"].split(".")[2] for r in last_results(home) if r["unique_id"].startswith("test.")}
-    assert grouped <= ran and not any(name.startswith(GROUPED_TEST) for name in ran)
+    assert grouped | recounts <= ran and not any(name.startswith(GROUPED_TEST) for name in ran)
 
 
 @pytest.mark.slow

@@ -1,5 +1,7 @@
+-- a recount of whole tables, which only a logic change can break: whole-table builds run it (the nightly
+-- schedule, --whole-table-tests, --full-refresh), a daily build leaves it out (orchestration/dbt_runner.py)
 -- shown in Dagster as a check of account_features (it reads several models)
-{{ config(meta={'dagster': {'ref': {'name': 'account_features'}}}) }}
+{{ config(tags=['whole_table_only'], meta={'dagster': {'ref': {'name': 'account_features'}}}) }}
 -- Point-in-time audit of account_features against the raw `events` mart, by timestamp:
 -- past-window features only from events before snapshot_date 00:00 UTC, the labels only from
 -- events at or after it (revenue_next_90d_cents in [d, d+90 days); a cancellation in [d, d+30 days)

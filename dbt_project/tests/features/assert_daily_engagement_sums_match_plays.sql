@@ -1,5 +1,7 @@
+-- a recount of whole tables, which only a logic change can break: whole-table builds run it (the nightly
+-- schedule, --whole-table-tests, --full-refresh), a daily build leaves it out (orchestration/dbt_runner.py)
 -- shown in Dagster as a check of daily_engagement (it reads several models)
-{{ config(meta={'dagster': {'ref': {'name': 'daily_engagement'}}}) }}
+{{ config(tags=['whole_table_only'], meta={'dagster': {'ref': {'name': 'daily_engagement'}}}) }}
 -- daily_engagement and the feature tables share int_profile_daily; for every profile and UTC day, its
 -- plays, watch time and completed plays equal a recount of the `plays` mart (plays with a profile, by
 -- the UTC day they ended): nothing lost, doubled or moved to another day or profile.

@@ -1,5 +1,7 @@
+-- a recount of whole tables, which only a logic change can break: whole-table builds run it (the nightly
+-- schedule, --whole-table-tests, --full-refresh), a daily build leaves it out (orchestration/dbt_runner.py)
 -- shown in Dagster as a check of profile_features (it reads several models)
-{{ config(meta={'dagster': {'ref': {'name': 'profile_features'}}}) }}
+{{ config(tags=['whole_table_only'], meta={'dagster': {'ref': {'name': 'profile_features'}}}) }}
 -- Point-in-time audit of profile_features: recount a sample of features for every row straight from
 -- the `plays` and `events` marts, keeping only what happened before snapshot_date 00:00 UTC
 -- (timestamps, not the daily aggregates). Any row returned is a feature that saw the future or

@@ -1,5 +1,7 @@
+-- a recount of whole tables, which only a logic change can break: whole-table builds run it (the nightly
+-- schedule, --whole-table-tests, --full-refresh), a daily build leaves it out (orchestration/dbt_runner.py)
 -- shown in Dagster as a check of title_features (it reads several models)
-{{ config(meta={'dagster': {'ref': {'name': 'title_features'}}}) }}
+{{ config(tags=['whole_table_only'], meta={'dagster': {'ref': {'name': 'title_features'}}}) }}
 -- Point-in-time audit of title_features: plays and unique viewers over 28 days recounted from the
 -- `plays` mart by timestamp (ended before snapshot_date 00:00 UTC, at most 28 days before it).
 
