@@ -44,8 +44,9 @@ where 1 = 0
     test_name:grouped_data_tests`). -#}
 {% macro grouped_test_members() %}
   {% set group = context['model'] %}
-  {% set ancestors = [] %}
-  {% for unique_id in [group.attached_node] + ancestors %}  {#- the list grows as the loop walks it -#}
+  {#- the model and its ancestors: the loop walks the list while it grows -#}
+  {% set ancestors = [group.attached_node] %}
+  {% for unique_id in ancestors %}
     {% set node = graph.nodes.get(unique_id) %}
     {% for parent in (node.depends_on.nodes if node else []) if parent not in ancestors %}
       {% do ancestors.append(parent) %}
@@ -56,7 +57,7 @@ where 1 = 0
     {% if node.resource_type == 'test' and node.attached_node == group.attached_node
           and node.test_metadata and node.test_metadata.name != 'grouped_data_tests'
           and node.unique_id not in selected_resources
-          and node.depends_on.nodes | reject('equalto', group.attached_node) | reject('in', ancestors) | list | length == 0 %}
+          and node.depends_on.nodes | reject('in', ancestors) | list | length == 0 %}
       {% do members.append(node) %}
     {% endif %}
   {% endfor %}
