@@ -5,8 +5,8 @@ order. Runs are incremental (the models find new lake records themselves); a run
 `full_refresh: true` rebuilds every incremental model from the whole lake. Data tests on incremental
 models read only the rows the run changed, and each model's tests run as one grouped check
 (`grouped_data_tests`), unless the run is a full refresh or is configured with `whole_table_tests: true`
-(the nightly schedule): then every test reads its whole table and is its own check. `streamloop build` runs this same asset through the
-`warehouse_build` job.
+(the nightly schedule): then every test reads its whole table and is its own check. `streamloop build`
+runs this same asset through the `warehouse_build` job.
 """
 
 import json
