@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
@@ -34,10 +32,8 @@ def checkout_module(checkout: Path):
 
 
 def run_step(checkout: Path, body: str, home: Path, threads: int) -> dict:
-    env = {**os.environ, "STREAMLOOP_HOME": str(home), "STREAMLOOP_THREADS": str(threads)}
-    done = subprocess.run([sys.executable, "-c", checkout_module(checkout).STEP.format(body=body)], env=env,
-                          cwd=checkout, text=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """A step in its own process, by the checkout's own benchmarks/build.py (which runs it in that checkout)."""
+    return checkout_module(checkout).run_step(body, home, threads)
 
 
 def node_times(home: Path) -> tuple[float, float, int]:
