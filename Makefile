@@ -17,13 +17,16 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/streamloop demo
 
-# everything, end-to-end builds included (CI)
+# everything, end-to-end builds included (CI): on TEST_WORKERS processes (pytest-xdist, a test module per
+# worker at a time), then the few `serial` tests that edit dbt_project/ alone
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not serial"
+	$(BIN)/pytest -q -m serial
 
 # the editing loop: skips the end-to-end tests marked `slow`
 test-fast: $(STAMP)
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 # SQLFluff renders each model through dbt (.sqlfluff: templater = dbt), which needs a warehouse to
 # connect to and the contract seeds loaded (models build their SQL from them): a scratch one under .streamloop

@@ -2,6 +2,7 @@
 directly live in tests/support/ (test modules never import each other or this file)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,23 @@ def api(tmp_path, monkeypatch):
 
     yield importlib.reload(module)
     get_settings.cache_clear()
+
+
+def pytest_configure(config):
+    # Parallel workers (`make test`: pytest-xdist) each parse the dbt project into their own target folder, so one
+    # worker's parse never rewrites the manifest another is reading. Runs before any test module imports the project.
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ["DBT_TARGET_PATH"] = f"target/pytest-{os.environ['PYTEST_XDIST_WORKER']}"
+
+
+# The modules that take longest (minutes: local Spark, end-to-end loops), started first so that parallel
+# workers (xdist --dist loadfile hands out whole modules in collection order) finish together.
+LONGEST_MODULES = (
+    "test_warehouse_spark.py", "test_twin.py", "test_warehouse_changed_rows_tests.py", "test_package.py",
+    "test_warehouse_incremental.py", "test_messaging_loop.py", "test_compaction_build.py", "test_ml_small_service.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: position for position, name in enumerate(LONGEST_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order

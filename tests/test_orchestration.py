@@ -493,6 +493,7 @@ def _warehouse_asset_keys(home: Path) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_a_build_after_a_sql_edit_never_runs_a_stale_manifest(tmp_path):
     from streamloop.core.settings import DBT_PROJECT_DIR
 
@@ -509,6 +510,7 @@ def test_a_build_after_a_sql_edit_never_runs_a_stale_manifest(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_an_unchanged_project_is_parsed_once_and_a_touched_model_again(home):
     from orchestration.defs.dbt.project import dbt_project, prepare_manifest
     from streamloop.core.settings import DBT_PROJECT_DIR

@@ -97,7 +97,8 @@ def prepare_manifest() -> Path:
     return dbt_project.manifest_path
 
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
+# dbt's own DBT_TARGET_PATH, when set, moves the manifest too (the test suite gives each parallel worker its own)
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=os.environ.get("DBT_TARGET_PATH") or "target")
 with _parse_environment():
     dbt_project.prepare_if_dev()
 if not dbt_project.manifest_path.exists():
