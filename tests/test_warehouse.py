@@ -229,12 +229,14 @@ def test_summary_reports_counts_reasons_and_marts(warehouse):
 
 
 @pytest.mark.slow
-def test_dbt_unit_tests_of_identity_sessions_and_plays_pass(warehouse):
-    result = run_dbt(["test", "--select", "test_type:unit,path:models/intermediate"])
+def test_dbt_unit_tests_of_identity_sessions_plays_and_consent_pass(warehouse):
+    # the feature layer's unit tests run in tests/test_features.py
+    result = run_dbt(["test", "--select", "test_type:unit,path:models/intermediate test_type:unit,path:models/marts"])
     names = {r.node.name for r in result.result.results}
     assert {"identity_rules_explicit_forward_retroactive_anonymous",
             "sessions_split_at_gaps_of_30_minutes_not_29",
-            "play_rules_forward_progress_completion_and_endings"} <= names
+            "play_rules_forward_progress_completion_and_endings",
+            "profile_consents_latest_decision_wins_and_unsubscribe_withdraws"} <= names
 
 
 def test_build_of_an_empty_lake_says_what_to_do(streamloop_home):

@@ -1,6 +1,7 @@
 {#- One row per account per day on which it had a subscription or payment event: revenue (successful
     payments), failed payments, cancellation, and the plan and price in force at the end of the day.
-    The labels of account_features (churn, revenue in the next 90 days) read this table. -#}
+    Reads int_subscription_events (the billing events in time order with the terms in force after each),
+    a small table, rather than scanning the events mart again: the terms are worked out in one place. -#}
 
 with billing_events as (
 
@@ -12,31 +13,8 @@ with billing_events as (
         price_cents,
         amount_cents,
         occurred_at,
-        occurred_date
-    from {{ ref('events') }}
-    where account_id is not null
-        and event_type in (
-            'subscription_started', 'plan_changed', 'subscription_canceled', 'payment_succeeded', 'payment_failed'
-        )
-
-),
-
-plans_in_force as (
-
-    select
-        *,
-        {{ last_non_null("case when event_type in ('subscription_started', 'plan_changed') then plan end") }}
-            over account_timeline
-            as plan_in_force,
-        {{ last_non_null("case when event_type in ('subscription_started', 'plan_changed') then price_cents end") }}
-            over account_timeline
-            as price_cents_in_force
-    from billing_events
-    window account_timeline as (
-        partition by account_id
-        order by occurred_at, event_id
-        rows between unbounded preceding and current row
-    )
+        cast(occurred_at as date) as occurred_date
+    from {{ ref('int_subscription_events') }}
 
 ),
 
@@ -50,9 +28,9 @@ final as (
         count(*) filter (where event_type = 'payment_failed') as failed_payments,
         bool_or(event_type = 'subscription_started') as is_subscribed_on_day,
         bool_or(event_type = 'subscription_canceled') as is_canceled_on_day,
-        {{ last_by('plan_in_force', ['occurred_at', 'event_id']) }} as plan,
-        {{ last_by('price_cents_in_force', ['occurred_at', 'event_id']) }} as price_cents
-    from plans_in_force
+        {{ last_by('plan', ['occurred_at', 'event_id']) }} as plan,
+        {{ last_by('price_cents', ['occurred_at', 'event_id']) }} as price_cents
+    from billing_events
     group by account_id, occurred_date
 
 )

@@ -1,9 +1,10 @@
 {#- One row per profile: what lifecycle campaigns select on (campaigns/*.yml `audience` predicates).
     Scores come from the model loop's `account_scores` / `profile_scores` tables when they exist in the
     warehouse (written by `streamloop train`); before the first training they are null, so a campaign
-    on churn risk simply selects nobody. Consent is the latest consent_updated or message_unsubscribed
-    per channel (null: no record; the runner applies the documented default). The latest context
-    (device, country, time zone, app) is kept so message events carry the profile's real context.
+    on churn risk simply selects nobody. Consent per channel is profile_consents' (the latest
+    consent_updated or message_unsubscribed; null: no record, the runner applies the documented default).
+    The latest context (device, country, time zone, app) is kept so message events carry the profile's
+    real context.
     Message events are the service's own writes, so they never count as the profile's activity. -#}
 {%- set account_scores = adapter.get_relation(database=this.database, schema=this.schema,
                                               identifier='account_scores') -%}
@@ -66,28 +67,10 @@ profile_activity as (
 
 ),
 
-consent_changes as (
-
-    select
-        profile_id,
-        channel,
-        occurred_at,
-        case when event_type = 'consent_updated' then is_granted else false end as is_granted
-    from events
-    where event_type in ('consent_updated', 'message_unsubscribed')
-        and channel is not null
-
-),
-
 consents as (
 
-    select
-        profile_id,
-        {{ features_arg_max('is_granted', 'occurred_at') }} filter (where channel = 'email') as consent_email,
-        {{ features_arg_max('is_granted', 'occurred_at') }} filter (where channel = 'push') as consent_push,
-        {{ features_arg_max('is_granted', 'occurred_at') }} filter (where channel = 'in_app') as consent_in_app
-    from consent_changes
-    group by profile_id
+    -- the warehouse decides consent in one place (latest decision per channel, ties by event_id)
+    select profile_id, consent_email, consent_push, consent_in_app from {{ ref('profile_consents') }}
 
 ),
 

@@ -1,27 +1,36 @@
 {#- One row per profile that ever sent a consent decision: the latest per messaging channel and for
     personalization (null: no decision recorded; readers apply the documented defaults —
     STREAMLOOP_PERSONALIZATION_DEFAULT, messaging's consent default). An unsubscribe withdraws its
-    channel. Read by publication (serving honours personalization), training sets and messaging. -#}
+    channel. Read by publication (serving honours personalization), training sets and messaging_profiles
+    (campaign audiences): the one place the warehouse decides consent. -#}
 
-with events as (
-
-    select * from {{ ref('events') }}
-
-),
-
-decisions as (
+with consent_events as {{ inlined_cte() }} (
 
     select
         profile_id,
         occurred_at,
         event_id,
-        coalesce(purpose, channel) as consent_key,
+        channel,
+        purpose,
         case when event_type = 'consent_updated' then is_granted else false end as is_granted
-    from events
+    from {{ ref('events') }}
     where
         event_type in ('consent_updated', 'message_unsubscribed')
         and profile_id is not null
-        and coalesce(purpose, channel) is not null
+
+),
+
+decisions as (
+
+    -- an event decides every key it names: its channel and its purpose (the collector's messaging hook
+    -- and the serving functions read the same event the same way)
+    select profile_id, occurred_at, event_id, channel as consent_key, is_granted
+    from consent_events
+    where channel is not null
+    union all
+    select profile_id, occurred_at, event_id, purpose as consent_key, is_granted
+    from consent_events
+    where purpose is not null
 
 ),
 
