@@ -7,6 +7,7 @@ plain DuckDB scan of the same raw files, then an incremental build after one mor
     .venv/bin/python benchmarks/build.py --home PATH --dbt-only       # dbt alone, without the Dagster job
     .venv/bin/python benchmarks/build.py --keep /tmp/lake1m --profiles 1000 --days 30  # simulate once, reuse after
     .venv/bin/python benchmarks/build.py --keep /tmp/lake10m --equality  # + incremental == full refresh, row for row
+    .venv/bin/python benchmarks/build.py --keep /tmp/lake10m --keep-warehouse /tmp/w.duckdb  # look into it afterwards
 
 Each run measures both `streamloop build` (the Dagster job) and `dbt build` alone on copies of the same lake (unless
 --dbt-only): a full build, an incremental build after one more day and a build with nothing new (the fixed
@@ -225,6 +226,9 @@ def main() -> None:
                              "incremental warehouse row for row (EXCEPT ALL both ways)")
     parser.add_argument("--results", default=None, metavar="DIR",
                         help="keep each build's dbt run_results.json in DIR/<mode>/<step>.json")
+    parser.add_argument("--keep-warehouse", default=None, metavar="FILE",
+                        help="copy the first mode's incremental warehouse (after the nothing-new build) to FILE, "
+                             "for looking into afterwards (e.g. comparing a model's old SQL with its new table)")
     args = parser.parse_args()
     modes = {"dbt only": DBT_BUILD} if args.dbt_only else {"streamloop build": BUILD, "dbt only": DBT_BUILD}
     load_before = os.getloadavg()
@@ -238,6 +242,8 @@ def main() -> None:
         if args.equality:  # against the first mode's incremental warehouse, built by the same door
             equality = compare_with_full_refresh(next(iter(modes.values())), lake, Path(tmp) / "mode0" / "home",
                                                  args.threads)
+        if args.keep_warehouse:
+            shutil.copyfile(Path(tmp) / "mode0" / "home" / "warehouse.duckdb", args.keep_warehouse)
 
     first = next(iter(runs.values()))
     scan, parse_scan = first["floors"]
